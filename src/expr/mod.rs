@@ -1,0 +1,19 @@
+//! The expression language: text → tokens → AST with byte spans → shape-checked graph.
+//!
+//! `parse` turns text into an [`ast::Expr`]; `graph::Graph::build` checks shapes
+//! (NumPy broadcasting up to rank 2) and produces the typed node graph that evaluation
+//! and differentiation work on. Every error is a [`Diagnostic`] carrying the span of the
+//! offending text so it can be shown with a caret.
+
+pub mod ast;
+pub mod diagnostic;
+pub mod graph;
+pub mod lexer;
+pub mod parser;
+pub mod shape;
+
+pub use ast::{Expr, ExprKind, Span};
+pub use diagnostic::Diagnostic;
+pub use graph::{BinOp, ElemFn, Graph, Node, NodeId, Op, ReduceKind};
+pub use parser::parse;
+pub use shape::Shape;

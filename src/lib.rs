@@ -1,0 +1,14 @@
+//! jacscope: explore the Jacobians of matrix expressions in index notation.
+//!
+//! Data flows one way: text → [`expr`] (tokens, AST with spans, shapes) → [`calculus`]
+//! (index formula) → [`jacobian`] (formula bound to numbers) → views (the CLI printers and
+//! the TUI). [`inputs`] provides the numbers, [`eval`] the forward values, [`check`] an
+//! independent finite-difference witness, [`sparsity`] the structural support.
+
+pub mod calculus;
+pub mod check;
+pub mod eval;
+pub mod expr;
+pub mod inputs;
+pub mod jacobian;
+pub mod sparsity;
