@@ -1,1 +1,816 @@
-//! TODO(owner): eval
+//! Forward evaluation of every node of a graph, in `f64`, with NumPy/JAX semantics.
+//!
+//! All intermediate values are kept ([`Values`]), because index formulas refer to them
+//! (e.g. `softmax(...)[i,j]`). Reductions use compensated (Neumaier) summation, so that
+//! sums over millions of entries are accurate to a few ulps; this also keeps the
+//! finite-difference witness in [`crate::check`] precise.
+
+use std::sync::Arc;
+
+use nalgebra::DMatrix;
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, ArrayD, ArrayView1, ArrayView2, Axis, Ix1, Ix2, IxDyn};
+use rayon::prelude::*;
+
+use crate::expr::{BinOp, Graph, NodeId, Op, ReduceKind, Shape, Span};
+use crate::inputs::{Inputs, first_non_finite, standard_layout};
+
+/// Largest 1-norm condition number `‖A‖₁·‖A⁻¹‖₁` for which `inv(A)` is computed.
+pub const MAX_CONDITION: f64 = 1e12;
+
+/// An error while evaluating a graph (or checking one of its derivatives).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EvalError {
+    /// `inv(A)` of a singular or badly conditioned matrix.
+    #[error(
+        "cannot compute {text}: the matrix is singular or nearly so \
+         (1-norm condition number {condition:.1e}, limit {MAX_CONDITION:.0e})"
+    )]
+    Singular {
+        /// The span of the `inv(...)` node.
+        span: Span,
+        /// Its source text.
+        text: String,
+        /// The estimated condition number (infinite if exactly singular).
+        condition: f64,
+    },
+    /// The inputs lack a variable of the graph or give it another shape.
+    #[error("no value of shape {expected} for input {name}")]
+    InputMismatch {
+        /// The variable.
+        name: String,
+        /// The shape the graph needs.
+        expected: Shape,
+    },
+    /// A derivative was asked with respect to a name that is not a variable.
+    #[error("{name} is not a variable of the expression")]
+    NotAVariable {
+        /// The name asked for.
+        name: String,
+    },
+    /// A Jacobian index of the wrong length or out of range.
+    #[error("index {index:?} does not fit the Jacobian's shape {shape}")]
+    BadIndex {
+        /// The index given.
+        index: Vec<usize>,
+        /// The Jacobian's shape (output shape followed by input shape).
+        shape: Shape,
+    },
+}
+
+/// The value of every node of a graph, indexed by [`NodeId`].
+///
+/// Every value is in standard (row-major, contiguous) layout. Values are shared with
+/// the [`Inputs`] they were computed from, so input arrays are not copied.
+#[derive(Debug, Clone)]
+pub struct Values {
+    values: Vec<Arc<ArrayD<f64>>>,
+    root: NodeId,
+}
+
+impl Values {
+    /// The value of node `id`.
+    pub fn get(&self, id: NodeId) -> &ArrayD<f64> {
+        &self.values[id]
+    }
+
+    /// The value of the whole expression.
+    pub fn root(&self) -> &ArrayD<f64> {
+        self.get(self.root)
+    }
+
+    /// The first node (in topological order) with a NaN or infinite entry, and the first
+    /// such index in row-major order, so a caller can say "log(X) produced NaN at [0, 3]".
+    pub fn first_non_finite(&self) -> Option<(NodeId, Vec<usize>)> {
+        self.values
+            .iter()
+            .enumerate()
+            .find_map(|(id, value)| Some((id, first_non_finite(value)?)))
+    }
+}
+
+/// Evaluates every node of `graph` at `inputs`.
+///
+/// NaN and infinities are not errors here (`log` of a negative entry may be worth
+/// inspecting); see [`Values::first_non_finite`]. The only errors are inputs that do
+/// not match the graph and `inv` of a (nearly) singular matrix.
+pub fn evaluate(graph: &Graph, inputs: &Inputs) -> Result<Values, EvalError> {
+    let mut values: Vec<Arc<ArrayD<f64>>> = Vec::with_capacity(graph.nodes.len());
+    for (id, node) in graph.nodes.iter().enumerate() {
+        let v = |operand: NodeId| &*values[operand];
+        let value = match node.op {
+            Op::Input(ref name) => match inputs.shared(name) {
+                Some(value) if value.shape() == node.shape.dims() => Arc::clone(value),
+                _ => {
+                    return Err(EvalError::InputMismatch {
+                        name: name.clone(),
+                        expected: node.shape.clone(),
+                    });
+                }
+            },
+            Op::Transpose(a) if v(a).ndim() < 2 => Arc::clone(&values[a]),
+            Op::Transpose(a) => Arc::new(v(a).t().as_standard_layout().into_owned()),
+            Op::Number(c) => new(ArrayD::from_elem(IxDyn(&[]), c)),
+            Op::Neg(a) => new(-v(a)),
+            Op::Binary(op, a, b) => new(match op {
+                BinOp::Add => v(a) + v(b),
+                BinOp::Sub => v(a) - v(b),
+                BinOp::Mul => v(a) * v(b),
+                BinOp::Div => v(a) / v(b),
+            }),
+            Op::MatMul(a, b) => new(matmul(v(a), v(b))),
+            Op::Pow(a, p) => new(pow(v(a), p)),
+            Op::Elementwise(f, a) => new(v(a).mapv(|x| f.apply(x))),
+            Op::Reduce {
+                kind,
+                arg,
+                axis,
+                keepdims,
+            } => new(reduce(v(arg), axis, keepdims, |lane| {
+                reduce_lane(kind, lane)
+            })),
+            Op::Softmax { arg, axis } => new(softmax(v(arg), axis)),
+            Op::LogSumExp {
+                arg,
+                axis,
+                keepdims,
+            } => new(reduce(v(arg), axis, keepdims, logsumexp_lane)),
+            Op::Trace(a) => new(ArrayD::from_elem(
+                IxDyn(&[]),
+                accurate_sum(matrix(v(a)).diag().iter().copied()),
+            )),
+            Op::Inv(a) => new(inverse(v(a)).map_err(|condition| EvalError::Singular {
+                span: node.span,
+                text: graph.text(id).to_string(),
+                condition,
+            })?),
+            Op::Det(a) => new(ArrayD::from_elem(
+                IxDyn(&[]),
+                to_nalgebra(v(a)).determinant(),
+            )),
+        };
+        values.push(value);
+    }
+    Ok(Values {
+        values,
+        root: graph.root,
+    })
+}
+
+/// A freshly computed value, shared and in standard layout.
+fn new(value: ArrayD<f64>) -> Arc<ArrayD<f64>> {
+    Arc::new(standard_layout(value))
+}
+
+/// A rank-2 value as a matrix view (the graph is shape-checked, so this cannot fail).
+fn matrix(a: &ArrayD<f64>) -> ArrayView2<'_, f64> {
+    a.view()
+        .into_dimensionality::<Ix2>()
+        .expect("shape-checked graph: operand is a matrix")
+}
+
+/// A rank-1 value as a vector view.
+fn vector(a: &ArrayD<f64>) -> ArrayView1<'_, f64> {
+    a.view()
+        .into_dimensionality::<Ix1>()
+        .expect("shape-checked graph: operand is a vector")
+}
+
+/// `a @ b` as in NumPy: matrix·matrix, matrix·vector, vector·matrix, vector·vector.
+fn matmul(a: &ArrayD<f64>, b: &ArrayD<f64>) -> ArrayD<f64> {
+    match (a.ndim(), b.ndim()) {
+        (2, 2) => matrix_product(matrix(a), matrix(b)).into_dyn(),
+        (2, 1) => matrix(a).dot(&vector(b)).into_dyn(),
+        (1, 2) => vector(a).dot(&matrix(b)).into_dyn(),
+        _ => ArrayD::from_elem(IxDyn(&[]), vector(a).dot(&vector(b))),
+    }
+}
+
+/// Matrix product, with the rows of the result split across the rayon threads.
+fn matrix_product(a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
+    let mut out = Array2::zeros((a.nrows(), b.ncols()));
+    let rows_per_thread = a.nrows().div_ceil(rayon::current_num_threads()).max(1);
+    let blocks: Vec<_> = a
+        .axis_chunks_iter(Axis(0), rows_per_thread)
+        .zip(out.axis_chunks_iter_mut(Axis(0), rows_per_thread))
+        .collect();
+    blocks
+        .into_par_iter()
+        .for_each(|(a_rows, mut out_rows)| general_mat_mul(1.0, &a_rows, &b, 0.0, &mut out_rows));
+    out
+}
+
+/// `a ** p`; an integer exponent uses repeated multiplication (`powi`) as JAX does, so
+/// negative bases give real results.
+fn pow(a: &ArrayD<f64>, p: f64) -> ArrayD<f64> {
+    if p.fract() == 0.0 && p.abs() <= f64::from(i32::MAX) {
+        let n = p as i32;
+        a.mapv(|x| x.powi(n))
+    } else {
+        a.mapv(|x| x.powf(p))
+    }
+}
+
+/// Applies `f` to every lane along `axis` (or to all entries if `axis` is `None`),
+/// keeping the reduced axes with length 1 if `keepdims`.
+fn reduce(
+    a: &ArrayD<f64>,
+    axis: Option<usize>,
+    keepdims: bool,
+    f: impl Fn(ArrayView1<f64>) -> f64,
+) -> ArrayD<f64> {
+    match axis {
+        None => {
+            let all = a
+                .view()
+                .into_shape_with_order(a.len())
+                .expect("values are in standard layout");
+            let dims = if keepdims { vec![1; a.ndim()] } else { vec![] };
+            ArrayD::from_elem(IxDyn(&dims), f(all))
+        }
+        Some(axis) => {
+            let reduced = a.map_axis(Axis(axis), f);
+            if keepdims {
+                reduced.insert_axis(Axis(axis))
+            } else {
+                reduced
+            }
+        }
+    }
+}
+
+/// Sum, mean, population variance or population standard deviation of one lane.
+fn reduce_lane(kind: ReduceKind, lane: ArrayView1<f64>) -> f64 {
+    let n = lane.len() as f64;
+    let mean = || accurate_sum(lane.iter().copied()) / n;
+    let variance = || {
+        let mean = mean();
+        accurate_sum(lane.iter().map(|x| (x - mean) * (x - mean))) / n
+    };
+    match kind {
+        ReduceKind::Sum => accurate_sum(lane.iter().copied()),
+        ReduceKind::Mean => mean(),
+        ReduceKind::Var => variance(),
+        ReduceKind::Std => variance().sqrt(),
+    }
+}
+
+/// The largest entry of a lane (−∞ for an empty lane).
+fn lane_max(lane: ArrayView1<f64>) -> f64 {
+    lane.fold(f64::NEG_INFINITY, |max, &x| max.max(x))
+}
+
+/// `log Σ exp(x)` of one lane, shifted by the maximum as JAX does (the shift is 0 when
+/// the maximum is infinite, so a lane of −∞ gives −∞ and a lane containing +∞ gives +∞).
+fn logsumexp_lane(lane: ArrayView1<f64>) -> f64 {
+    let max = lane_max(lane);
+    let shift = if max.is_finite() { max } else { 0.0 };
+    accurate_sum(lane.iter().map(|x| (x - shift).exp())).ln() + shift
+}
+
+/// `exp(x − max) / Σ exp(x − max)` along `axis`.
+fn softmax(a: &ArrayD<f64>, axis: usize) -> ArrayD<f64> {
+    let mut out = a.clone();
+    for mut lane in out.lanes_mut(Axis(axis)) {
+        let max = lane_max(lane.view());
+        lane.mapv_inplace(|x| (x - max).exp());
+        let total = accurate_sum(lane.iter().copied());
+        lane.mapv_inplace(|e| e / total);
+    }
+    out
+}
+
+/// Σ x with Neumaier's compensated summation: the error does not grow with the number of
+/// terms. Infinities and NaN propagate as in a plain sum.
+fn accurate_sum(values: impl Iterator<Item = f64>) -> f64 {
+    let (mut sum, mut compensation) = (0.0f64, 0.0f64);
+    for x in values {
+        let t = sum + x;
+        compensation += if sum.abs() >= x.abs() {
+            (sum - t) + x
+        } else {
+            (x - t) + sum
+        };
+        sum = t;
+    }
+    if sum.is_finite() {
+        sum + compensation
+    } else {
+        sum
+    }
+}
+
+/// A square matrix value as a nalgebra matrix.
+fn to_nalgebra(a: &ArrayD<f64>) -> DMatrix<f64> {
+    let a = matrix(a);
+    DMatrix::from_fn(a.nrows(), a.ncols(), |i, j| a[[i, j]])
+}
+
+/// `A⁻¹` via LU, or the estimated condition number `‖A‖₁·‖A⁻¹‖₁` if it exceeds
+/// [`MAX_CONDITION`] (infinite for an exactly singular matrix). A matrix with NaN or
+/// infinite entries has an all-NaN inverse, as in NumPy.
+fn inverse(a: &ArrayD<f64>) -> Result<ArrayD<f64>, f64> {
+    if a.iter().any(|x| !x.is_finite()) {
+        return Ok(a.mapv(|_| f64::NAN));
+    }
+    let inverse = to_nalgebra(a).lu().try_inverse().ok_or(f64::INFINITY)?;
+    let inverse = Array2::from_shape_fn(inverse.shape(), |(i, j)| inverse[(i, j)]);
+    let condition = norm1(matrix(a)) * norm1(inverse.view());
+    if condition.is_nan() || condition > MAX_CONDITION {
+        return Err(condition);
+    }
+    Ok(inverse.into_dyn())
+}
+
+/// The matrix 1-norm: the largest column sum of absolute values.
+fn norm1(a: ArrayView2<f64>) -> f64 {
+    a.columns()
+        .into_iter()
+        .map(|column| column.iter().map(|x| x.abs()).sum::<f64>())
+        .fold(0.0, f64::max)
+}
+
+/// Hand-built graphs and inputs for unit tests (independent of the parser).
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::BTreeMap;
+
+    use ndarray::ArrayD;
+
+    use crate::expr::{Graph, Node, NodeId, Op, Shape, Span};
+    use crate::inputs::Inputs;
+
+    /// Builds a [`Graph`] node by node; every node's span is the whole source text.
+    pub(crate) struct GraphBuilder {
+        graph: Graph,
+    }
+
+    impl GraphBuilder {
+        /// An empty graph whose nodes will all show `source` as their text.
+        pub(crate) fn new(source: &str) -> Self {
+            GraphBuilder {
+                graph: Graph {
+                    source: source.to_string(),
+                    nodes: Vec::new(),
+                    root: 0,
+                },
+            }
+        }
+
+        /// The input node of `name` (created on first use).
+        pub(crate) fn input(&mut self, name: &str, dims: &[usize]) -> NodeId {
+            match self.graph.input(name) {
+                Some(id) => id,
+                None => self.push(Op::Input(name.to_string()), dims),
+            }
+        }
+
+        /// Adds a node; the last node added is the root.
+        pub(crate) fn push(&mut self, op: Op, dims: &[usize]) -> NodeId {
+            self.graph.nodes.push(Node {
+                op,
+                shape: Shape(dims.to_vec()),
+                span: Span::new(0, self.graph.source.len()),
+            });
+            self.graph.root = self.graph.nodes.len() - 1;
+            self.graph.root
+        }
+
+        /// The finished graph.
+        pub(crate) fn build(self) -> Graph {
+            self.graph
+        }
+    }
+
+    /// Inputs with exactly the given values.
+    pub(crate) fn inputs(graph: &Graph, values: &[(&str, ArrayD<f64>)]) -> Inputs {
+        let loaded: BTreeMap<String, ArrayD<f64>> = values
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.clone()))
+            .collect();
+        Inputs::new(graph, loaded, 0).expect("test inputs match the graph")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{ArrayD, IxDyn, arr0, array};
+
+    use super::testing::{GraphBuilder, inputs};
+    use super::*;
+    use crate::expr::{ElemFn, Node};
+
+    /// Evaluates one operation on inputs named A, B, … with the given values; `op` gets
+    /// their node ids, `out` is the result's shape.
+    fn apply(
+        args: &[&ArrayD<f64>],
+        op: impl FnOnce(&[NodeId]) -> Op,
+        out: &[usize],
+    ) -> ArrayD<f64> {
+        let names = ["A", "B", "C"];
+        let mut builder = GraphBuilder::new("expr");
+        let ids: Vec<NodeId> = args
+            .iter()
+            .zip(names)
+            .map(|(value, name)| builder.input(name, value.shape()))
+            .collect();
+        builder.push(op(&ids), out);
+        let graph = builder.build();
+        let named: Vec<(&str, ArrayD<f64>)> = names
+            .into_iter()
+            .zip(args.iter().map(|&value| value.clone()))
+            .collect();
+        let values = evaluate(&graph, &inputs(&graph, &named)).expect("evaluates");
+        let root = values.root().clone();
+        assert_eq!(root.shape(), out, "result shape");
+        assert!(root.is_standard_layout());
+        root
+    }
+
+    fn close(a: &ArrayD<f64>, b: &ArrayD<f64>) -> bool {
+        a.shape() == b.shape()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| (x - y).abs() <= 1e-12 * (1.0 + y.abs()))
+    }
+
+    fn m() -> ArrayD<f64> {
+        array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]].into_dyn()
+    }
+
+    #[test]
+    fn binary_ops_broadcast_like_numpy() {
+        let row = array![10.0, 20.0, 30.0].into_dyn();
+        let column = array![[100.0], [200.0]].into_dyn();
+        let sum = apply(
+            &[&m(), &row],
+            |n| Op::Binary(BinOp::Add, n[0], n[1]),
+            &[2, 3],
+        );
+        assert_eq!(
+            sum,
+            array![[11.0, 22.0, 33.0], [14.0, 25.0, 36.0]].into_dyn()
+        );
+        let diff = apply(
+            &[&row, &column],
+            |n| Op::Binary(BinOp::Sub, n[0], n[1]),
+            &[2, 3],
+        );
+        assert_eq!(
+            diff,
+            array![[-90.0, -80.0, -70.0], [-190.0, -180.0, -170.0]].into_dyn()
+        );
+        let product = apply(
+            &[&m(), &column],
+            |n| Op::Binary(BinOp::Mul, n[0], n[1]),
+            &[2, 3],
+        );
+        assert_eq!(
+            product,
+            array![[100.0, 200.0, 300.0], [800.0, 1000.0, 1200.0]].into_dyn()
+        );
+        let quotient = apply(
+            &[&m(), &arr0(2.0).into_dyn()],
+            |n| Op::Binary(BinOp::Div, n[0], n[1]),
+            &[2, 3],
+        );
+        assert_eq!(
+            quotient,
+            array![[0.5, 1.0, 1.5], [2.0, 2.5, 3.0]].into_dyn()
+        );
+    }
+
+    #[test]
+    fn numbers_and_negation() {
+        let mut builder = GraphBuilder::new("-(A * 2)");
+        let a = builder.input("A", &[2]);
+        let two = builder.push(Op::Number(2.0), &[]);
+        let product = builder.push(Op::Binary(BinOp::Mul, a, two), &[2]);
+        builder.push(Op::Neg(product), &[2]);
+        let graph = builder.build();
+        let values = evaluate(
+            &graph,
+            &inputs(&graph, &[("A", array![1.5, -3.0].into_dyn())]),
+        )
+        .unwrap();
+        assert_eq!(values.get(two), &arr0(2.0).into_dyn());
+        assert_eq!(values.root(), &array![-3.0, 6.0].into_dyn());
+    }
+
+    #[test]
+    fn matmul_covers_all_rank_combinations() {
+        let b = array![[1.0, 0.0], [0.0, 1.0], [2.0, -1.0]].into_dyn();
+        let mm = apply(&[&m(), &b], |n| Op::MatMul(n[0], n[1]), &[2, 2]);
+        assert_eq!(mm, array![[7.0, -1.0], [16.0, -1.0]].into_dyn());
+        let v3 = array![1.0, -1.0, 2.0].into_dyn();
+        let mv = apply(&[&m(), &v3], |n| Op::MatMul(n[0], n[1]), &[2]);
+        assert_eq!(mv, array![5.0, 11.0].into_dyn());
+        let v2 = array![1.0, -1.0].into_dyn();
+        let vm = apply(&[&v2, &m()], |n| Op::MatMul(n[0], n[1]), &[3]);
+        assert_eq!(vm, array![-3.0, -3.0, -3.0].into_dyn());
+        let vv = apply(&[&v3, &v3], |n| Op::MatMul(n[0], n[1]), &[]);
+        assert_eq!(vv, arr0(6.0).into_dyn());
+    }
+
+    #[test]
+    fn large_matmul_matches_the_definition() {
+        // 37 rows: not a multiple of the number of threads, so the row blocks are uneven.
+        let a = ArrayD::from_shape_fn(IxDyn(&[37, 11]), |i| (i[0] * 3 + i[1]) as f64 % 7.0 - 3.0);
+        let b = ArrayD::from_shape_fn(IxDyn(&[11, 5]), |i| (i[0] + 2 * i[1]) as f64 % 5.0 - 2.0);
+        let product = apply(&[&a, &b], |n| Op::MatMul(n[0], n[1]), &[37, 5]);
+        let expected = ArrayD::from_shape_fn(IxDyn(&[37, 5]), |i| {
+            (0..11).map(|m| a[[i[0], m]] * b[[m, i[1]]]).sum::<f64>()
+        });
+        assert_eq!(product, expected);
+    }
+
+    #[test]
+    fn pow_uses_integer_powers_for_integer_exponents() {
+        let x = array![-2.0, 4.0, 0.5].into_dyn();
+        assert_eq!(
+            apply(&[&x], |n| Op::Pow(n[0], 3.0), &[3]),
+            array![-8.0, 64.0, 0.125].into_dyn()
+        );
+        assert_eq!(
+            apply(&[&x], |n| Op::Pow(n[0], -1.0), &[3]),
+            array![-0.5, 0.25, 2.0].into_dyn()
+        );
+        let root = apply(&[&x], |n| Op::Pow(n[0], 0.5), &[3]);
+        assert!(root[[0]].is_nan());
+        assert_eq!(root[[1]], 2.0);
+    }
+
+    #[test]
+    fn transpose_swaps_matrix_axes_and_leaves_vectors_alone() {
+        let t = apply(&[&m()], |n| Op::Transpose(n[0]), &[3, 2]);
+        assert_eq!(t, array![[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]].into_dyn());
+        let v = array![1.0, 2.0].into_dyn();
+        assert_eq!(apply(&[&v], |n| Op::Transpose(n[0]), &[2]), v);
+    }
+
+    #[test]
+    fn elementwise_functions_apply_entrywise() {
+        let x = array![[0.0, 1.0], [-1.0, 2.0]].into_dyn();
+        let y = apply(&[&x], |n| Op::Elementwise(ElemFn::Exp, n[0]), &[2, 2]);
+        assert!(close(&y, &x.mapv(f64::exp)));
+        let r = apply(&[&x], |n| Op::Elementwise(ElemFn::Relu, n[0]), &[2, 2]);
+        assert_eq!(r, array![[0.0, 1.0], [0.0, 2.0]].into_dyn());
+    }
+
+    fn reduce_op(
+        kind: ReduceKind,
+        axis: Option<usize>,
+        keepdims: bool,
+    ) -> impl FnOnce(&[NodeId]) -> Op {
+        move |n| Op::Reduce {
+            kind,
+            arg: n[0],
+            axis,
+            keepdims,
+        }
+    }
+
+    #[test]
+    fn sum_over_an_axis_or_everything_with_and_without_keepdims() {
+        use ReduceKind::Sum;
+        assert_eq!(
+            apply(&[&m()], reduce_op(Sum, None, false), &[]),
+            arr0(21.0).into_dyn()
+        );
+        assert_eq!(
+            apply(&[&m()], reduce_op(Sum, None, true), &[1, 1]),
+            array![[21.0]].into_dyn()
+        );
+        assert_eq!(
+            apply(&[&m()], reduce_op(Sum, Some(0), false), &[3]),
+            array![5.0, 7.0, 9.0].into_dyn()
+        );
+        assert_eq!(
+            apply(&[&m()], reduce_op(Sum, Some(0), true), &[1, 3]),
+            array![[5.0, 7.0, 9.0]].into_dyn()
+        );
+        assert_eq!(
+            apply(&[&m()], reduce_op(Sum, Some(1), false), &[2]),
+            array![6.0, 15.0].into_dyn()
+        );
+        assert_eq!(
+            apply(&[&m()], reduce_op(Sum, Some(1), true), &[2, 1]),
+            array![[6.0], [15.0]].into_dyn()
+        );
+    }
+
+    #[test]
+    fn mean_var_std_are_population_statistics() {
+        use ReduceKind::{Mean, Std, Var};
+        assert_eq!(
+            apply(&[&m()], reduce_op(Mean, None, false), &[]),
+            arr0(3.5).into_dyn()
+        );
+        assert_eq!(
+            apply(&[&m()], reduce_op(Mean, Some(1), false), &[2]),
+            array![2.0, 5.0].into_dyn()
+        );
+        // Σ(x − 3.5)² / 6 = 17.5 / 6
+        let var = apply(&[&m()], reduce_op(Var, None, false), &[]);
+        assert!(close(&var, &arr0(17.5 / 6.0).into_dyn()));
+        // columns are {a, a+3}: variance 2.25
+        let var0 = apply(&[&m()], reduce_op(Var, Some(0), false), &[3]);
+        assert_eq!(var0, array![2.25, 2.25, 2.25].into_dyn());
+        let std1 = apply(&[&m()], reduce_op(Std, Some(1), true), &[2, 1]);
+        let expected = (2.0f64 / 3.0).sqrt();
+        assert!(close(&std1, &array![[expected], [expected]].into_dyn()));
+    }
+
+    #[test]
+    fn softmax_rows_sum_to_one_and_match_the_closed_form() {
+        let x = array![[0.0, 2f64.ln(), 3f64.ln()], [1000.0, 1000.0, 1000.0]].into_dyn();
+        let s = apply(&[&x], |n| Op::Softmax { arg: n[0], axis: 1 }, &[2, 3]);
+        let third = 1.0 / 3.0;
+        assert!(close(
+            &s,
+            &array![[1.0 / 6.0, third, 0.5], [third, third, third]].into_dyn()
+        ));
+        let columns = apply(&[&x], |n| Op::Softmax { arg: n[0], axis: 0 }, &[2, 3]);
+        for column in columns.lanes(Axis(0)) {
+            assert!((column.sum() - 1.0).abs() < 1e-15);
+        }
+        assert_eq!(
+            columns[[1, 0]],
+            1.0,
+            "exp(-1000) underflows to 0, no overflow"
+        );
+    }
+
+    #[test]
+    fn logsumexp_matches_the_naive_formula_and_survives_large_values() {
+        let x = array![[0.5, -1.0, 2.0], [1000.0, 1000.0, 999.0]].into_dyn();
+        let lse = |axis, keepdims, dims: &[usize]| {
+            apply(
+                &[&x],
+                |n| Op::LogSumExp {
+                    arg: n[0],
+                    axis,
+                    keepdims,
+                },
+                dims,
+            )
+        };
+        let row0 = (0.5f64.exp() + (-1f64).exp() + 2f64.exp()).ln();
+        let row1 = 1000.0 + (2.0 + (-1f64).exp()).ln();
+        assert!(close(
+            &lse(Some(1), false, &[2]),
+            &array![row0, row1].into_dyn()
+        ));
+        assert!(close(
+            &lse(Some(1), true, &[2, 1]),
+            &array![[row0], [row1]].into_dyn()
+        ));
+        let col2 = (2f64.exp() + 999f64.exp().min(f64::MAX)).ln();
+        assert!(col2.is_finite());
+        let all = lse(None, false, &[]);
+        assert!(close(
+            &all,
+            &arr0(row1 + (1.0 + (row0 - row1).exp()).ln()).into_dyn()
+        ));
+        let minus_inf = array![f64::NEG_INFINITY, f64::NEG_INFINITY].into_dyn();
+        let out = apply(
+            &[&minus_inf],
+            |n| Op::LogSumExp {
+                arg: n[0],
+                axis: None,
+                keepdims: false,
+            },
+            &[],
+        );
+        assert_eq!(out[[]], f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn trace_and_det_of_known_matrices() {
+        let a = array![[1.0, 2.0], [3.0, 4.0]].into_dyn();
+        assert_eq!(apply(&[&a], |n| Op::Trace(n[0]), &[]), arr0(5.0).into_dyn());
+        assert!(close(
+            &apply(&[&a], |n| Op::Det(n[0]), &[]),
+            &arr0(-2.0).into_dyn()
+        ));
+        let b = array![[2.0, 0.0, 1.0], [1.0, 3.0, 2.0], [1.0, 1.0, 1.0]].into_dyn();
+        // 2·(3−2) − 0 + 1·(1−3) = 0
+        assert!(apply(&[&b], |n| Op::Det(n[0]), &[])[[]].abs() < 1e-14);
+        let c = array![[4.0, 3.0, 0.0], [3.0, 4.0, -1.0], [0.0, -1.0, 4.0]].into_dyn();
+        // 4·(16−1) − 3·12 = 24
+        assert!(close(
+            &apply(&[&c], |n| Op::Det(n[0]), &[]),
+            &arr0(24.0).into_dyn()
+        ));
+    }
+
+    #[test]
+    fn inverse_times_matrix_is_identity() {
+        let a = ArrayD::from_shape_fn(IxDyn(&[5, 5]), |i| {
+            if i[0] == i[1] {
+                4.0
+            } else {
+                1.0 / (1.0 + i[0] as f64 + 2.0 * i[1] as f64)
+            }
+        });
+        let inv = apply(&[&a], |n| Op::Inv(n[0]), &[5, 5]);
+        let product = matrix(&inv).dot(&matrix(&a)).into_dyn();
+        assert!(close(
+            &product,
+            &ArrayD::from_shape_fn(IxDyn(&[5, 5]), |i| f64::from(i[0] == i[1]))
+        ));
+    }
+
+    fn inv_error(a: ArrayD<f64>) -> EvalError {
+        let mut builder = GraphBuilder::new("inv(A)");
+        let id = builder.input("A", a.shape());
+        builder.push(Op::Inv(id), a.shape());
+        let graph = builder.build();
+        evaluate(&graph, &inputs(&graph, &[("A", a)])).unwrap_err()
+    }
+
+    #[test]
+    fn inverse_of_singular_or_badly_conditioned_matrix_is_an_error() {
+        let error = inv_error(array![[1.0, 2.0], [2.0, 4.0]].into_dyn());
+        let EvalError::Singular {
+            text, condition, ..
+        } = &error
+        else {
+            panic!("{error:?}")
+        };
+        assert_eq!(text, "inv(A)");
+        assert!(*condition > MAX_CONDITION);
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot compute inv(A): the matrix is singular"),
+            "{error}"
+        );
+        // κ₁ = ‖A‖₁·‖A⁻¹‖₁ ≈ 2 · 2e14 = 4e14
+        let error = inv_error(array![[1.0, 1.0], [1.0, 1.0 + 1e-14]].into_dyn());
+        let EvalError::Singular { condition, .. } = error else {
+            panic!("{error:?}")
+        };
+        assert!((1e14..1e15).contains(&condition), "{condition}");
+    }
+
+    #[test]
+    fn det_of_singular_matrix_is_zero() {
+        let det = apply(
+            &[&array![[1.0, 2.0], [2.0, 4.0]].into_dyn()],
+            |n| Op::Det(n[0]),
+            &[],
+        );
+        assert_eq!(det[[]], 0.0);
+    }
+
+    #[test]
+    fn compensated_sum_is_exact_where_a_plain_sum_is_not() {
+        assert_eq!(accurate_sum([1e16, 1.0, -1e16].into_iter()), 1.0);
+        assert_eq!(accurate_sum(std::iter::repeat_n(0.1, 1_000_000)), 100_000.0);
+        assert_eq!(
+            accurate_sum([1.0, f64::INFINITY, 1.0].into_iter()),
+            f64::INFINITY
+        );
+        assert!(accurate_sum([f64::INFINITY, f64::NEG_INFINITY].into_iter()).is_nan());
+    }
+
+    #[test]
+    fn non_finite_values_are_reported_not_raised() {
+        let mut builder = GraphBuilder::new("sum(log(A))");
+        let a = builder.input("A", &[2, 2]);
+        let log = builder.push(Op::Elementwise(ElemFn::Log, a), &[2, 2]);
+        builder.push(reduce_op(ReduceKind::Sum, None, false)(&[log]), &[]);
+        let graph = builder.build();
+        let x = array![[1.0, 2.0], [-1.0, -2.0]].into_dyn();
+        let values = evaluate(&graph, &inputs(&graph, &[("A", x)])).unwrap();
+        assert_eq!(values.first_non_finite(), Some((log, vec![1, 0])));
+    }
+
+    #[test]
+    fn input_values_are_shared_not_copied() {
+        let mut builder = GraphBuilder::new("A.T");
+        let a = builder.input("A", &[3]);
+        builder.push(Op::Transpose(a), &[3]);
+        let graph = builder.build();
+        let inputs = inputs(&graph, &[("A", array![1.0, 2.0, 3.0].into_dyn())]);
+        let values = evaluate(&graph, &inputs).unwrap();
+        assert!(std::ptr::eq(values.get(a), inputs.get("A").unwrap()));
+        assert!(std::ptr::eq(values.root(), inputs.get("A").unwrap()));
+    }
+
+    #[test]
+    fn inputs_of_another_graph_are_refused() {
+        let mut builder = GraphBuilder::new("A");
+        builder.input("A", &[3]);
+        let graph = builder.build();
+        let mut other = graph.clone();
+        other.nodes[0] = Node {
+            shape: Shape(vec![4]),
+            ..graph.nodes[0].clone()
+        };
+        let wrong = inputs(&other, &[("A", ArrayD::zeros(IxDyn(&[4])))]);
+        let error = evaluate(&graph, &wrong).unwrap_err();
+        assert_eq!(error.to_string(), "no value of shape 3 for input A");
+    }
+}

@@ -7,8 +7,14 @@
 
 pub mod calculus;
 pub mod check;
+pub mod cli;
+pub mod commands;
+pub mod error;
 pub mod eval;
 pub mod expr;
 pub mod inputs;
 pub mod jacobian;
+pub mod numfmt;
+pub mod problem;
 pub mod sparsity;
+pub mod tui;

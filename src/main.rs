@@ -1,1 +1,28 @@
-fn main() {}
+//! The `jacscope` binary: parses the command line, runs a subcommand or the interactive
+//! view, and is the only place that prints errors and picks exit codes.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use jacscope::cli::Cli;
+use jacscope::commands;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = match cli.command {
+        Some(command) => commands::run(command, &mut out),
+        None => commands::run_interactive(&cli.problem, &cli.display, &mut out),
+    };
+    let _ = out.flush();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(jacscope::error::Error::OutputClosed) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::from(error.exit_code() as u8)
+        }
+    }
+}

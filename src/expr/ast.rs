@@ -101,3 +101,53 @@ pub enum BinaryOp {
     /// `**`
     Pow,
 }
+
+impl BinaryOp {
+    /// The operator as written in the source (`+`, `@`, `**`, …).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::MatMul => "@",
+            BinaryOp::Pow => "**",
+        }
+    }
+}
+
+impl Expr {
+    /// The sub-expressions directly inside this one, in source order.
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Var(_) | ExprKind::Number(_) => vec![],
+            ExprKind::Neg(inner) | ExprKind::Transpose(inner) => vec![inner],
+            ExprKind::Binary { lhs, rhs, .. } => vec![lhs, rhs],
+            ExprKind::Call { args, .. } => args.iter().collect(),
+        }
+    }
+
+    /// Each variable with the span of its first occurrence, in order of first appearance.
+    pub fn variable_occurrences(&self) -> Vec<(&str, Span)> {
+        let mut found: Vec<(&str, Span)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut pending = vec![self];
+        while let Some(expr) = pending.pop() {
+            if let ExprKind::Var(name) = &expr.kind
+                && seen.insert(name.as_str())
+            {
+                found.push((name, expr.span));
+            }
+            pending.extend(expr.children().into_iter().rev());
+        }
+        found
+    }
+
+    /// The names of the variables, in order of first appearance, each once.
+    pub fn variables(&self) -> Vec<String> {
+        self.variable_occurrences()
+            .into_iter()
+            .map(|(name, _)| name.to_string())
+            .collect()
+    }
+}

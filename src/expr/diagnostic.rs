@@ -54,20 +54,179 @@ impl Diagnostic {
     pub fn render(&self, source: &str) -> String {
         let mut out = format!("error: {}", self.message);
         if let Some(span) = self.span {
-            let start = span.start.min(source.len());
-            let end = span.end.clamp(start, source.len());
-            let caret_col = source[..start].chars().count();
-            let width = source[start..end].chars().count().max(1);
+            let excerpt = Excerpt::new(source, span);
             out.push_str(&format!(
                 "\n  {}\n  {}{}",
-                source,
-                " ".repeat(caret_col),
-                "^".repeat(width)
+                excerpt.line,
+                " ".repeat(excerpt.caret_column),
+                "^".repeat(excerpt.caret_width)
             ));
         }
         if let Some(help) = &self.help {
             out.push_str(&format!("\n  help: {help}"));
         }
         out
+    }
+}
+
+/// How a character of user text is shown in a terminal: printable characters as they are,
+/// control and other invisible characters escaped (`\u{7}`, `\n`, `\u{202e}`), so that
+/// echoing hostile text cannot move the cursor or change colours.
+pub fn escape_char(c: char) -> String {
+    if c == ' ' || c.is_ascii_graphic() {
+        c.to_string()
+    } else {
+        c.escape_debug().to_string()
+    }
+}
+
+/// Widest source excerpt shown under a message, in columns.
+const EXCERPT_WIDTH: usize = 100;
+/// Most columns of context shown before the span in a long source.
+const CONTEXT_BEFORE: usize = 30;
+/// Most columns of the span itself shown in a long source.
+const SPAN_WIDTH: usize = 60;
+
+/// The part of the source shown under a message, escaped for the terminal and cut to
+/// [`EXCERPT_WIDTH`] columns around the span (cuts marked with `…`), with the caret's
+/// position and width in columns.
+struct Excerpt {
+    line: String,
+    caret_column: usize,
+    caret_width: usize,
+}
+
+impl Excerpt {
+    fn new(source: &str, span: Span) -> Self {
+        let start = char_boundary_at_or_before(source, span.start);
+        let end = char_boundary_at_or_before(source, span.end.max(start));
+        let mut before = displayed(&source[..start]);
+        let mut inside = displayed(&source[start..end]);
+        let mut after = displayed(&source[end..]);
+        if before.len() + inside.len() + after.len() > EXCERPT_WIDTH {
+            before = cut_front(before, CONTEXT_BEFORE);
+            inside = cut_back(inside, SPAN_WIDTH);
+            let room = EXCERPT_WIDTH.saturating_sub(before.len() + inside.len());
+            after = cut_back(after, room.max(1));
+        }
+        Excerpt {
+            line: [before.as_slice(), &inside, &after].concat().concat(),
+            caret_column: before.len(),
+            caret_width: inside.len().max(1),
+        }
+    }
+}
+
+/// The largest character boundary of `text` not after `index`.
+fn char_boundary_at_or_before(text: &str, index: usize) -> usize {
+    let mut index = index.min(text.len());
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+/// The columns `text` occupies once escaped: one entry per column.
+fn displayed(text: &str) -> Vec<String> {
+    text.chars()
+        .flat_map(|c| escape_char(c).chars().collect::<Vec<_>>())
+        .map(String::from)
+        .collect()
+}
+
+/// At most the last `width` columns of `columns`, the first replaced by `…` if cut.
+fn cut_front(mut columns: Vec<String>, width: usize) -> Vec<String> {
+    if columns.len() > width {
+        columns.drain(..columns.len() - width);
+        columns[0] = "…".to_string();
+    }
+    columns
+}
+
+/// At most the first `width` columns of `columns`, the last replaced by `…` if cut.
+fn cut_back(mut columns: Vec<String>, width: usize) -> Vec<String> {
+    if columns.len() > width {
+        columns.truncate(width);
+        columns[width - 1] = "…".to_string();
+    }
+    columns
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_message_source_caret_and_help() {
+        let diagnostic = Diagnostic::at(Span::new(0, 5), "`@` needs the inner dimensions to agree")
+            .with_help("did you mean W.T?");
+        assert_eq!(
+            diagnostic.render("X @ W"),
+            "error: `@` needs the inner dimensions to agree\n  X @ W\n  ^^^^^\n  help: did you mean W.T?"
+        );
+        assert_eq!(
+            Diagnostic::whole("empty expression").render(""),
+            "error: empty expression"
+        );
+    }
+
+    #[test]
+    fn caret_counts_characters_not_bytes() {
+        let rendered = Diagnostic::at(Span::new(2, 4), "x").render("X × W");
+        assert_eq!(rendered, "error: x\n  X × W\n    ^");
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_the_caret_stays_aligned() {
+        let source = "X\u{1b}[2J + \u{7}";
+        let rendered =
+            Diagnostic::at(Span::new(8, 9), "unexpected character '\\u{7}'").render(source);
+        let lines: Vec<&str> = rendered.lines().collect();
+        assert_eq!(lines[1], "  X\\u{1b}[2J + \\u{7}");
+        assert_eq!(lines[2], format!("{}^^^^^", " ".repeat(15)));
+        assert!(!rendered.chars().any(|c| c.is_control() && c != '\n'));
+
+        let rendered = Diagnostic::at(Span::new(2, 3), "x").render("a\nb c");
+        assert_eq!(rendered, "error: x\n  a\\nb c\n     ^");
+    }
+
+    #[test]
+    fn long_sources_are_cut_around_the_span() {
+        let source = format!("{} + W + {}", "X + ".repeat(1000), "b + ".repeat(1000));
+        let start = source.find('W').unwrap();
+        let rendered = Diagnostic::at(Span::new(start, start + 1), "here").render(&source);
+        let lines: Vec<&str> = rendered.lines().collect();
+        assert!(
+            lines[1].chars().count() <= 2 + EXCERPT_WIDTH,
+            "{}",
+            lines[1]
+        );
+        assert!(lines[1].starts_with("  …") && lines[1].ends_with('…'));
+        let caret = lines[2].find('^').unwrap();
+        assert_eq!(lines[1].chars().nth(caret), Some('W'));
+        assert_eq!(lines[2].trim(), "^");
+
+        let rendered = Diagnostic::at(Span::new(0, source.len()), "all").render(&source);
+        let carets = rendered.lines().nth(2).unwrap().trim();
+        assert_eq!(carets.len(), SPAN_WIDTH);
+    }
+
+    #[test]
+    fn sources_that_fit_are_not_cut() {
+        let source = format!("{} + W", "X + ".repeat(20));
+        let start = source.len() - 1;
+        let rendered = Diagnostic::at(Span::new(start, start + 1), "here").render(&source);
+        assert_eq!(
+            rendered.lines().nth(1),
+            Some(format!("  {source}").as_str())
+        );
+    }
+
+    #[test]
+    fn spans_past_the_end_or_inside_a_character_do_not_panic() {
+        let rendered = Diagnostic::at(Span::new(3, 9), "end").render("X ×");
+        assert!(rendered.ends_with('^'));
+        let rendered = Diagnostic::at(Span::new(10, 12), "past").render("X");
+        assert_eq!(rendered, "error: past\n  X\n   ^");
     }
 }

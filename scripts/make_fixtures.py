@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Reference Jacobians from an independent implementation (JAX), for tests/reference.rs.
+
+Writes tests/fixtures/<name>.npz (the inputs, named like the expression's variables, plus
+the Jacobian as `J`, laid out out.shape + in.shape as jax.jacrev returns it) and
+tests/fixtures/manifest.json (name, expression, wrt, file).
+
+Run it in a virtual environment:
+    python3 -m venv .venv && .venv/bin/pip install jax numpy
+    .venv/bin/python scripts/make_fixtures.py
+The expressions are evaluated by Python itself, with the names below bound to JAX
+functions, so jacscope's parser, evaluator and calculus are not involved.
+"""
+
+import json
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+jax.config.update("jax_enable_x64", True)
+
+NAMESPACE = {
+    "exp": jnp.exp,
+    "log": jnp.log,
+    "sqrt": jnp.sqrt,
+    "abs": jnp.abs,
+    "sin": jnp.sin,
+    "cos": jnp.cos,
+    "tanh": jnp.tanh,
+    "sigmoid": jax.nn.sigmoid,
+    "relu": jax.nn.relu,
+    "softplus": jax.nn.softplus,
+    "square": jnp.square,
+    "sum": jnp.sum,
+    "mean": jnp.mean,
+    "var": jnp.var,
+    "std": jnp.std,
+    "softmax": lambda a, axis=-1: jax.nn.softmax(a, axis=axis),
+    "logsumexp": jax.scipy.special.logsumexp,
+    "trace": jnp.trace,
+    "inv": jnp.linalg.inv,
+    "det": jnp.linalg.det,
+    "true": True,
+    "false": False,
+}
+
+# name, expression, {variable: shape}, wrt
+CASES = [
+    ("linear_wrt_x", "X @ W.T", {"X": (3, 4), "W": (5, 4)}, "X"),
+    ("linear_wrt_w", "X @ W.T", {"X": (3, 4), "W": (5, 4)}, "W"),
+    ("relu_layer_wrt_x", "relu(X @ W.T + b)", {"X": (3, 4), "W": (5, 4), "b": (5,)}, "X"),
+    ("relu_layer_wrt_w", "relu(X @ W.T + b)", {"X": (3, 4), "W": (5, 4), "b": (5,)}, "W"),
+    ("relu_layer_wrt_b", "relu(X @ W.T + b)", {"X": (3, 4), "W": (5, 4), "b": (5,)}, "b"),
+    ("sigmoid_layer", "sigmoid(X @ W.T + b)", {"X": (3, 4), "W": (5, 4), "b": (5,)}, "W"),
+    ("softmax_rows", "softmax(X @ W.T, axis=1)", {"X": (3, 4), "W": (5, 4)}, "X"),
+    ("softmax_cols", "softmax(X, axis=0)", {"X": (4, 3)}, "X"),
+    ("attention_wrt_q", "softmax(Q @ K.T / 2, axis=-1) @ V", {"Q": (3, 4), "K": (5, 4), "V": (5, 2)}, "Q"),
+    ("layer_norm", "(X - mean(X, axis=1, keepdims=true)) / sqrt(var(X, axis=1, keepdims=true) + 0.001)", {"X": (3, 5)}, "X"),
+    ("gram", "X @ X.T", {"X": (3, 4)}, "X"),
+    ("inverse", "inv(A)", {"A": (4, 4)}, "A"),
+    ("determinant", "det(A)", {"A": (3, 3)}, "A"),
+    ("trace_product", "trace(X @ W)", {"X": (3, 4), "W": (4, 3)}, "X"),
+    ("hadamard", "X * W", {"X": (3, 4), "W": (3, 4)}, "X"),
+    ("matrix_vector_wrt_v", "A @ v", {"A": (3, 4), "v": (4,)}, "v"),
+    ("matrix_vector_wrt_a", "A @ v", {"A": (3, 4), "v": (4,)}, "A"),
+    ("vector_matrix", "v @ A", {"A": (4, 3), "v": (4,)}, "A"),
+    ("dot", "u @ v", {"u": (4,), "v": (4,)}, "u"),
+    ("logsumexp_rows", "logsumexp(X, axis=1)", {"X": (3, 4)}, "X"),
+    ("logsumexp_all", "logsumexp(X)", {"X": (3, 4)}, "X"),
+    ("elementwise_mix", "tanh(X) ** 2 + exp(-X) / (1 + square(X))", {"X": (3, 4)}, "X"),
+    ("sum_axis0", "sum(sin(X) * cos(X), axis=0)", {"X": (3, 4)}, "X"),
+    ("std_axis0", "std(X, axis=0)", {"X": (4, 3)}, "X"),
+    ("softplus_log_abs", "softplus(X) - log(abs(X) + 1)", {"X": (3, 4)}, "X"),
+    ("mean_all", "mean(X * X)", {"X": (3, 4)}, "X"),
+    ("division_wrt_denominator", "X / Y", {"X": (3, 4), "Y": (3, 4)}, "Y"),
+    ("broadcast_column", "X * c", {"X": (3, 4), "c": (3, 1)}, "c"),
+    ("scalar_scale", "s * X + sqrt(square(X) + 1)", {"X": (2, 3), "s": ()}, "s"),
+    ("power_negative", "(square(X) + 1) ** -1.5", {"X": (3, 4)}, "X"),
+    ("keepdims_sum", "X - sum(X, axis=0, keepdims=true) / 3", {"X": (3, 4)}, "X"),
+    ("inverse_product", "inv(A) @ B", {"A": (3, 3), "B": (3, 2)}, "A"),
+]
+
+
+def main():
+    out_dir = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(20261126)
+    manifest = []
+    for name, expression, shapes, wrt in CASES:
+        inputs = {v: rng.standard_normal(s) for v, s in shapes.items()}
+        if name in ("inverse", "determinant", "inverse_product"):
+            inputs["A"] = inputs["A"] + 3.0 * np.eye(inputs["A"].shape[0])
+        names = list(shapes)
+
+        def f(x, others=inputs, expression=expression, wrt=wrt):
+            env = dict(NAMESPACE)
+            env.update({k: jnp.asarray(v) for k, v in others.items()})
+            env[wrt] = x
+            return eval(expression, {"__builtins__": {}}, env)
+
+        jac = np.asarray(jax.jacrev(f)(jnp.asarray(inputs[wrt])), dtype=np.float64)
+        np.savez(out_dir / f"{name}.npz", J=jac, **inputs)
+        manifest.append({"name": name, "expression": expression, "wrt": wrt, "file": f"{name}.npz"})
+        print(f"{name:28s} {expression:40s} d/d{wrt}: J{jac.shape}")
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,643 @@
+//! Forward-mode differentiation of an expression graph into a raw index formula.
+//!
+//! D(E)[α] = ∂E[α]/∂X[κ] is built node by node following the derivation table of
+//! DESIGN.md ("The engine"). The result is already expanded into a flat sum of terms:
+//! products distribute over sums, and every contraction (a matrix product, a reduction, a
+//! trace, …) becomes a summation index of the term. Kronecker deltas are *not* eliminated
+//! here; [`super::simplify`] does that.
+//!
+//! Slots are mapped through NumPy broadcasting (right-aligned): an operand axis of size 1
+//! read against a larger output axis is read at `Slot::Fixed(0)`, and output axes the
+//! operand lacks are simply not passed to it.
+
+use super::formula::{Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, Term};
+use super::simplify::name_summations;
+use crate::expr::{BinOp, Graph, NodeId, Op, ReduceKind, Shape};
+
+/// Names of the free indices over Y's axes, by axis.
+const OUTPUT_NAMES: [&str; 2] = ["i", "j"];
+/// Names of the free indices over X's axes, by axis.
+const INPUT_NAMES: [&str; 2] = ["k", "l"];
+/// Names of the first summation indices of a term; later ones are `m1`, `m2`, ….
+const SUMMATION_NAMES: [&str; 9] = ["m", "n", "p", "q", "r", "s", "t", "u", "v"];
+
+/// The display name of the `n`-th summation index of a term (0-based): m, n, p, q, r, s,
+/// t, u, v, then m1, m2, ….
+pub(super) fn summation_name(n: usize) -> String {
+    match SUMMATION_NAMES.get(n) {
+        Some(name) => (*name).to_string(),
+        None => format!("m{}", n + 1 - SUMMATION_NAMES.len()),
+    }
+}
+
+/// The raw Jacobian of `graph`'s root with respect to the input node `wrt`:
+/// J[i,j,k,l] = ∂Y[i,j]/∂X[k,l] as the expanded sum of terms the chain rule gives, before
+/// any delta is eliminated (for `X @ W.T` wrt X: `Σ_m δ(i,k)·δ(m,l)·W[j,m]`).
+///
+/// The free indices are named i, j (Y's axes) and k, l (X's axes), a vector using one
+/// letter and a scalar none; summation indices are named m, n, p, … in each term by first
+/// appearance. Subtrees that do not depend on `wrt` contribute no terms, so an expression
+/// that does not use `wrt` gives a formula without terms (J = 0). `wrt` must be an input
+/// node of `graph` (see [`Graph::input`]).
+pub fn raw_formula(graph: &Graph, wrt: NodeId) -> Formula {
+    let mut deriver = Deriver::new(graph, wrt);
+    let out = deriver.free_indices(
+        &graph.node(graph.root).shape,
+        OUTPUT_NAMES,
+        IndexRole::Output,
+    );
+    let input = deriver.free_indices(&graph.node(wrt).shape, INPUT_NAMES, IndexRole::Input);
+    deriver.input_slots = input.iter().map(|&k| Slot::Index(k)).collect();
+    let out_slots: Vec<Slot> = out.iter().map(|&i| Slot::Index(i)).collect();
+    let terms = deriver.derive(graph.root, &out_slots);
+    name_summations(&Formula {
+        indices: deriver.indices,
+        out,
+        input,
+        tensors: deriver.tensors,
+        terms,
+    })
+}
+
+/// A constant coefficient times a product of factors: the value of a node (or of a tensor
+/// derived from one) read at some slots.
+struct Product {
+    coeff: f64,
+    factors: Vec<Factor>,
+}
+
+impl Product {
+    /// The empty product, 1.
+    fn one() -> Product {
+        Product::constant(1.0)
+    }
+
+    /// A constant with no factors.
+    fn constant(coeff: f64) -> Product {
+        Product {
+            coeff,
+            factors: Vec::new(),
+        }
+    }
+}
+
+/// Multiplies every term of `terms` by `coeff · before · (term) · after` and adds the
+/// summation indices `sums` (placed before the term's own).
+fn attach(
+    terms: Vec<Term>,
+    coeff: f64,
+    sums: &[IndexId],
+    before: &Product,
+    after: &Product,
+) -> Vec<Term> {
+    terms
+        .into_iter()
+        .map(|term| Term {
+            coeff: coeff * before.coeff * term.coeff * after.coeff,
+            sums: sums.iter().chain(&term.sums).copied().collect(),
+            factors: before
+                .factors
+                .iter()
+                .chain(&term.factors)
+                .chain(&after.factors)
+                .cloned()
+                .collect(),
+        })
+        .collect()
+}
+
+/// Multiplies every coefficient of `terms` by `c`.
+fn scale(terms: Vec<Term>, c: f64) -> Vec<Term> {
+    attach(terms, c, &[], &Product::one(), &Product::one())
+}
+
+/// The slots of a matrix's two axes swapped; vectors and scalars are unchanged.
+fn transposed(slots: &[Slot]) -> Vec<Slot> {
+    let mut swapped = slots.to_vec();
+    swapped.reverse();
+    swapped
+}
+
+/// Where an operand of shape `operand` is read when the broadcast result (shape `out`) is
+/// read at `slots`: right-aligned, with size-1 axes against larger ones read at `zero`
+/// (position 0).
+pub(super) fn broadcast<T: Clone>(operand: &Shape, out: &Shape, slots: &[T], zero: T) -> Vec<T> {
+    let offset = out.rank() - operand.rank();
+    operand
+        .dims()
+        .iter()
+        .enumerate()
+        .map(|(axis, &dim)| {
+            if dim == 1 && out.dims()[offset + axis] != 1 {
+                zero.clone()
+            } else {
+                slots[offset + axis].clone()
+            }
+        })
+        .collect()
+}
+
+/// The state of one differentiation: the index variables and tensors allocated so far.
+struct Deriver<'g> {
+    graph: &'g Graph,
+    wrt: NodeId,
+    /// `depends[n]`: whether node `n`'s value depends on `wrt`.
+    depends: Vec<bool>,
+    /// The free indices κ over X's axes, as slots.
+    input_slots: Vec<Slot>,
+    indices: Vec<IndexVar>,
+    tensors: Vec<TensorDef>,
+}
+
+impl<'g> Deriver<'g> {
+    fn new(graph: &'g Graph, wrt: NodeId) -> Self {
+        let mut depends = vec![false; graph.nodes.len()];
+        for (id, node) in graph.nodes.iter().enumerate() {
+            depends[id] = id == wrt || node.op.operands().iter().any(|&a| depends[a]);
+        }
+        Deriver {
+            graph,
+            wrt,
+            depends,
+            input_slots: Vec::new(),
+            indices: Vec::new(),
+            tensors: Vec::new(),
+        }
+    }
+
+    /// Allocates one free index per axis of `shape`, named from `names`.
+    fn free_indices(&mut self, shape: &Shape, names: [&str; 2], role: IndexRole) -> Vec<IndexId> {
+        shape
+            .dims()
+            .iter()
+            .zip(names)
+            .map(|(&dim, name)| self.index(name.to_string(), dim, role))
+            .collect()
+    }
+
+    fn index(&mut self, name: String, dim: usize, role: IndexRole) -> IndexId {
+        self.indices.push(IndexVar { name, dim, role });
+        self.indices.len() - 1
+    }
+
+    /// A fresh summation index running over `0..dim` (renamed per term at the end).
+    fn fresh(&mut self, dim: usize) -> IndexId {
+        self.index(summation_name(0), dim, IndexRole::Summation)
+    }
+
+    /// A tensor factor, reusing an identical tensor definition if there is one.
+    fn tensor(&mut self, def: TensorDef, slots: Vec<Slot>) -> Product {
+        let tensor = match self.tensors.iter().position(|t| *t == def) {
+            Some(id) => id,
+            None => {
+                self.tensors.push(def);
+                self.tensors.len() - 1
+            }
+        };
+        Product {
+            coeff: 1.0,
+            factors: vec![Factor::Tensor { tensor, slots }],
+        }
+    }
+
+    /// The value of a node that is a number, possibly negated.
+    fn constant(&self, node: NodeId) -> Option<f64> {
+        match self.graph.node(node).op {
+            Op::Number(c) => Some(c),
+            Op::Neg(a) => self.constant(a).map(|c| -c),
+            _ => None,
+        }
+    }
+
+    /// The value of `node` at `slots`. Numbers become coefficients, and negations and
+    /// transposes are looked through, so `W.T` is read as `W[j,m]` rather than named.
+    fn value(&mut self, node: NodeId, slots: &[Slot]) -> Product {
+        match self.graph.node(node).op {
+            Op::Number(c) => Product::constant(c),
+            Op::Neg(a) => {
+                let mut p = self.value(a, slots);
+                p.coeff = -p.coeff;
+                p
+            }
+            Op::Transpose(a) => self.value(a, &transposed(slots)),
+            _ => self.tensor(TensorDef::Node(node), slots.to_vec()),
+        }
+    }
+
+    /// A tensor defined elementwise from a node (`make(node)`) at `slots`, looking through
+    /// transposes of the node (f′(A.T)[a,b] = f′(A)[b,a]; likewise powers and inverses).
+    fn through_transposes(
+        &mut self,
+        node: NodeId,
+        slots: &[Slot],
+        make: impl Fn(NodeId) -> TensorDef,
+    ) -> Product {
+        match self.graph.node(node).op {
+            Op::Transpose(a) => self.through_transposes(a, &transposed(slots), make),
+            _ => self.tensor(make(node), slots.to_vec()),
+        }
+    }
+
+    /// `node` raised elementwise to the constant `exponent`, at `slots`.
+    fn power(&mut self, node: NodeId, exponent: f64, slots: &[Slot]) -> Product {
+        if exponent == 0.0 {
+            Product::one()
+        } else if exponent == 1.0 {
+            self.value(node, slots)
+        } else if let Some(c) = self.constant(node) {
+            Product::constant(c.powf(exponent))
+        } else {
+            self.through_transposes(node, slots, |arg| TensorDef::Power { arg, exponent })
+        }
+    }
+
+    /// The slots of a reduction's operand and the summation indices that read the reduced
+    /// axes, given the reduction result read at `slots`; also the number of reduced entries.
+    fn reduced(
+        &mut self,
+        arg: NodeId,
+        axis: Option<usize>,
+        keepdims: bool,
+        slots: &[Slot],
+    ) -> (Vec<Slot>, Vec<IndexId>, usize) {
+        let dims = self.graph.node(arg).shape.dims().to_vec();
+        match axis {
+            None => {
+                let sums: Vec<IndexId> = dims.iter().map(|&d| self.fresh(d)).collect();
+                let arg_slots = sums.iter().map(|&m| Slot::Index(m)).collect();
+                (arg_slots, sums, dims.iter().product())
+            }
+            Some(axis) => {
+                let m = self.fresh(dims[axis]);
+                let mut arg_slots = slots.to_vec();
+                if keepdims {
+                    arg_slots.remove(axis);
+                }
+                arg_slots.insert(axis, Slot::Index(m));
+                (arg_slots, vec![m], dims[axis])
+            }
+        }
+    }
+
+    /// D(node) read at `slots` (one slot per axis of the node), as a sum of terms.
+    fn derive(&mut self, node: NodeId, slots: &[Slot]) -> Vec<Term> {
+        if !self.depends[node] {
+            return Vec::new();
+        }
+        if node == self.wrt {
+            let factors = slots
+                .iter()
+                .zip(&self.input_slots)
+                .map(|(&a, &k)| Factor::Delta(a, k))
+                .collect();
+            return vec![Term {
+                coeff: 1.0,
+                sums: Vec::new(),
+                factors,
+            }];
+        }
+        let graph = self.graph;
+        let one = Product::one();
+        match graph.node(node).op {
+            // Inputs other than wrt and numbers do not depend on wrt: handled above.
+            Op::Input(_) | Op::Number(_) => Vec::new(),
+            Op::Neg(a) => scale(self.derive(a, slots), -1.0),
+            Op::Binary(op, a, b) => {
+                let out = &graph.node(node).shape;
+                let sa = broadcast(&graph.node(a).shape, out, slots, Slot::Fixed(0));
+                let sb = broadcast(&graph.node(b).shape, out, slots, Slot::Fixed(0));
+                self.derive_binary(op, (a, &sa), (b, &sb))
+            }
+            Op::MatMul(a, b) => {
+                let rank_a = graph.node(a).shape.rank();
+                let inner = graph.node(a).shape.dims()[rank_a - 1];
+                let m_id = self.fresh(inner);
+                let m = Slot::Index(m_id);
+                let sa: Vec<Slot> = slots[..rank_a - 1].iter().copied().chain([m]).collect();
+                let sb: Vec<Slot> = [m]
+                    .into_iter()
+                    .chain(slots[rank_a - 1..].iter().copied())
+                    .collect();
+                let mut terms = Vec::new();
+                if self.depends[a] {
+                    let vb = self.value(b, &sb);
+                    terms.extend(attach(self.derive(a, &sa), 1.0, &[m_id], &one, &vb));
+                }
+                if self.depends[b] {
+                    let va = self.value(a, &sa);
+                    terms.extend(attach(self.derive(b, &sb), 1.0, &[m_id], &va, &one));
+                }
+                terms
+            }
+            Op::Pow(a, p) => {
+                let factor = self.power(a, p - 1.0, slots);
+                attach(self.derive(a, slots), p, &[], &factor, &one)
+            }
+            Op::Transpose(a) => self.derive(a, &transposed(slots)),
+            Op::Elementwise(func, a) => {
+                let factor =
+                    self.through_transposes(a, slots, |arg| TensorDef::ElemDeriv { func, arg });
+                attach(self.derive(a, slots), 1.0, &[], &factor, &one)
+            }
+            Op::Reduce {
+                kind,
+                arg,
+                axis,
+                keepdims,
+            } => {
+                let (arg_slots, sums, n) = self.reduced(arg, axis, keepdims, slots);
+                let n = n as f64;
+                let (coeff, factor) = match kind {
+                    ReduceKind::Sum => (1.0, Product::one()),
+                    ReduceKind::Mean => (1.0 / n, Product::one()),
+                    ReduceKind::Var => {
+                        let centered =
+                            self.tensor(TensorDef::Centered { arg, axis }, arg_slots.clone());
+                        (2.0 / n, centered)
+                    }
+                    ReduceKind::Std => {
+                        let mut centered =
+                            self.tensor(TensorDef::Centered { arg, axis }, arg_slots.clone());
+                        let inverse_std = self.power(node, -1.0, slots);
+                        centered.factors.extend(inverse_std.factors);
+                        (1.0 / n, centered)
+                    }
+                };
+                attach(self.derive(arg, &arg_slots), coeff, &sums, &factor, &one)
+            }
+            Op::Softmax { arg, axis } => {
+                let s_ab = self.value(node, slots);
+                let m = self.fresh(graph.node(arg).shape.dims()[axis]);
+                let mut along = slots.to_vec();
+                along[axis] = Slot::Index(m);
+                let mut s_ab_s_am = self.value(node, slots);
+                s_ab_s_am.factors.extend(self.value(node, &along).factors);
+                let mut terms = attach(self.derive(arg, slots), 1.0, &[], &s_ab, &one);
+                terms.extend(attach(
+                    self.derive(arg, &along),
+                    -1.0,
+                    &[m],
+                    &s_ab_s_am,
+                    &one,
+                ));
+                terms
+            }
+            Op::LogSumExp {
+                arg,
+                axis,
+                keepdims,
+            } => {
+                let (arg_slots, sums, _) = self.reduced(arg, axis, keepdims, slots);
+                let softmax = self.tensor(TensorDef::Softmax { arg, axis }, arg_slots.clone());
+                attach(self.derive(arg, &arg_slots), 1.0, &sums, &softmax, &one)
+            }
+            Op::Trace(a) => {
+                let m = self.fresh(graph.node(a).shape.dims()[0]);
+                attach(self.derive(a, &[Slot::Index(m); 2]), 1.0, &[m], &one, &one)
+            }
+            Op::Inv(a) => {
+                let n = graph.node(a).shape.dims()[0];
+                let (m, p) = (self.fresh(n), self.fresh(n));
+                let before = self.value(node, &[slots[0], Slot::Index(m)]);
+                let after = self.value(node, &[Slot::Index(p), slots[1]]);
+                let inner = self.derive(a, &[Slot::Index(m), Slot::Index(p)]);
+                attach(inner, -1.0, &[m, p], &before, &after)
+            }
+            Op::Det(a) => {
+                let n = graph.node(a).shape.dims()[0];
+                let (m, p) = (self.fresh(n), self.fresh(n));
+                let mut before = self.value(node, &[]);
+                let inverse =
+                    self.through_transposes(a, &[Slot::Index(p), Slot::Index(m)], |arg| {
+                        TensorDef::Inverse { arg }
+                    });
+                before.factors.extend(inverse.factors);
+                let inner = self.derive(a, &[Slot::Index(m), Slot::Index(p)]);
+                attach(inner, 1.0, &[m, p], &before, &one)
+            }
+        }
+    }
+
+    /// D(A op B) for the elementwise binary operators, each operand with its broadcast slots.
+    fn derive_binary(
+        &mut self,
+        op: BinOp,
+        (a, sa): (NodeId, &[Slot]),
+        (b, sb): (NodeId, &[Slot]),
+    ) -> Vec<Term> {
+        let one = Product::one();
+        let mut terms = Vec::new();
+        match op {
+            BinOp::Add => {
+                terms.extend(self.derive(a, sa));
+                terms.extend(self.derive(b, sb));
+            }
+            BinOp::Sub => {
+                terms.extend(self.derive(a, sa));
+                terms.extend(scale(self.derive(b, sb), -1.0));
+            }
+            BinOp::Mul => {
+                if self.depends[a] {
+                    let vb = self.value(b, sb);
+                    terms.extend(attach(self.derive(a, sa), 1.0, &[], &one, &vb));
+                }
+                if self.depends[b] {
+                    let va = self.value(a, sa);
+                    terms.extend(attach(self.derive(b, sb), 1.0, &[], &va, &one));
+                }
+            }
+            BinOp::Div => {
+                // D(A)/B − A·D(B)/B²
+                if self.depends[a] {
+                    let reciprocal = self.power(b, -1.0, sb);
+                    terms.extend(attach(self.derive(a, sa), 1.0, &[], &one, &reciprocal));
+                }
+                if self.depends[b] {
+                    let va = self.value(a, sa);
+                    let inverse_square = self.power(b, -2.0, sb);
+                    terms.extend(attach(self.derive(b, sb), -1.0, &[], &va, &inverse_square));
+                }
+            }
+        }
+        terms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calculus::render::{Notation, render};
+    use crate::calculus::test_support::graph;
+
+    const LINEAR: &[(&str, &str)] = &[("X", "3x4"), ("W", "2x4"), ("b", "2")];
+
+    fn raw(source: &str, shapes: &[(&str, &str)], wrt: &str) -> (Graph, Formula) {
+        let g = graph(source, shapes);
+        let f = raw_formula(&g, g.input(wrt).unwrap());
+        (g, f)
+    }
+
+    fn ascii(source: &str, shapes: &[(&str, &str)], wrt: &str) -> String {
+        let (g, f) = raw(source, shapes, wrt);
+        render(&f, &g, Notation::Ascii)
+    }
+
+    #[test]
+    fn linear_layer_chain_rule() {
+        let (g, f) = raw("X @ W.T", LINEAR, "X");
+        let names: Vec<(&str, usize, IndexRole)> = f
+            .indices
+            .iter()
+            .map(|v| (v.name.as_str(), v.dim, v.role))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("i", 3, IndexRole::Output),
+                ("j", 2, IndexRole::Output),
+                ("k", 3, IndexRole::Input),
+                ("l", 4, IndexRole::Input),
+                ("m", 4, IndexRole::Summation),
+            ]
+        );
+        assert_eq!((f.out.clone(), f.input.clone()), (vec![0, 1], vec![2, 3]));
+        assert_eq!(f.tensors, vec![TensorDef::Node(g.input("W").unwrap())]);
+        let s = Slot::Index;
+        let (i, j, k, l, m) = (s(0), s(1), s(2), s(3), s(4));
+        assert_eq!(
+            f.terms,
+            vec![Term {
+                coeff: 1.0,
+                sums: vec![4],
+                factors: vec![
+                    Factor::Delta(i, k),
+                    Factor::Delta(m, l),
+                    Factor::Tensor {
+                        tensor: 0,
+                        slots: vec![j, m]
+                    },
+                ],
+            }]
+        );
+    }
+
+    #[test]
+    fn product_rule_and_quotient_rule() {
+        assert_eq!(
+            ascii("X @ X.T", &[("X", "3x4")], "X"),
+            "sum_m delta(i,k)*delta(m,l)*X[j,m] + sum_m X[i,m]*delta(j,k)*delta(m,l)"
+        );
+        assert_eq!(
+            ascii("X / W", &[("X", "3x4"), ("W", "3x4")], "W"),
+            "-X[i,j]*delta(i,k)*delta(j,l)*W[i,j]^-2"
+        );
+        assert_eq!(
+            ascii("X / W", &[("X", "3x4"), ("W", "3x4")], "X"),
+            "delta(i,k)*delta(j,l)*W[i,j]^-1"
+        );
+    }
+
+    #[test]
+    fn numbers_negations_and_transposes_are_looked_through() {
+        let (g, f) = raw("-(2 * X) / 4 + X ** 2", &[("X", "3x4")], "X");
+        assert_eq!(
+            render(&f, &g, Notation::Ascii),
+            "-(1/2)*delta(i,k)*delta(j,l) + 2*X[i,j]*delta(i,k)*delta(j,l)"
+        );
+        assert_eq!(f.tensors, vec![TensorDef::Node(g.input("X").unwrap())]);
+        assert_eq!(
+            ascii("relu(X.T) * W.T", &[("X", "3x4"), ("W", "3x4")], "X"),
+            "relu'(X)[j,i]*delta(j,k)*delta(i,l)*W[j,i]"
+        );
+        assert_eq!(
+            ascii("X ** 1", &[("X", "3x4")], "X"),
+            "delta(i,k)*delta(j,l)"
+        );
+        assert_eq!(
+            ascii("X / -(2)", &[("X", "3x4")], "X"),
+            "-(1/2)*delta(i,k)*delta(j,l)"
+        );
+    }
+
+    #[test]
+    fn identical_tensors_are_shared_and_constant_subtrees_skipped() {
+        let (g, f) = raw("softmax(X @ W.T, axis=1)", LINEAR, "X");
+        assert_eq!(
+            f.tensors,
+            vec![
+                TensorDef::Node(g.root),
+                TensorDef::Node(g.input("W").unwrap())
+            ]
+        );
+        assert_eq!(f.terms.len(), 2);
+        let (_, f) = raw("X @ W.T + sum(relu(W))", LINEAR, "X");
+        assert_eq!(f.terms.len(), 1);
+        assert_eq!(f.tensors.len(), 1);
+    }
+
+    #[test]
+    fn broadcast_axes_of_size_one_are_read_at_zero() {
+        assert_eq!(
+            ascii("X + b", &[("X", "3x4"), ("b", "1x4")], "b"),
+            "delta(0,k)*delta(j,l)"
+        );
+        assert_eq!(
+            ascii("X * s", &[("X", "3x4"), ("s", "3x1")], "s"),
+            "X[i,j]*delta(i,k)*delta(0,l)"
+        );
+        assert_eq!(
+            ascii("X * c", &[("X", "3x4"), ("c", "scalar")], "c"),
+            "X[i,j]"
+        );
+        assert_eq!(
+            ascii("X + b", &[("X", "3x4"), ("b", "4")], "b"),
+            "delta(j,k)"
+        );
+    }
+
+    #[test]
+    fn reductions_and_matrix_functions() {
+        let x = &[("X", "3x4")][..];
+        assert_eq!(
+            ascii("mean(X, axis=0)", x, "X"),
+            "(1/3)*sum_m delta(m,k)*delta(i,l)"
+        );
+        assert_eq!(
+            ascii("sum(X, axis=1, keepdims=true)", x, "X"),
+            "sum_m delta(i,k)*delta(m,l)"
+        );
+        assert_eq!(
+            ascii("var(X)", x, "X"),
+            "(1/6)*sum_m,n centered(X)[m,n]*delta(m,k)*delta(n,l)"
+        );
+        assert_eq!(
+            ascii("logsumexp(X, axis=0)", x, "X"),
+            "sum_m softmax(X)[m,i]*delta(m,k)*delta(i,l)"
+        );
+        let a = &[("A", "3x3")][..];
+        assert_eq!(ascii("trace(A)", a, "A"), "sum_m delta(m,k)*delta(m,l)");
+        assert_eq!(
+            ascii("inv(A)", a, "A"),
+            "-sum_m,n Y[i,m]*delta(m,k)*delta(n,l)*Y[n,j]"
+        );
+        assert_eq!(
+            ascii("det(A)", a, "A"),
+            "sum_m,n Y*inv(A)[m,n]*delta(n,k)*delta(m,l)"
+        );
+        assert_eq!(
+            ascii("softmax(v, axis=0)", &[("v", "4")], "v"),
+            "Y[i]*delta(i,k) - sum_m Y[i]*Y[m]*delta(m,k)"
+        );
+    }
+
+    #[test]
+    fn summation_names_continue_with_numbered_m() {
+        let names: Vec<String> = (0..12).map(summation_name).collect();
+        assert_eq!(
+            names,
+            [
+                "m", "n", "p", "q", "r", "s", "t", "u", "v", "m1", "m2", "m3"
+            ]
+        );
+    }
+}

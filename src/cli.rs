@@ -1,0 +1,178 @@
+//! Command-line definitions (clap). Parsing only: what each subcommand does lives in
+//! `commands`, and `main.rs` turns errors into messages and exit codes.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Explore the Jacobian ∂Y/∂X of a matrix expression, in index notation.
+///
+/// With no subcommand, opens the interactive view on EXPR (default: the linear layer
+/// `X @ W.T` with X 64×1024 and W 512×1024).
+#[derive(Debug, Parser)]
+#[command(name = "jacscope", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do; none opens the interactive view.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The problem for the interactive view.
+    #[command(flatten)]
+    pub problem: ProblemArgs,
+    /// Display options for the interactive view.
+    #[command(flatten)]
+    pub display: DisplayArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The formula of ∂Y/∂X, the derivation steps and a sparsity summary.
+    Explain {
+        /// The problem.
+        #[command(flatten)]
+        problem: ProblemArgs,
+        /// Output options.
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// One entry of J: its value, a finite-difference check, and why it is zero.
+    At {
+        /// The problem.
+        #[command(flatten)]
+        problem: ProblemArgs,
+        /// The entry, as comma-separated indices in J's axis order (e.g. 0,3,0,7 for i,j,k,l).
+        #[arg(long, value_name = "I,J,K,L", allow_hyphen_values = true)]
+        index: String,
+        /// Output options.
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// A 2-D slice of J: a spy plot, or its values as CSV, JSON or .npy.
+    Slice {
+        /// The problem.
+        #[command(flatten)]
+        problem: ProblemArgs,
+        /// The two axes of J the slice spans, by name (e.g. k,l).
+        #[arg(long, value_name = "A,B")]
+        axes: String,
+        /// The values of the other axes (e.g. i=0,j=3); axes not named are fixed at 0.
+        #[arg(long, value_name = "AXIS=N,...", default_value = "")]
+        fix: String,
+        /// What to print: a text spy plot, or the values.
+        #[arg(long, value_enum, default_value_t = SliceFormat::Text)]
+        format: SliceFormat,
+        /// Write to this file instead of stdout (required for npy).
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output_file: Option<PathBuf>,
+        /// Overwrite the output file if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Width of the spy plot in characters.
+        #[arg(long, default_value_t = 64)]
+        width: usize,
+        /// Height of the spy plot in lines.
+        #[arg(long, default_value_t = 16)]
+        height: usize,
+        /// Output options.
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Size, structural nonzeros, numeric nonzeros and density of J.
+    Stats {
+        /// The problem.
+        #[command(flatten)]
+        problem: ProblemArgs,
+        /// Skip the numeric nonzero count (then `nonzeros` is null).
+        #[arg(long)]
+        structural_only: bool,
+        /// Output options.
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// The whole J as a dense f64 .npy, laid out out.shape + in.shape like JAX's jacrev.
+    Dense {
+        /// The problem.
+        #[command(flatten)]
+        problem: ProblemArgs,
+        /// The .npy file to write.
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output_file: PathBuf,
+        /// Overwrite the output file if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Refuse Jacobians with more entries than this.
+        #[arg(long, default_value_t = 1 << 26)]
+        max_entries: u64,
+        /// Output options.
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+/// The problem: an expression, the shapes and values of its inputs, and the wrt variable.
+#[derive(Debug, Clone, Args)]
+pub struct ProblemArgs {
+    /// The expression, e.g. "relu(X @ W.T + b)" (default: "X @ W.T" with X 64x1024, W 512x1024).
+    #[arg(value_name = "EXPR")]
+    pub expr: Option<String>,
+    /// The shape of a variable: NAME=64x1024, NAME=512 (vector) or NAME=scalar.
+    #[arg(short = 's', long = "shape", value_name = "NAME=SHAPE")]
+    pub shapes: Vec<String>,
+    /// Load a variable from NAME=FILE.npy, or every variable found in FILE.npz.
+    #[arg(short = 'l', long = "load", value_name = "NAME=FILE.npy|FILE.npz")]
+    pub loads: Vec<String>,
+    /// The variable to differentiate with respect to (default: the first in EXPR).
+    #[arg(long, value_name = "NAME")]
+    pub wrt: Option<String>,
+    /// Seed of the standard normal inputs that are not loaded.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// Options shared by the subcommands' printers.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Use only ASCII glyphs in text output.
+    #[arg(long)]
+    pub ascii: bool,
+}
+
+/// Display options of the interactive view.
+#[derive(Debug, Clone, Args)]
+pub struct DisplayArgs {
+    /// When to use colour.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Draw without Unicode glyphs.
+    #[arg(long)]
+    pub ascii: bool,
+    /// Capture the mouse (click to move, wheel to scroll).
+    #[arg(long)]
+    pub mouse: bool,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when the terminal supports it and NO_COLOR is not set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour (monochrome glyph ramp).
+    Never,
+}
+
+/// `slice --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SliceFormat {
+    /// A spy plot: `*` where a block has a nonzero, `.` elsewhere.
+    Text,
+    /// The values as comma-separated rows.
+    Csv,
+    /// The values as a JSON document.
+    Json,
+    /// The values as a 2-D f64 .npy file (needs -o).
+    Npy,
+}

@@ -1,0 +1,186 @@
+//! The subcommands: each turns a checked [`Problem`] into text or one JSON document.
+//!
+//! Printers only: the numbers come from `jacobian`, `sparsity` and `check`, exactly as the
+//! TUI gets them.
+
+mod at;
+mod dense;
+mod explain;
+mod slice;
+mod stats;
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use crate::cli::{Command, ProblemArgs};
+use crate::error::Error;
+use crate::problem::{Problem, ProblemSpec};
+
+/// Runs one subcommand, writing its output to `out`.
+pub fn run(command: Command, out: &mut dyn Write) -> Result<(), Error> {
+    match command {
+        Command::Explain { problem, output } => {
+            explain::run(&build(&problem)?, output.json, output.ascii, out)
+        }
+        Command::At {
+            problem,
+            index,
+            output,
+        } => at::run(&build(&problem)?, &index, output.json, output.ascii, out),
+        Command::Slice {
+            problem,
+            axes,
+            fix,
+            format,
+            output_file,
+            force,
+            width,
+            height,
+            output,
+        } => {
+            let request = slice::SliceRequest {
+                axes: &axes,
+                fix: &fix,
+                format,
+                output_file: output_file.as_deref(),
+                force,
+                width,
+                height,
+                json: output.json,
+            };
+            slice::run(&build(&problem)?, &request, out)
+        }
+        Command::Stats {
+            problem,
+            structural_only,
+            output,
+        } => stats::run(&build(&problem)?, structural_only, output.json, out),
+        Command::Dense {
+            problem,
+            output_file,
+            force,
+            max_entries,
+            output,
+        } => {
+            // Check the destination before doing any work.
+            check_output_path(&output_file, force)?;
+            dense::run(
+                &build(&problem)?,
+                &output_file,
+                max_entries,
+                output.json,
+                out,
+            )
+        }
+    }
+}
+
+/// The spec of the problem the common options describe (the default example if no
+/// expression is given).
+pub fn spec_of(args: &ProblemArgs) -> ProblemSpec {
+    match &args.expr {
+        Some(expression) => ProblemSpec {
+            expression: expression.clone(),
+            shapes: args.shapes.clone(),
+            loads: args.loads.clone(),
+            wrt: args.wrt.clone(),
+            seed: args.seed,
+        },
+        None => ProblemSpec {
+            loads: args.loads.clone(),
+            wrt: args.wrt.clone(),
+            ..ProblemSpec::default_example(&args.shapes, args.seed)
+        },
+    }
+}
+
+fn build(args: &ProblemArgs) -> Result<Problem, Error> {
+    Problem::build(spec_of(args))
+}
+
+/// Refuses to write into a missing directory or onto an existing file without `--force`.
+pub fn check_output_path(path: &Path, force: bool) -> Result<(), Error> {
+    if path.is_dir() {
+        return Err(Error::Io(format!("{} is a directory", path.display())));
+    }
+    if path.exists() && !force {
+        return Err(Error::Io(format!(
+            "{} already exists; pass --force to overwrite it",
+            path.display()
+        )));
+    }
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = parent
+        && !dir.is_dir()
+    {
+        return Err(Error::Io(format!(
+            "cannot write {}: directory {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Creates `path` for writing (after [`check_output_path`]).
+pub fn create_file(path: &Path) -> Result<File, Error> {
+    File::create(path).map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Writes a line to the output, mapping I/O errors.
+pub fn emit(out: &mut dyn Write, text: &str) -> Result<(), Error> {
+    writeln!(out, "{text}").map_err(|e| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Error::OutputClosed,
+        _ => Error::Io(format!("cannot write output: {e}")),
+    })
+}
+
+/// Writes one JSON document.
+pub fn emit_json(out: &mut dyn Write, value: &serde_json::Value) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Internal(format!("cannot encode JSON: {e}")))?;
+    emit(out, &text)
+}
+
+/// A count as JSON: a number when it fits in u64, else its decimal digits as a string
+/// (J's entry count can exceed 2^64).
+pub fn json_count(count: u128) -> serde_json::Value {
+    match u64::try_from(count) {
+        Ok(small) => serde_json::Value::from(small),
+        Err(_) => serde_json::Value::from(count.to_string()),
+    }
+}
+
+/// Parses a comma-separated index such as `0,3,0,7` (an empty string is the index of a
+/// scalar J).
+pub fn parse_index(text: &str) -> Result<Vec<usize>, Error> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|part| {
+            part.trim().parse::<usize>().map_err(|_| {
+                Error::Usage(format!(
+                    "--index expects comma-separated non-negative integers such as 0,3,0,7; '{}' is not one",
+                    part.trim()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Plain `jacscope`: until the interactive view exists, prints what `explain` prints and
+/// says so.
+pub fn run_interactive(
+    problem: &ProblemArgs,
+    _display: &crate::cli::DisplayArgs,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    explain::run(&build(problem)?, false, false, out)?;
+    emit(out, "")?;
+    emit(
+        out,
+        "(The interactive view is not built yet; use the subcommands: explain, at, slice, stats, dense.)",
+    )
+}

@@ -1,0 +1,52 @@
+//! The errors a user can cause, and how each is shown. Everything here is exit code 2
+//! ("bad input"); a bug is an [`Error::Internal`], exit code 1.
+
+use crate::eval::EvalError;
+use crate::expr::Diagnostic;
+use crate::inputs::InputError;
+use crate::jacobian::JacobianError;
+
+/// Everything that can go wrong between the command line and the numbers.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A problem in the expression text, shown with a caret under the offending part.
+    #[error("{}", diagnostic.render(text))]
+    Expression {
+        /// The expression text.
+        text: String,
+        /// What is wrong and where.
+        diagnostic: Diagnostic,
+    },
+    /// A bad `-l` file, a shape that disagrees with a file, …
+    #[error("error: {0}")]
+    Input(#[from] InputError),
+    /// Forward evaluation failed (e.g. inverse of a singular matrix).
+    #[error("error: {0}")]
+    Eval(#[from] EvalError),
+    /// A bad index or axis for the Jacobian.
+    #[error("error: {0}")]
+    Jacobian(#[from] JacobianError),
+    /// A bad flag value or combination.
+    #[error("error: {0}")]
+    Usage(String),
+    /// Reading or writing a file failed.
+    #[error("error: {0}")]
+    Io(String),
+    /// Whoever read our output stopped reading (e.g. `| head`); not worth a message.
+    #[error("")]
+    OutputClosed,
+    /// A bug in jacscope.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The process exit code: 2 for bad input, 1 for an internal error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Internal(_) => 1,
+            Error::OutputClosed => 0,
+            _ => 2,
+        }
+    }
+}

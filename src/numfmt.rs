@@ -1,0 +1,87 @@
+//! How numbers are written for people (the CLI's text output and the TUI).
+
+/// A value with about `digits` significant digits: `0.41234`, `-1.5e-7`, `0`, `NaN`.
+pub fn significant(value: f64, digits: usize) -> String {
+    if value == 0.0 {
+        return "0".to_string();
+    }
+    if !value.is_finite() {
+        return if value.is_nan() {
+            "NaN".to_string()
+        } else if value > 0.0 {
+            "inf".to_string()
+        } else {
+            "-inf".to_string()
+        };
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    if (-4..6).contains(&magnitude) {
+        let decimals = (digits as i32 - 1 - magnitude).max(0) as usize;
+        let text = format!("{value:.decimals$}");
+        trim_zeros(&text)
+    } else {
+        let text = format!("{:.*e}", digits.saturating_sub(1), value);
+        match text.split_once('e') {
+            Some((mantissa, exponent)) => format!("{}e{}", trim_zeros(mantissa), exponent),
+            None => text,
+        }
+    }
+}
+
+/// A value as printed by default: five significant digits.
+pub fn short(value: f64) -> String {
+    significant(value, 5)
+}
+
+/// An integer with thin grouping: 2147483648 → `2,147,483,648`.
+pub fn grouped(value: u128) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (position, ch) in digits.chars().enumerate() {
+        if position > 0 && (digits.len() - position) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A fraction as a percentage with enough digits to be non-zero when the fraction is.
+pub fn percent(fraction: f64) -> String {
+    if fraction == 0.0 {
+        "0%".to_string()
+    } else {
+        format!("{}%", significant(fraction * 100.0, 4))
+    }
+}
+
+fn trim_zeros(text: &str) -> String {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn significant_digits_in_both_notations() {
+        assert_eq!(short(0.412345678), "0.41235");
+        assert_eq!(short(-1.5e-7), "-1.5e-7");
+        assert_eq!(short(1.0), "1");
+        assert_eq!(short(123456789.0), "1.2346e8");
+        assert_eq!(short(0.0), "0");
+        assert_eq!(short(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn grouping_and_percentages() {
+        assert_eq!(grouped(2147483648), "2,147,483,648");
+        assert_eq!(grouped(512), "512");
+        assert_eq!(percent(1.0 / 64.0), "1.563%");
+        assert_eq!(percent(0.0), "0%");
+    }
+}

@@ -1,0 +1,845 @@
+//! The explorer's state and the one place it changes: [`App::update`].
+//!
+//! No terminal here: the event loop turns keys into [`Action`]s (through `keymap`), feeds
+//! them to `update`, and `render` draws the state. Everything `render` needs (the slice,
+//! its aggregated heat-map blocks, the inspected entry) is computed here, once per change.
+
+use std::sync::Arc;
+
+use ratatui::layout::Rect;
+
+use crate::calculus::{self, Notation};
+use crate::check::{self, FdCheck};
+use crate::problem::{Problem, ProblemSpec};
+use crate::sparsity;
+
+use super::editor::{self, LineInput};
+use super::heatmap::{self, HeatGrid, MapMode, Viewport};
+use super::picker::{self, Example};
+use super::render;
+use super::slices::{SliceAxes, SliceCache, SliceData, SliceKey};
+use super::theme::Theme;
+
+/// A direction on the heat map (also: previous / next for `[` and `]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Towards column 0 (or the previous item).
+    Left,
+    /// Towards the last column (or the next item).
+    Right,
+    /// Towards row 0.
+    Up,
+    /// Towards the last row.
+    Down,
+}
+
+/// An edit of a one-line text field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextEdit {
+    /// Types a character at the cursor.
+    Insert(char),
+    /// Deletes the character before the cursor.
+    Backspace,
+    /// Deletes the character at the cursor.
+    Delete,
+    /// Moves the cursor left.
+    Left,
+    /// Moves the cursor right.
+    Right,
+    /// Moves the cursor to the start.
+    Home,
+    /// Moves the cursor to the end.
+    End,
+    /// Empties the line.
+    Clear,
+}
+
+/// What has the keyboard: the main screen or one of the overlays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The heat map and inspector.
+    Normal,
+    /// The help screen.
+    Help,
+    /// The example picker.
+    Picker,
+    /// The expression editor.
+    Editor,
+    /// The go-to prompt.
+    Goto,
+}
+
+/// Everything the explorer can be told to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Move the cursor one entry.
+    Move(Direction),
+    /// Move the cursor half a screen.
+    Page(Direction),
+    /// Show the next pair of axes.
+    NextPair,
+    /// Show the previous pair of axes.
+    PrevPair,
+    /// Show pair n (0-based) of [`SliceAxes::all`].
+    SelectPair(usize),
+    /// Select the previous (Left) or next (Right) fixed axis.
+    SelectFixed(Direction),
+    /// Change the selected fixed index by this much.
+    ChangeFixed(i8),
+    /// Jump to the next nonzero of the slice in reading order.
+    NextNonzero,
+    /// Jump to the previous nonzero of the slice in reading order.
+    PrevNonzero,
+    /// Halve the block size around the cursor.
+    ZoomIn,
+    /// Double the block size.
+    ZoomOut,
+    /// Next map mode.
+    CycleMapMode,
+    /// Differentiate with respect to the next variable.
+    CycleWrt,
+    /// Open an overlay.
+    Open(Mode),
+    /// Close the overlay.
+    Close,
+    /// Apply the editor or go-to line, or open the chosen example.
+    Submit,
+    /// Previous item of a list (or scroll up).
+    ListUp,
+    /// Next item of a list (or scroll down).
+    ListDown,
+    /// Edit the text of the editor or the go-to prompt.
+    Text(TextEdit),
+    /// Quit.
+    Quit,
+    /// The terminal has a new size.
+    Resize {
+        /// Columns.
+        width: u16,
+        /// Rows.
+        height: u16,
+    },
+    /// A mouse click at a screen position.
+    Click {
+        /// Screen column.
+        column: u16,
+        /// Screen row.
+        row: u16,
+    },
+    /// A mouse wheel step.
+    Scroll(Direction),
+}
+
+/// A one-line message in the footer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The message.
+    pub text: String,
+    /// True for an error.
+    pub error: bool,
+}
+
+/// Where the finite-difference check of the inspected entry stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckState {
+    /// The cursor has moved; the check starts when it rests.
+    Waiting,
+    /// Running off the UI thread.
+    Running,
+    /// Finished: the estimate, or why it could not be made.
+    Done(Result<FdCheck, String>),
+}
+
+/// A finite-difference check to run off the UI thread.
+pub struct CheckRequest {
+    problem: Arc<Problem>,
+    index: Vec<usize>,
+    generation: u64,
+}
+
+impl CheckRequest {
+    /// Runs the check (slow for big inputs: two forward evaluations).
+    pub fn run(self) -> CheckReport {
+        let problem = &self.problem;
+        let result = check::finite_difference(
+            problem.graph(),
+            &problem.inputs,
+            problem.wrt_name(),
+            &self.index,
+        )
+        .map_err(|e| e.to_string());
+        CheckReport {
+            index: self.index,
+            generation: self.generation,
+            result,
+        }
+    }
+}
+
+/// The result of a [`CheckRequest`].
+pub struct CheckReport {
+    index: Vec<usize>,
+    generation: u64,
+    result: Result<FdCheck, String>,
+}
+
+/// What the inspector shows about the entry under the cursor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspection {
+    /// The entry's index in J.
+    pub index: Vec<usize>,
+    /// J at the index.
+    pub value: f64,
+    /// Each term at the index, factor by factor (`δ(0,0)·W[0,7] = 1 × 0.41 = 0.41`).
+    pub terms: Vec<String>,
+    /// Why the entry is zero, if it is.
+    pub zero_reason: Option<Vec<String>>,
+    /// The finite-difference check.
+    pub check: CheckState,
+}
+
+impl Inspection {
+    fn of(problem: &Problem, index: &[usize], notation: Notation) -> Inspection {
+        let jacobian = &problem.jacobian;
+        Inspection {
+            index: index.to_vec(),
+            value: jacobian.entry(index),
+            terms: jacobian
+                .breakdown(index, notation)
+                .iter()
+                .map(|t| t.line())
+                .collect(),
+            zero_reason: jacobian.why_zero(index, notation),
+            check: CheckState::Waiting,
+        }
+    }
+}
+
+/// Facts about the problem, computed once: shown in the header and the inspector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// The expression.
+    pub expression: String,
+    /// The variable J differentiates with respect to.
+    pub wrt: String,
+    /// The expression's variables, in order.
+    pub variables: Vec<String>,
+    /// J's axis names.
+    pub names: Vec<String>,
+    /// J's shape.
+    pub shape: Vec<usize>,
+    /// Every pair of axes a slice can show.
+    pub pairs: Vec<SliceAxes>,
+    /// `∂Y[i,j]/∂X[k,l]`.
+    pub lhs: String,
+    /// The simplified formula.
+    pub formula: String,
+    /// What the intermediate names of the formula stand for (`Z1 = X @ W.T + b`).
+    pub definitions: Vec<(String, String)>,
+    /// J's number of entries.
+    pub entries: u128,
+    /// J's structurally nonzero entries.
+    pub structural: u128,
+}
+
+impl Summary {
+    fn of(problem: &Problem, notation: Notation) -> Summary {
+        let jacobian = &problem.jacobian;
+        let formula = jacobian.formula();
+        let graph = problem.graph();
+        let shape = jacobian.shape();
+        Summary {
+            expression: problem.spec.expression.clone(),
+            wrt: problem.wrt_name().to_string(),
+            variables: graph.variables().iter().map(|v| v.to_string()).collect(),
+            names: jacobian.axis_names(),
+            pairs: SliceAxes::all(shape.len()),
+            lhs: calculus::lhs(formula, graph, jacobian.wrt(), notation),
+            formula: calculus::render(formula, graph, notation),
+            definitions: calculus::definitions(formula, graph),
+            entries: shape.iter().map(|&d| d as u128).product(),
+            structural: sparsity::structural_count(formula),
+            shape,
+        }
+    }
+}
+
+/// The explorer's whole state.
+pub struct App {
+    pub(super) theme: Theme,
+    pub(super) mouse: bool,
+    pub(super) problem: Arc<Problem>,
+    pub(super) summary: Summary,
+    /// Counts problem changes, so that a late check result of an old problem is dropped.
+    generation: u64,
+    /// The full index of J under the cursor.
+    pub(super) cursor: Vec<usize>,
+    /// Which pair of [`Summary::pairs`] the slice shows.
+    pub(super) pair: usize,
+    /// Which of the fixed axes `+`/`-` change (position in `fixed_axes`).
+    pub(super) fixed_choice: usize,
+    pub(super) map_mode: MapMode,
+    pub(super) viewport: Viewport,
+    pub(super) slice_key: SliceKey,
+    pub(super) slice: Arc<SliceData>,
+    pub(super) grid: HeatGrid,
+    /// The slice `grid` was aggregated from.
+    grid_slice: SliceKey,
+    cache: SliceCache,
+    pub(super) inspection: Inspection,
+    pub(super) mode: Mode,
+    pub(super) status: Option<Status>,
+    pub(super) screen: (u16, u16),
+    pub(super) editor: LineInput,
+    pub(super) editor_error: Option<String>,
+    pub(super) goto: LineInput,
+    pub(super) goto_error: Option<String>,
+    pub(super) examples: Vec<Example>,
+    pub(super) picker: usize,
+    pub(super) help_scroll: usize,
+    quit: bool,
+}
+
+impl App {
+    /// The explorer on `problem`, for a terminal of `width × height` cells.
+    pub fn new(problem: Problem, theme: Theme, mouse: bool, (width, height): (u16, u16)) -> App {
+        let problem = Arc::new(problem);
+        let notation = notation(&theme);
+        let summary = Summary::of(&problem, notation);
+        let rank = summary.shape.len();
+        let pair = SliceAxes::default_index(rank);
+        let cursor = vec![0; rank];
+        let slice_key = SliceKey::through(summary.pairs[pair], &cursor);
+        let mut cache = SliceCache::default();
+        let slice = cache.get(&problem.jacobian, &slice_key);
+        let (rows, cols) = slice.dims();
+        let viewport = Viewport::fit(rows, cols, 1, 1);
+        let grid = slice.grid(&problem.jacobian, &slice_key, viewport);
+        let inspection = Inspection::of(&problem, &cursor, notation);
+        let grid_slice = slice_key.clone();
+        let mut app = App {
+            theme,
+            mouse,
+            summary,
+            generation: 0,
+            cursor,
+            pair,
+            fixed_choice: 0,
+            map_mode: MapMode::default(),
+            viewport,
+            slice_key,
+            slice,
+            grid,
+            grid_slice,
+            cache,
+            inspection,
+            mode: Mode::Normal,
+            status: None,
+            screen: (width, height),
+            editor: LineInput::default(),
+            editor_error: None,
+            goto: LineInput::default(),
+            goto_error: None,
+            examples: picker::examples(),
+            picker: 0,
+            help_scroll: 0,
+            quit: false,
+            problem,
+        };
+        app.sync();
+        app
+    }
+
+    /// True once the user asked to quit.
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// The mode that has the keyboard.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The full index of J under the cursor.
+    pub fn cursor(&self) -> &[usize] {
+        &self.cursor
+    }
+
+    /// The axes the slice shows.
+    pub fn axes(&self) -> SliceAxes {
+        self.summary.pairs[self.pair]
+    }
+
+    /// The problem on screen.
+    pub fn problem(&self) -> &Problem {
+        &self.problem
+    }
+
+    /// The entry under the cursor, as shown in the inspector.
+    pub fn inspection(&self) -> &Inspection {
+        &self.inspection
+    }
+
+    /// The footer message, if any.
+    pub fn status(&self) -> Option<&Status> {
+        self.status.as_ref()
+    }
+
+    /// The visible part of the slice.
+    pub fn viewport(&self) -> &Viewport {
+        &self.viewport
+    }
+
+    /// The heat map's mode.
+    pub fn map_mode(&self) -> MapMode {
+        self.map_mode
+    }
+
+    /// True if mouse capture was asked for.
+    pub fn mouse(&self) -> bool {
+        self.mouse
+    }
+
+    /// Applies one action.
+    pub fn update(&mut self, action: Action) {
+        if !matches!(action, Action::Resize { .. }) {
+            self.status = None;
+        }
+        match action {
+            Action::Move(direction) => self.move_cursor(direction, 1),
+            Action::Page(direction) => {
+                let (rows, cols) = self.viewport.span();
+                let half = match direction {
+                    Direction::Up | Direction::Down => rows.min(self.viewport.rows) / 2,
+                    Direction::Left | Direction::Right => cols.min(self.viewport.cols) / 2,
+                };
+                self.move_cursor(direction, half.max(1));
+            }
+            Action::Scroll(direction) => {
+                let step = match direction {
+                    Direction::Up | Direction::Down => self.viewport.block.0,
+                    Direction::Left | Direction::Right => self.viewport.block.1,
+                };
+                self.move_cursor(direction, step);
+            }
+            Action::NextPair => self.select_pair((self.pair + 1) % self.summary.pairs.len()),
+            Action::PrevPair => {
+                let n = self.summary.pairs.len();
+                self.select_pair((self.pair + n - 1) % n);
+            }
+            Action::SelectPair(n) => self.select_pair(n),
+            Action::SelectFixed(direction) => self.select_fixed(direction),
+            Action::ChangeFixed(delta) => self.change_fixed(delta),
+            Action::NextNonzero => self.jump_to_nonzero(true),
+            Action::PrevNonzero => self.jump_to_nonzero(false),
+            Action::ZoomIn => self.zoom(true),
+            Action::ZoomOut => self.zoom(false),
+            Action::CycleMapMode => {
+                self.map_mode = self.map_mode.next();
+                if !self.grid.values_known {
+                    self.say_error("this slice is too large to evaluate: only its structure is drawn");
+                }
+            }
+            Action::CycleWrt => self.cycle_wrt(),
+            Action::Open(mode) => self.open(mode),
+            Action::Close => self.mode = Mode::Normal,
+            Action::Submit => self.submit(),
+            Action::ListUp | Action::ListDown => self.list_step(action == Action::ListDown),
+            Action::Text(edit) => match self.mode {
+                Mode::Editor => self.editor.apply(edit),
+                Mode::Goto => self.goto.apply(edit),
+                _ => {}
+            },
+            Action::Quit => self.quit = true,
+            Action::Resize { width, height } => self.screen = (width, height),
+            Action::Click { column, row } => self.click(column, row),
+        }
+        self.sync();
+    }
+
+    /// The next finite-difference check to run, if the inspected entry needs one; it is
+    /// then marked as running.
+    pub fn check_request(&mut self) -> Option<CheckRequest> {
+        if self.inspection.check != CheckState::Waiting {
+            return None;
+        }
+        self.inspection.check = CheckState::Running;
+        Some(CheckRequest {
+            problem: Arc::clone(&self.problem),
+            index: self.inspection.index.clone(),
+            generation: self.generation,
+        })
+    }
+
+    /// Takes a finished check; a stale one (the cursor or problem has changed) is dropped.
+    pub fn check_finished(&mut self, report: CheckReport) {
+        if report.generation == self.generation && report.index == self.inspection.index {
+            self.inspection.check = CheckState::Done(report.result);
+        }
+    }
+
+    /// Runs the pending check on this thread (for tests and tools).
+    pub fn check_now(&mut self) {
+        if let Some(request) = self.check_request() {
+            let report = request.run();
+            self.check_finished(report);
+        }
+    }
+
+    fn say(&mut self, text: impl Into<String>) {
+        self.status = Some(Status {
+            text: text.into(),
+            error: false,
+        });
+    }
+
+    fn say_error(&mut self, text: impl Into<String>) {
+        self.status = Some(Status {
+            text: text.into(),
+            error: true,
+        });
+    }
+
+    fn notation(&self) -> Notation {
+        notation(&self.theme)
+    }
+
+    /// The cursor's position in the slice.
+    pub(super) fn position(&self) -> (usize, usize) {
+        self.axes().position(&self.cursor)
+    }
+
+    fn move_cursor(&mut self, direction: Direction, steps: usize) {
+        let (rows, cols) = self.slice.dims();
+        let (row, col) = self.position();
+        let to = match direction {
+            Direction::Left => (row, col.saturating_sub(steps)),
+            Direction::Right => (row, (col + steps).min(cols - 1)),
+            Direction::Up => (row.saturating_sub(steps), col),
+            Direction::Down => ((row + steps).min(rows - 1), col),
+        };
+        let axes = self.axes();
+        axes.place(&mut self.cursor, to);
+    }
+
+    fn select_pair(&mut self, n: usize) {
+        let count = self.summary.pairs.len();
+        if n >= count {
+            self.say_error(format!(
+                "J has {} axes, so there {} only {} pair{} of axes (1–{})",
+                self.summary.shape.len(),
+                if count == 1 { "is" } else { "are" },
+                count,
+                if count == 1 { "" } else { "s" },
+                count
+            ));
+            return;
+        }
+        if n != self.pair {
+            self.pair = n;
+            self.fixed_choice = 0;
+            // A new pair starts with its whole slice on screen.
+            let (rows, cols) = self.axes().dims(&self.summary.shape);
+            let (width, height) = (self.viewport.width, self.viewport.height);
+            self.viewport = viewport_for(rows, cols, width, height, 0, self.position());
+        }
+        let label = self.axes().label(&self.summary.names);
+        self.say(format!("slice {label}"));
+    }
+
+    fn fixed_axes(&self) -> Vec<usize> {
+        self.axes().fixed_axes(self.summary.shape.len())
+    }
+
+    /// The fixed axis `+` and `-` change, if J has one.
+    pub(super) fn selected_fixed_axis(&self) -> Option<usize> {
+        let fixed = self.fixed_axes();
+        fixed.get(self.fixed_choice.min(fixed.len().saturating_sub(1))).copied()
+    }
+
+    fn select_fixed(&mut self, direction: Direction) {
+        let count = self.fixed_axes().len();
+        if count == 0 {
+            self.say_error("no axis is fixed: the slice shows all of J");
+            return;
+        }
+        self.fixed_choice = match direction {
+            Direction::Left | Direction::Up => (self.fixed_choice + count - 1) % count,
+            Direction::Right | Direction::Down => (self.fixed_choice + 1) % count,
+        };
+    }
+
+    fn change_fixed(&mut self, delta: i8) {
+        let Some(axis) = self.selected_fixed_axis() else {
+            self.say_error("no axis is fixed: the slice shows all of J");
+            return;
+        };
+        let dim = self.summary.shape[axis];
+        let value = self.cursor[axis];
+        let changed = value
+            .checked_add_signed(isize::from(delta))
+            .filter(|&v| v < dim);
+        match changed {
+            Some(v) => self.cursor[axis] = v,
+            None => self.say_error(format!(
+                "{} runs over 0..{dim}",
+                self.summary.names[axis]
+            )),
+        }
+    }
+
+    fn jump_to_nonzero(&mut self, forward: bool) {
+        match self.slice.next_nonzero(self.position(), forward) {
+            Some(to) => {
+                let from = self.position();
+                let axes = self.axes();
+                axes.place(&mut self.cursor, to);
+                let wrapped = if forward { to <= from } else { to >= from };
+                if wrapped {
+                    self.say("wrapped around the slice");
+                }
+            }
+            None if matches!(*self.slice, SliceData::StructureOnly { .. }) => {
+                self.say_error("this slice is too large to search for nonzeros")
+            }
+            None => self.say("this slice has no nonzero entry"),
+        }
+    }
+
+    fn zoom(&mut self, deeper: bool) {
+        let current = self.viewport.zoom;
+        let max = self.viewport.max_zoom();
+        let target = match (deeper, current) {
+            (true, z) if z < max => z + 1,
+            (true, _) => {
+                self.say("zoomed in all the way: one entry per block");
+                return;
+            }
+            (false, 0) => {
+                self.say("zoomed out all the way: the whole slice is on screen");
+                return;
+            }
+            (false, z) => z - 1,
+        };
+        let position = self.position();
+        self.viewport.set_zoom(target, position);
+    }
+
+    fn cycle_wrt(&mut self) {
+        let variables = &self.summary.variables;
+        let Some(now) = variables.iter().position(|v| *v == self.summary.wrt) else {
+            return;
+        };
+        if variables.len() < 2 {
+            self.say_error(format!("{} is the only variable", self.summary.wrt));
+            return;
+        }
+        let next = variables[(now + 1) % variables.len()].clone();
+        let spec = ProblemSpec {
+            wrt: Some(next),
+            ..self.problem.spec.clone()
+        };
+        if let Err(message) = self.open_problem(spec) {
+            self.say_error(message);
+        }
+    }
+
+    /// Builds and shows a new problem; on error the current one stays.
+    fn open_problem(&mut self, spec: ProblemSpec) -> Result<(), String> {
+        let problem = Problem::build(spec).map_err(|e| e.to_string())?;
+        let replacement = App::new(problem, self.theme, self.mouse, self.screen);
+        let generation = self.generation + 1;
+        let map_mode = self.map_mode;
+        *self = App {
+            generation,
+            map_mode,
+            ..replacement
+        };
+        self.say(format!(
+            "{} = {}",
+            self.summary.lhs, self.summary.formula
+        ));
+        Ok(())
+    }
+
+    fn open(&mut self, mode: Mode) {
+        match mode {
+            Mode::Editor => {
+                self.editor = LineInput::new(editor::spec_line(&self.problem.spec));
+                self.editor_error = None;
+            }
+            Mode::Goto => {
+                if self.cursor.is_empty() {
+                    self.say_error("J is a scalar: it has a single entry");
+                    return;
+                }
+                self.goto = LineInput::default();
+                self.goto_error = None;
+            }
+            Mode::Help => self.help_scroll = 0,
+            Mode::Picker | Mode::Normal => {}
+        }
+        self.mode = mode;
+    }
+
+    fn submit(&mut self) {
+        match self.mode {
+            Mode::Editor => {
+                let result = editor::parse_spec_line(self.editor.text(), &self.problem.spec)
+                    .and_then(|spec| self.open_problem(spec));
+                match result {
+                    Ok(()) => self.mode = Mode::Normal,
+                    Err(message) => self.editor_error = Some(message),
+                }
+            }
+            Mode::Goto => {
+                let parsed = editor::parse_goto(
+                    self.goto.text(),
+                    &self.summary.names,
+                    &self.summary.shape,
+                    &self.cursor,
+                );
+                match parsed {
+                    Ok(index) => {
+                        self.cursor = index;
+                        self.mode = Mode::Normal;
+                    }
+                    Err(message) => self.goto_error = Some(message),
+                }
+            }
+            Mode::Picker => {
+                let Some(example) = self.examples.get(self.picker).cloned() else {
+                    return;
+                };
+                match self.open_problem(example.spec(self.problem.spec.seed)) {
+                    Ok(()) => self.say(format!("{}: {}", example.name, example.note)),
+                    Err(message) => self.say_error(message),
+                }
+                // open_problem replaced the state; show where the picker was.
+                self.picker = self
+                    .examples
+                    .iter()
+                    .position(|e| *e == example)
+                    .unwrap_or(0);
+            }
+            Mode::Normal | Mode::Help => {}
+        }
+    }
+
+    fn list_step(&mut self, down: bool) {
+        match self.mode {
+            Mode::Picker => {
+                let n = self.examples.len();
+                self.picker = if down {
+                    (self.picker + 1) % n
+                } else {
+                    (self.picker + n - 1) % n
+                };
+            }
+            Mode::Help => {
+                let lines = render::help_lines(self).len();
+                self.help_scroll = if down {
+                    (self.help_scroll + 1).min(lines.saturating_sub(1))
+                } else {
+                    self.help_scroll.saturating_sub(1)
+                };
+            }
+            _ => {}
+        }
+    }
+
+    fn click(&mut self, column: u16, row: u16) {
+        if self.mode != Mode::Normal {
+            return;
+        }
+        let Some(cells) = self.map_cells() else {
+            return;
+        };
+        if !cells.contains((column, row).into()) {
+            return;
+        }
+        let per_cell = if self.theme.glyphs.half_blocks { 2 } else { 1 };
+        let block = (
+            usize::from(row - cells.y) * per_cell,
+            usize::from(column - cells.x),
+        );
+        if let Some(entry) = self.viewport.entry_of(block) {
+            let axes = self.axes();
+            axes.place(&mut self.cursor, entry);
+        }
+    }
+
+    /// Where the heat-map cells are on screen, if the terminal is large enough.
+    pub(super) fn map_cells(&self) -> Option<Rect> {
+        let (rows, _) = self.slice.dims();
+        let gutter = render::gutter_width(&self.corner_label(), rows);
+        let area = Rect::new(0, 0, self.screen.0, self.screen.1);
+        render::layout(area, gutter).map(|layout| layout.cells)
+    }
+
+    /// The text above the row labels: the row and column axes, `k\l`.
+    pub(super) fn corner_label(&self) -> String {
+        let names = &self.summary.names;
+        let axes = self.axes();
+        let name = |axis: Option<usize>| axis.map_or("-", |a| names[a].as_str()).to_string();
+        format!("{}\\{}", name(axes.rows), name(axes.cols))
+    }
+
+    /// Brings everything derived from the cursor, the pair and the screen up to date: the
+    /// slice (from the cache), the viewport, the aggregated blocks, the inspected entry.
+    fn sync(&mut self) {
+        let axes = self.axes();
+        let key = SliceKey::through(axes, &self.cursor);
+        if key != self.slice_key {
+            self.slice = self.cache.get(&self.problem.jacobian, &key);
+            self.slice_key = key;
+        }
+        let (rows, cols) = self.slice.dims();
+        let (width, height) = self.map_cells().map_or((1, 1), |cells| {
+            (
+                usize::from(cells.width),
+                heatmap::blocks_high(usize::from(cells.height), &self.theme),
+            )
+        });
+        let position = self.position();
+        let viewport = &mut self.viewport;
+        if (viewport.rows, viewport.cols) != (rows, cols)
+            || (viewport.width, viewport.height) != (width, height)
+        {
+            *viewport = viewport_for(rows, cols, width, height, viewport.zoom, position);
+        }
+        viewport.follow(position);
+        if self.grid.viewport != *viewport || self.grid_slice != self.slice_key {
+            self.grid = self
+                .slice
+                .grid(&self.problem.jacobian, &self.slice_key, *viewport);
+            self.grid_slice = self.slice_key.clone();
+        }
+        if self.inspection.index != self.cursor {
+            self.inspection = Inspection::of(&self.problem, &self.cursor, self.notation());
+        }
+    }
+}
+
+/// A viewport of the given size at zoom level `zoom` (clamped), showing `position`.
+fn viewport_for(
+    rows: usize,
+    cols: usize,
+    width: usize,
+    height: usize,
+    zoom: u32,
+    position: (usize, usize),
+) -> Viewport {
+    let mut viewport = Viewport::fit(rows, cols, width, height);
+    viewport.set_zoom(zoom, position);
+    viewport
+}
+
+/// The notation of formulas for a theme: ASCII with `--ascii`.
+fn notation(theme: &Theme) -> Notation {
+    if theme.ascii {
+        Notation::Ascii
+    } else {
+        Notation::Unicode
+    }
+}

@@ -1,0 +1,157 @@
+//! The event loop: terminal events in, actions to the app, frames out.
+//!
+//! It redraws only after events (no ticking while idle), handles a burst of events before
+//! drawing once (a run of resizes counts as the last one), wraps each frame in a
+//! synchronized update, and runs the finite-difference check on a worker thread once the
+//! cursor has rested for [`REST`].
+
+use std::io::{self, Write};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread;
+use std::time::Duration;
+
+use ratatui::DefaultTerminal;
+use ratatui::crossterm::event::{
+    self, Event, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+
+use super::app::{Action, App, CheckReport, CheckRequest, CheckState, Direction};
+use super::keymap;
+use super::render;
+
+/// How long the cursor must rest before its finite-difference check starts.
+const REST: Duration = Duration::from_millis(150);
+/// How often a running check is looked at.
+const CHECK_POLL: Duration = Duration::from_millis(40);
+/// Most events handled before a frame is drawn.
+const MAX_BATCH: usize = 256;
+
+/// Runs `app` in `terminal` until it quits.
+pub fn run(terminal: &mut DefaultTerminal, app: &mut App) -> io::Result<()> {
+    let worker = CheckWorker::spawn();
+    let mut dirty = true;
+    loop {
+        if dirty {
+            draw(terminal, app)?;
+            dirty = false;
+        }
+        if app.should_quit() {
+            return Ok(());
+        }
+        let timeout = match app.inspection().check {
+            CheckState::Waiting => Some(REST),
+            CheckState::Running => Some(CHECK_POLL),
+            CheckState::Done(_) => None,
+        };
+        let event_ready = match timeout {
+            Some(timeout) => event::poll(timeout)?,
+            None => true,
+        };
+        if event_ready {
+            dirty |= handle_burst(app)?;
+        } else if let Some(request) = app.check_request() {
+            worker.send(request);
+        }
+        while let Some(report) = worker.try_receive() {
+            app.check_finished(report);
+            dirty = true;
+        }
+    }
+}
+
+/// Draws one frame inside a synchronized update.
+fn draw(terminal: &mut DefaultTerminal, app: &App) -> io::Result<()> {
+    execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    terminal.draw(|frame| render::draw(frame, app))?;
+    execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
+    terminal.backend_mut().flush()
+}
+
+/// Reads the next event and every event already waiting (up to [`MAX_BATCH`]), applying
+/// them in order; of a run of resizes only the last is applied. Returns true if anything
+/// may have changed on screen.
+fn handle_burst(app: &mut App) -> io::Result<bool> {
+    let mut changed = false;
+    let mut resize = None;
+    for _ in 0..MAX_BATCH {
+        match event::read()? {
+            Event::Resize(width, height) => resize = Some(Action::Resize { width, height }),
+            other => {
+                if let Some(action) = resize.take() {
+                    app.update(action);
+                }
+                if let Some(action) = action_of(app, &other) {
+                    app.update(action);
+                    changed = true;
+                }
+            }
+        }
+        if app.should_quit() || !event::poll(Duration::ZERO)? {
+            break;
+        }
+    }
+    if let Some(action) = resize {
+        app.update(action);
+        changed = true;
+    }
+    Ok(changed)
+}
+
+/// The action of a terminal event, if it has one.
+fn action_of(app: &App, event: &Event) -> Option<Action> {
+    match event {
+        Event::Key(key) if key.kind == KeyEventKind::Press => keymap::action_for(app.mode(), key),
+        Event::Mouse(mouse) if app.mouse() => mouse_action(mouse),
+        _ => None,
+    }
+}
+
+fn mouse_action(mouse: &MouseEvent) -> Option<Action> {
+    match mouse.kind {
+        MouseEventKind::Down(MouseButton::Left) => Some(Action::Click {
+            column: mouse.column,
+            row: mouse.row,
+        }),
+        MouseEventKind::ScrollUp => Some(Action::Scroll(Direction::Up)),
+        MouseEventKind::ScrollDown => Some(Action::Scroll(Direction::Down)),
+        MouseEventKind::ScrollLeft => Some(Action::Scroll(Direction::Left)),
+        MouseEventKind::ScrollRight => Some(Action::Scroll(Direction::Right)),
+        _ => None,
+    }
+}
+
+/// A thread that runs finite-difference checks, always the most recent request first and
+/// dropping older ones still queued.
+struct CheckWorker {
+    requests: Sender<CheckRequest>,
+    reports: Receiver<CheckReport>,
+}
+
+impl CheckWorker {
+    fn spawn() -> CheckWorker {
+        let (requests, inbox) = mpsc::channel::<CheckRequest>();
+        let (outbox, reports) = mpsc::channel();
+        thread::spawn(move || {
+            while let Ok(mut request) = inbox.recv() {
+                while let Ok(newer) = inbox.try_recv() {
+                    request = newer;
+                }
+                if outbox.send(request.run()).is_err() {
+                    return;
+                }
+            }
+        });
+        CheckWorker { requests, reports }
+    }
+
+    fn send(&self, request: CheckRequest) {
+        // If the worker has died, the check shows "checking…" and navigation goes on.
+        let _ = self.requests.send(request);
+    }
+
+    fn try_receive(&self) -> Option<CheckReport> {
+        self.reports.try_recv().ok()
+    }
+}

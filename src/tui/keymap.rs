@@ -1,0 +1,434 @@
+//! The keymap: one table per mode turns key presses into [`Action`]s, and the same tables
+//! write the footer hints and the help screen, so they cannot drift from behaviour.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::app::{Action, Direction, Mode, TextEdit};
+
+/// A key as written in the tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A character key (an upper-case letter may come with Shift).
+    Char(char),
+    /// Ctrl + a letter.
+    Ctrl(char),
+    /// A named key without modifiers.
+    Code(KeyCode),
+    /// Shift + a named key.
+    Shift(KeyCode),
+}
+
+impl Key {
+    /// True if `event` is this key.
+    pub fn matches(self, event: &KeyEvent) -> bool {
+        let mods = event.modifiers;
+        let plain = !mods.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        match self {
+            Key::Char(c) => event.code == KeyCode::Char(c) && plain,
+            Key::Ctrl(c) => {
+                event.code == KeyCode::Char(c) && mods.contains(KeyModifiers::CONTROL)
+            }
+            // Shift+Tab arrives as BackTab with Shift held.
+            Key::Code(code) => {
+                event.code == code
+                    && plain
+                    && (!mods.contains(KeyModifiers::SHIFT) || code == KeyCode::BackTab)
+            }
+            Key::Shift(code) => event.code == code && plain && mods.contains(KeyModifiers::SHIFT),
+        }
+    }
+
+    /// How the key is written in the help (`ascii`: without arrows).
+    pub fn label(self, ascii: bool) -> String {
+        match self {
+            Key::Char(' ') => "Space".to_string(),
+            Key::Char(c) => c.to_string(),
+            Key::Ctrl(c) => format!("Ctrl-{}", c.to_ascii_uppercase()),
+            Key::Code(code) => code_label(code, ascii),
+            Key::Shift(code) => format!("S-{}", code_label(code, ascii)),
+        }
+    }
+}
+
+fn code_label(code: KeyCode, ascii: bool) -> String {
+    let arrow = |unicode: &str, plain: &str| if ascii { plain } else { unicode }.to_string();
+    match code {
+        KeyCode::Left => arrow("←", "Left"),
+        KeyCode::Right => arrow("→", "Right"),
+        KeyCode::Up => arrow("↑", "Up"),
+        KeyCode::Down => arrow("↓", "Down"),
+        KeyCode::Tab => "Tab".to_string(),
+        KeyCode::BackTab => "S-Tab".to_string(),
+        KeyCode::Esc => "Esc".to_string(),
+        KeyCode::Enter => "Enter".to_string(),
+        KeyCode::PageUp => "PgUp".to_string(),
+        KeyCode::PageDown => "PgDn".to_string(),
+        KeyCode::Home => "Home".to_string(),
+        KeyCode::End => "End".to_string(),
+        KeyCode::Backspace => "Backspace".to_string(),
+        KeyCode::Delete => "Del".to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// One line of the help: keys and the actions they trigger, what they do, and a short
+/// footer hint.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    /// Each key with the action it triggers.
+    pub keys: &'static [(Key, Action)],
+    /// What the keys do, for the help screen.
+    pub help: &'static str,
+    /// Footer hint: the keys as shown there, and one or two words.
+    pub footer: Option<(&'static str, &'static str)>,
+}
+
+impl Binding {
+    /// The keys as listed in the help, runs of digits shortened (`1–6`).
+    pub fn keys_label(&self, ascii: bool) -> String {
+        let labels: Vec<String> = self.keys.iter().map(|(k, _)| k.label(ascii)).collect();
+        let digits: Vec<&String> = labels
+            .iter()
+            .filter(|l| l.len() == 1 && l.chars().all(|c| c.is_ascii_digit()))
+            .collect();
+        if digits.len() > 2 {
+            let run = format!(
+                "{}{}{}",
+                digits[0],
+                if ascii { "-" } else { "–" },
+                digits[digits.len() - 1]
+            );
+            let mut out: Vec<String> = Vec::new();
+            for label in &labels {
+                if label == digits[0] {
+                    out.push(run.clone());
+                } else if !digits.contains(&label) {
+                    out.push(label.clone());
+                }
+            }
+            out.join(" ")
+        } else {
+            labels.join(" ")
+        }
+    }
+}
+
+use Action as A;
+use Direction as D;
+
+/// The main screen.
+pub const NORMAL: &[Binding] = &[
+    Binding {
+        keys: &[
+            (Key::Char('h'), A::Move(D::Left)),
+            (Key::Char('j'), A::Move(D::Down)),
+            (Key::Char('k'), A::Move(D::Up)),
+            (Key::Char('l'), A::Move(D::Right)),
+            (Key::Code(KeyCode::Left), A::Move(D::Left)),
+            (Key::Code(KeyCode::Down), A::Move(D::Down)),
+            (Key::Code(KeyCode::Up), A::Move(D::Up)),
+            (Key::Code(KeyCode::Right), A::Move(D::Right)),
+        ],
+        help: "move the cursor one entry",
+        footer: Some(("hjkl", "move")),
+    },
+    Binding {
+        keys: &[
+            (Key::Char('H'), A::Page(D::Left)),
+            (Key::Char('J'), A::Page(D::Down)),
+            (Key::Char('K'), A::Page(D::Up)),
+            (Key::Char('L'), A::Page(D::Right)),
+            (Key::Shift(KeyCode::Left), A::Page(D::Left)),
+            (Key::Shift(KeyCode::Down), A::Page(D::Down)),
+            (Key::Shift(KeyCode::Up), A::Page(D::Up)),
+            (Key::Shift(KeyCode::Right), A::Page(D::Right)),
+            (Key::Code(KeyCode::PageUp), A::Page(D::Up)),
+            (Key::Code(KeyCode::PageDown), A::Page(D::Down)),
+        ],
+        help: "move half a screen",
+        footer: Some(("HJKL", "page")),
+    },
+    Binding {
+        keys: &[
+            (Key::Code(KeyCode::Tab), A::NextPair),
+            (Key::Code(KeyCode::BackTab), A::PrevPair),
+            (Key::Char('1'), A::SelectPair(0)),
+            (Key::Char('2'), A::SelectPair(1)),
+            (Key::Char('3'), A::SelectPair(2)),
+            (Key::Char('4'), A::SelectPair(3)),
+            (Key::Char('5'), A::SelectPair(4)),
+            (Key::Char('6'), A::SelectPair(5)),
+        ],
+        help: "which two axes of J the slice shows (next / previous / pair n)",
+        footer: Some(("Tab", "axes")),
+    },
+    Binding {
+        keys: &[
+            (Key::Char('['), A::SelectFixed(D::Left)),
+            (Key::Char(']'), A::SelectFixed(D::Right)),
+        ],
+        help: "select a fixed axis (the axes not in the slice)",
+        footer: Some(("[]", "fixed axis")),
+    },
+    Binding {
+        keys: &[
+            (Key::Char('+'), A::ChangeFixed(1)),
+            (Key::Char('='), A::ChangeFixed(1)),
+            (Key::Char('-'), A::ChangeFixed(-1)),
+            (Key::Char('_'), A::ChangeFixed(-1)),
+        ],
+        help: "increase / decrease the selected fixed index",
+        footer: Some(("+-", "fixed index")),
+    },
+    Binding {
+        keys: &[(Key::Char('g'), A::Open(Mode::Goto))],
+        help: "go to an index: 0,3,0,7 or l=7",
+        footer: Some(("g", "go to")),
+    },
+    Binding {
+        keys: &[
+            (Key::Char('n'), A::NextNonzero),
+            (Key::Char('N'), A::PrevNonzero),
+        ],
+        help: "next / previous nonzero of the slice",
+        footer: Some(("nN", "nonzero")),
+    },
+    Binding {
+        keys: &[(Key::Char('z'), A::ZoomIn), (Key::Char('Z'), A::ZoomOut)],
+        help: "zoom in / out around the cursor",
+        footer: Some(("zZ", "zoom")),
+    },
+    Binding {
+        keys: &[(Key::Char('v'), A::CycleMapMode)],
+        help: "map mode: sparsity, |value|, signed value",
+        footer: Some(("v", "mode")),
+    },
+    Binding {
+        keys: &[(Key::Char('e'), A::Open(Mode::Editor))],
+        help: "edit the expression and shapes",
+        footer: Some(("e", "edit")),
+    },
+    Binding {
+        keys: &[(Key::Char('w'), A::CycleWrt)],
+        help: "differentiate with respect to the next variable",
+        footer: Some(("w", "wrt")),
+    },
+    Binding {
+        keys: &[(Key::Char('x'), A::Open(Mode::Picker))],
+        help: "curated examples",
+        footer: Some(("x", "examples")),
+    },
+    Binding {
+        keys: &[(Key::Char('?'), A::Open(Mode::Help))],
+        help: "this help",
+        footer: Some(("?", "help")),
+    },
+    Binding {
+        keys: &[
+            (Key::Char('q'), A::Quit),
+            (Key::Code(KeyCode::Esc), A::Quit),
+            (Key::Ctrl('c'), A::Quit),
+        ],
+        help: "quit",
+        footer: Some(("q", "quit")),
+    },
+];
+
+/// The help screen.
+pub const HELP: &[Binding] = &[
+    Binding {
+        keys: &[
+            (Key::Char('j'), A::ListDown),
+            (Key::Char('k'), A::ListUp),
+            (Key::Code(KeyCode::Down), A::ListDown),
+            (Key::Code(KeyCode::Up), A::ListUp),
+        ],
+        help: "scroll",
+        footer: Some(("jk", "scroll")),
+    },
+    Binding {
+        keys: &[
+            (Key::Char('?'), A::Close),
+            (Key::Char('q'), A::Close),
+            (Key::Code(KeyCode::Esc), A::Close),
+        ],
+        help: "close the help",
+        footer: Some(("?", "close")),
+    },
+    CTRL_C_QUITS,
+];
+
+/// The example picker.
+pub const PICKER: &[Binding] = &[
+    Binding {
+        keys: &[
+            (Key::Char('j'), A::ListDown),
+            (Key::Char('k'), A::ListUp),
+            (Key::Code(KeyCode::Down), A::ListDown),
+            (Key::Code(KeyCode::Up), A::ListUp),
+        ],
+        help: "choose an example",
+        footer: Some(("jk", "choose")),
+    },
+    Binding {
+        keys: &[(Key::Code(KeyCode::Enter), A::Submit)],
+        help: "open it",
+        footer: Some(("Enter", "open")),
+    },
+    Binding {
+        keys: &[(Key::Char('q'), A::Close), (Key::Code(KeyCode::Esc), A::Close)],
+        help: "back",
+        footer: Some(("Esc", "back")),
+    },
+    CTRL_C_QUITS,
+];
+
+/// The expression editor and the go-to prompt (other keys edit the text).
+pub const TEXT: &[Binding] = &[
+    Binding {
+        keys: &[(Key::Code(KeyCode::Enter), A::Submit)],
+        help: "apply",
+        footer: Some(("Enter", "apply")),
+    },
+    Binding {
+        keys: &[(Key::Code(KeyCode::Esc), A::Close)],
+        help: "cancel (the view stays as it was)",
+        footer: Some(("Esc", "cancel")),
+    },
+    Binding {
+        keys: &[
+            (Key::Code(KeyCode::Left), A::Text(TextEdit::Left)),
+            (Key::Code(KeyCode::Right), A::Text(TextEdit::Right)),
+            (Key::Code(KeyCode::Home), A::Text(TextEdit::Home)),
+            (Key::Code(KeyCode::End), A::Text(TextEdit::End)),
+            (Key::Ctrl('a'), A::Text(TextEdit::Home)),
+            (Key::Ctrl('e'), A::Text(TextEdit::End)),
+            (Key::Code(KeyCode::Backspace), A::Text(TextEdit::Backspace)),
+            (Key::Code(KeyCode::Delete), A::Text(TextEdit::Delete)),
+            (Key::Ctrl('u'), A::Text(TextEdit::Clear)),
+        ],
+        help: "move in and edit the line; Ctrl-U clears it",
+        footer: None,
+    },
+    CTRL_C_QUITS,
+];
+
+const CTRL_C_QUITS: Binding = Binding {
+    keys: &[(Key::Ctrl('c'), A::Quit)],
+    help: "quit",
+    footer: None,
+};
+
+/// The table of a mode.
+pub fn table(mode: Mode) -> &'static [Binding] {
+    match mode {
+        Mode::Normal => NORMAL,
+        Mode::Help => HELP,
+        Mode::Picker => PICKER,
+        Mode::Editor | Mode::Goto => TEXT,
+    }
+}
+
+/// The action a key press triggers in `mode`, if any. In the text modes a printable
+/// character not in the table is typed.
+pub fn action_for(mode: Mode, event: &KeyEvent) -> Option<Action> {
+    let bound = table(mode)
+        .iter()
+        .flat_map(|binding| binding.keys.iter())
+        .find(|(key, _)| key.matches(event))
+        .map(|&(_, action)| action);
+    if bound.is_some() {
+        return bound;
+    }
+    match (mode, event.code) {
+        (Mode::Editor | Mode::Goto, KeyCode::Char(c))
+            if !event
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+        {
+            Some(A::Text(TextEdit::Insert(c)))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn keys_map_to_actions() {
+        let none = KeyModifiers::NONE;
+        let normal = |code, mods| action_for(Mode::Normal, &press(code, mods));
+        assert_eq!(normal(KeyCode::Char('l'), none), Some(A::Move(D::Right)));
+        assert_eq!(normal(KeyCode::Right, none), Some(A::Move(D::Right)));
+        assert_eq!(
+            normal(KeyCode::Char('L'), KeyModifiers::SHIFT),
+            Some(A::Page(D::Right))
+        );
+        assert_eq!(
+            normal(KeyCode::Right, KeyModifiers::SHIFT),
+            Some(A::Page(D::Right))
+        );
+        assert_eq!(normal(KeyCode::Char('4'), none), Some(A::SelectPair(3)));
+        assert_eq!(
+            normal(KeyCode::Char('c'), KeyModifiers::CONTROL),
+            Some(A::Quit)
+        );
+        assert_eq!(normal(KeyCode::Char('c'), none), None);
+        assert_eq!(
+            action_for(Mode::Editor, &press(KeyCode::Char('q'), none)),
+            Some(A::Text(TextEdit::Insert('q')))
+        );
+        assert_eq!(
+            action_for(Mode::Goto, &press(KeyCode::Esc, none)),
+            Some(A::Close)
+        );
+        assert_eq!(
+            action_for(Mode::Help, &press(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(A::Quit)
+        );
+    }
+
+    /// Footer hints are written by hand; each character of their key text must be a key of
+    /// the same binding (or name one, like "Tab").
+    #[test]
+    fn footer_hints_name_keys_of_their_binding() {
+        for mode in [Mode::Normal, Mode::Help, Mode::Picker, Mode::Editor] {
+            for binding in table(mode) {
+                let Some((keys, _)) = binding.footer else {
+                    continue;
+                };
+                let labels: Vec<String> =
+                    binding.keys.iter().map(|(k, _)| k.label(false)).collect();
+                let named = labels.iter().any(|l| l == keys);
+                let each_char = keys.chars().all(|c| labels.contains(&c.to_string()));
+                assert!(named || each_char, "footer '{keys}' vs keys {labels:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_a_mode() {
+        for mode in [Mode::Normal, Mode::Help, Mode::Picker, Mode::Editor] {
+            let keys: Vec<Key> = table(mode)
+                .iter()
+                .flat_map(|b| b.keys.iter().map(|(k, _)| *k))
+                .collect();
+            for (n, key) in keys.iter().enumerate() {
+                assert!(!keys[n + 1..].contains(key), "{mode:?}: {key:?} bound twice");
+            }
+        }
+    }
+
+    #[test]
+    fn labels_shorten_digit_runs() {
+        let pairs = &NORMAL[2];
+        assert_eq!(pairs.keys_label(false), "Tab S-Tab 1–6");
+        assert_eq!(NORMAL[0].keys_label(true), "h j k l Left Down Up Right");
+    }
+}
