@@ -21,6 +21,7 @@ use crate::calculus::render::{self, Notation};
 use crate::calculus::{Factor, Formula, IndexId, Slot, TensorDef, TensorId, Term};
 use crate::eval::Values;
 use crate::expr::{Graph, NodeId};
+use crate::numfmt;
 use crate::sparsity::{self, StructuralSupport, SupportPattern};
 
 /// Most index positions (J's axes plus the summation indices of one contraction) a
@@ -385,9 +386,9 @@ impl BoundFormula {
             })
             .collect();
         for (d, slot) in out.iter_mut().enumerate().take(hi).skip(lo) {
-            let mut v = reads
-                .iter()
-                .fold(term.coeff, |v, &(data, offset, step)| v * data[offset + d * step]);
+            let mut v = reads.iter().fold(term.coeff, |v, &(data, offset, step)| {
+                v * data[offset + d * step]
+            });
             if !term.contractions.is_empty() {
                 for &p in run_axes {
                     s[p] = first + d;
@@ -808,7 +809,11 @@ impl Planner<'_> {
             }
         };
         let mut axes = [(0, 0); 2];
-        for (k, (&p, &stride)) in externals.iter().zip(&self.arrays[array].strides).enumerate() {
+        for (k, (&p, &stride)) in externals
+            .iter()
+            .zip(&self.arrays[array].strides)
+            .enumerate()
+        {
             axes[k] = (p, stride);
         }
         Ok(Planned::Hoisted(Read {
@@ -1341,9 +1346,10 @@ fn render_minus(notation: Notation) -> &'static str {
     }
 }
 
-/// A value for people, with the minus sign of `notation`: `0.41235`, `−1.5e-7`.
+/// A value for people (five significant digits), with the minus sign of `notation`:
+/// `0.41235`, `−1.5e-7`.
 fn value_text(x: f64, notation: Notation) -> String {
-    let text = format!("{x}");
+    let text = numfmt::short(x);
     match text.strip_prefix('-') {
         Some(magnitude) => format!("{}{magnitude}", render_minus(notation)),
         None => text,
@@ -1723,7 +1729,10 @@ mod tests {
             }
         }
         let progress = sparsity::Progress::new();
-        assert_eq!(sparsity::numeric_nonzeros_with_progress(&jac, &progress), Some(expected));
+        assert_eq!(
+            sparsity::numeric_nonzeros_with_progress(&jac, &progress),
+            Some(expected)
+        );
         assert_eq!(progress.total(), 162_000);
         assert_eq!(progress.done(), 162_000);
     }
@@ -1988,10 +1997,7 @@ mod tests {
                 jac.why_zero_in(&[0, 2, 1, 3], Notation::Ascii).unwrap(),
                 ["delta(i,k) = 0 since i = 0 != k = 1"]
             );
-            assert_eq!(
-                jac.why_zero(&[1, 2, 1, 1]).unwrap(),
-                ["W[2,1] = 0"]
-            );
+            assert_eq!(jac.why_zero(&[1, 2, 1, 1]).unwrap(), ["W[2,1] = 0"]);
             assert_eq!(jac.why_zero(&[1, 2, 1, 2]), None);
 
             let (jac, _) = problem(
@@ -2051,10 +2057,7 @@ mod tests {
             };
             let x = filled(&[2], 0);
             let jac = Jacobian::from_node_values(g, 0, f, |_| &x).unwrap();
-            assert_eq!(
-                jac.why_zero(&[0, 1]).unwrap(),
-                ["W does not depend on X"]
-            );
+            assert_eq!(jac.why_zero(&[0, 1]).unwrap(), ["W does not depend on X"]);
         }
 
         #[test]

@@ -51,7 +51,7 @@ pub fn percent(fraction: f64) -> String {
     if fraction == 0.0 {
         "0%".to_string()
     } else {
-        format!("{}%", significant(fraction * 100.0, 4))
+        format!("{}%", significant(fraction * 100.0, 5))
     }
 }
 
@@ -81,7 +81,8 @@ mod tests {
     fn grouping_and_percentages() {
         assert_eq!(grouped(2147483648), "2,147,483,648");
         assert_eq!(grouped(512), "512");
-        assert_eq!(percent(1.0 / 64.0), "1.563%");
+        assert_eq!(percent(1.0 / 64.0), "1.5625%");
+        assert_eq!(percent(1.0 / 3.0), "33.333%");
         assert_eq!(percent(0.0), "0%");
     }
 }

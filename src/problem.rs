@@ -86,7 +86,8 @@ impl Problem {
         let loaded = inputs::load_arrays(&loads, &variable_names)?;
         let shapes = inputs::merge_shapes(&explicit, &loaded)?;
 
-        let graph = expr::typecheck::build_graph(&ast, source, &shapes).map_err(expression_error)?;
+        let graph =
+            expr::typecheck::build_graph(&ast, source, &shapes).map_err(expression_error)?;
         let wrt = match &spec.wrt {
             Some(name) => expr::typecheck::check_wrt(&graph, name).map_err(expression_error)?,
             None => first_variable(&graph).map_err(expression_error)?,

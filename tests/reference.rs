@@ -6,7 +6,7 @@ use std::fs::File;
 use std::path::PathBuf;
 
 use jacscope::problem::{Problem, ProblemSpec};
-use ndarray::ArrayD;
+use ndarray::{ArrayD, Dimension};
 use ndarray_npy::NpzReader;
 
 fn fixtures() -> PathBuf {

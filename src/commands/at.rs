@@ -23,7 +23,12 @@ pub fn run(
     let index = parse_index(index_text)?;
     jacobian.check_index(&index)?;
     let value = jacobian.entry(&index);
-    let fd = check::finite_difference(jacobian.graph(), &problem.inputs, problem.wrt_name(), &index)?;
+    let fd = check::finite_difference(
+        jacobian.graph(),
+        &problem.inputs,
+        problem.wrt_name(),
+        &index,
+    )?;
     let fd_error = (value - fd.value).abs();
     let notation = if ascii {
         Notation::Ascii
@@ -86,7 +91,11 @@ fn entry_name(problem: &Problem, index: &[usize], notation: Notation) -> String 
             format!("[{}]", items.join(","))
         }
     };
-    let d = if notation == Notation::Ascii { "d" } else { "∂" };
+    let d = if notation == Notation::Ascii {
+        "d"
+    } else {
+        "∂"
+    };
     format!(
         "{d}Y{}/{d}{}{}",
         bracket(&index[..out_rank]),

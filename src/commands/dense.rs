@@ -31,9 +31,7 @@ pub fn run(
             numfmt::grouped(max_entries as u128)
         )));
     }
-    let dense = ArrayD::from_shape_fn(IxDyn(&shape), |index| {
-        jacobian.entry(index.slice())
-    });
+    let dense = ArrayD::from_shape_fn(IxDyn(&shape), |index| jacobian.entry(index.slice()));
     let file = create_file(path)?;
     dense
         .write_npy(std::io::BufWriter::new(file))

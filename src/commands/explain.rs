@@ -118,8 +118,14 @@ pub fn run(problem: &Problem, json: bool, ascii: bool, out: &mut dyn Write) -> R
             numfmt::percent(density)
         ),
     )?;
-    emit(out, &format!("ASCII: {}", render(formula, graph, Notation::Ascii)))?;
-    emit(out, &format!("LaTeX: {}", render(formula, graph, Notation::Latex)))
+    emit(
+        out,
+        &format!("ASCII: {}", render(formula, graph, Notation::Ascii)),
+    )?;
+    emit(
+        out,
+        &format!("LaTeX: {}", render(formula, graph, Notation::Latex)),
+    )
 }
 
 /// The number of entries of a tensor of this shape (exact; may exceed 2^64).

@@ -109,7 +109,9 @@ pub fn parse_axes(text: &str, names: &[String]) -> Result<(usize, usize), Error>
     }
     let find = |name: &str| {
         names.iter().position(|n| n == name).ok_or_else(|| {
-            Error::Usage(format!("--axes: J has no axis '{name}'; its axes are {known}"))
+            Error::Usage(format!(
+                "--axes: J has no axis '{name}'; its axes are {known}"
+            ))
         })
     };
     let (a, b) = (find(parts[0])?, find(parts[1])?);
@@ -133,7 +135,9 @@ pub fn parse_fix(
     let mut at = vec![0; names.len()];
     for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (name, value) = item.split_once('=').ok_or_else(|| {
-            Error::Usage(format!("--fix expects AXIS=N items such as i=0; got '{item}'"))
+            Error::Usage(format!(
+                "--fix expects AXIS=N items such as i=0; got '{item}'"
+            ))
         })?;
         let axis = names.iter().position(|n| n == name.trim()).ok_or_else(|| {
             Error::Usage(format!(

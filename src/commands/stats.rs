@@ -40,8 +40,14 @@ pub fn run(
         });
         return emit_json(out, &value);
     }
-    emit(out, &format!("shape                {}", shape_tuple(&shape)))?;
-    emit(out, &format!("entries              {}", numfmt::grouped(entries)))?;
+    emit(
+        out,
+        &format!("shape                {}", shape_tuple(&shape)),
+    )?;
+    emit(
+        out,
+        &format!("entries              {}", numfmt::grouped(entries)),
+    )?;
     emit(
         out,
         &format!(
