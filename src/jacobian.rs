@@ -455,8 +455,21 @@ fn evaluate_tensor<'a>(
             graph.node(arg).shape
         )));
     }
+    let axis_ok = |axis: Option<usize>| axis.is_none_or(|a| a < x.ndim());
+    let fits = match *def {
+        TensorDef::Centered { axis, .. } | TensorDef::Softmax { axis, .. } => axis_ok(axis),
+        TensorDef::Inverse { .. } => x.ndim() == 2 && x.shape()[0] == x.shape()[1],
+        _ => true,
+    };
+    if !fits {
+        return Err(JacobianError::Malformed(format!(
+            "{def:?} does not fit the value of `{}`, of shape {}",
+            graph.text(arg),
+            graph.node(arg).shape
+        )));
+    }
     let value = match *def {
-        TensorDef::Node(_) => x.clone(),
+        TensorDef::Node(_) => return Ok((Dense::from_array(&x.view()), None)),
         TensorDef::ElemDeriv { func, .. } => x.mapv(|v| func.derivative(v)),
         TensorDef::Power { exponent, .. } => {
             if exponent.fract() == 0.0 && exponent.abs() <= f64::from(i32::MAX) {
@@ -524,6 +537,14 @@ fn inverse(x: &ArrayD<f64>) -> Option<ArrayD<f64>> {
     Some(ArrayD::from_shape_vec(IxDyn(&[n, n]), data).expect("n×n"))
 }
 
+/// The slots a factor reads: the two sides of a delta, or a tensor's slots.
+fn slots_of(factor: &Factor) -> Vec<Slot> {
+    match factor {
+        Factor::Delta(a, b) => vec![*a, *b],
+        Factor::Tensor { slots, .. } => slots.clone(),
+    }
+}
+
 /// A contraction as planned: hoisted into an array, or summed per entry.
 enum Planned {
     /// Read from a hoisted array.
@@ -550,12 +571,6 @@ impl Planner<'_> {
 
     fn plan_term(&mut self, term: &Term) -> Result<TermPlan, JacobianError> {
         self.check_term_indices(term)?;
-        let slots_of = |factor: &Factor| -> Vec<Slot> {
-            match factor {
-                Factor::Delta(a, b) => vec![*a, *b],
-                Factor::Tensor { slots, .. } => slots.clone(),
-            }
-        };
         let sums_of: Vec<Vec<IndexId>> = term
             .factors
             .iter()
@@ -662,11 +677,7 @@ impl Planner<'_> {
             }
         }
         for factor in &term.factors {
-            let slots: Vec<Slot> = match factor {
-                Factor::Delta(a, b) => vec![*a, *b],
-                Factor::Tensor { slots, .. } => slots.clone(),
-            };
-            for slot in slots {
+            for slot in slots_of(factor) {
                 if let Slot::Index(id) = slot
                     && (id >= n || (self.positions[id].is_none() && !term.sums.contains(&id)))
                 {
@@ -764,17 +775,11 @@ impl Planner<'_> {
         let mut reads = Vec::new();
         let mut externals: Vec<usize> = Vec::new();
         for factor in factors {
-            let slots = match factor {
-                Factor::Delta(a, b) => {
-                    conds.push(self.cond(*a, *b, sums));
-                    vec![*a, *b]
-                }
-                Factor::Tensor { tensor, slots } => {
-                    reads.push(self.read(*tensor, slots, sums)?);
-                    slots.clone()
-                }
-            };
-            for slot in slots {
+            match factor {
+                Factor::Delta(a, b) => conds.push(self.cond(*a, *b, sums)),
+                Factor::Tensor { tensor, slots } => reads.push(self.read(*tensor, slots, sums)?),
+            }
+            for slot in slots_of(factor) {
                 if let Slot::Index(id) = slot
                     && let Some(p) = self.positions[id]
                     && !externals.contains(&p)
@@ -1858,6 +1863,9 @@ mod tests {
         use crate::expr::{self, Shape};
         use crate::inputs::Inputs;
 
+        /// An expression, the shapes of its variables, and the variable to differentiate by.
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
         /// The Jacobian of `source` with respect to `wrt`, inputs drawn with seed 0 unless
         /// given in `loaded`.
         fn problem(
@@ -1905,7 +1913,8 @@ mod tests {
 
         #[test]
         fn entries_agree_with_finite_differences() {
-            let cases: &[(&str, &[(&str, &str)], &str)] = &[
+            // (expression, shapes, wrt)
+            let cases: &[Case] = &[
                 ("softmax(X, axis=1)", &[("X", "2x3")], "X"),
                 ("softmax(X @ W, axis=0)", &[("X", "2x3"), ("W", "3x2")], "W"),
                 (
