@@ -569,20 +569,20 @@ impl Planner<'_> {
         self.formula.out.len() + self.formula.input.len()
     }
 
+    /// Plans one term: its top-level deltas and reads, and its contractions (factors
+    /// connected through shared summation indices), hoisted where possible.
     fn plan_term(&mut self, term: &Term) -> Result<TermPlan, JacobianError> {
         self.check_term_indices(term)?;
         let sums_of: Vec<Vec<IndexId>> = term
             .factors
             .iter()
             .map(|f| {
-                let mut sums: Vec<IndexId> = term
-                    .sums
+                let slots = slots_of(f);
+                term.sums
                     .iter()
                     .copied()
-                    .filter(|s| slots_of(f).contains(&Slot::Index(*s)))
-                    .collect();
-                sums.dedup();
-                sums
+                    .filter(|&s| slots.contains(&Slot::Index(s)))
+                    .collect()
             })
             .collect();
         // Group factors connected through shared summation indices.
@@ -669,10 +669,10 @@ impl Planner<'_> {
     /// Checks that every index a term uses is free or one of its summation indices.
     fn check_term_indices(&self, term: &Term) -> Result<(), JacobianError> {
         let n = self.formula.indices.len();
-        for &s in &term.sums {
-            if s >= n || self.positions[s].is_some() {
+        for (k, &s) in term.sums.iter().enumerate() {
+            if s >= n || self.positions[s].is_some() || term.sums[..k].contains(&s) {
                 return Err(JacobianError::Malformed(format!(
-                    "summation index {s} is not a summation index of the formula"
+                    "summation index {s} is not a summation index of the formula, or repeated"
                 )));
             }
         }
@@ -2134,41 +2134,6 @@ mod tests {
             );
             let total: f64 = terms.iter().map(|t| t.value).sum();
             assert!((total - jac.entry(&[0, 1, 0, 2])).abs() < 1e-15);
-        }
-
-        #[test]
-        #[ignore]
-        fn tmp_perf() {
-            let (jac, _) = problem(
-                "X @ W.T",
-                &[("X", "64x1024"), ("W", "512x1024")],
-                "X",
-                BTreeMap::new(),
-            );
-            let t = std::time::Instant::now();
-            let c = sparsity::structural_count(jac.formula());
-            println!("structural {c} in {:?}", t.elapsed());
-            let t = std::time::Instant::now();
-            let s = jac.slice((2, 3), &[5, 7, 0, 0]);
-            println!("slice kl {} in {:?}", s.rows * s.cols, t.elapsed());
-            let t = std::time::Instant::now();
-            let s = jac.slice((1, 3), &[5, 7, 5, 0]);
-            println!("slice jl {} in {:?}", s.rows * s.cols, t.elapsed());
-            let t = std::time::Instant::now();
-            let n = sparsity::numeric_nonzeros(&jac);
-            println!("numeric {n} in {:?}", t.elapsed());
-            let (jac, _) = problem(
-                "softmax(X @ W.T, axis=1)",
-                &[("X", "64x1024"), ("W", "512x1024")],
-                "X",
-                BTreeMap::new(),
-            );
-            let t = std::time::Instant::now();
-            let s = jac.slice((2, 3), &[5, 7, 0, 0]);
-            println!("softmax slice kl {} in {:?}", s.rows * s.cols, t.elapsed());
-            let t = std::time::Instant::now();
-            let n = sparsity::numeric_nonzeros(&jac);
-            println!("softmax numeric {n} in {:?}", t.elapsed());
         }
     }
 }

@@ -9,10 +9,13 @@
 //! of a union is a signed sum of indicators of intersections of patterns
 //! (inclusion–exclusion), an intersection of patterns is again a pattern, and the number of
 //! entries of a pattern inside any box of J is a product over its classes. Equal
-//! intersections are merged as they arise, so the work is bounded by the number of
-//! *distinct* intersections (a handful for real formulas, since J has at most four axes),
-//! not by 2^(number of patterns); no cut-off is needed. The same signed sum counts the
-//! support inside each block of a slice for the heat map, so a lone nonzero in a block
+//! intersections are merged as they arise and empty ones dropped, so the work and the
+//! size of the signed sum are bounded by the number of *distinct nonempty* intersections,
+//! not by 2^(number of patterns): J has at most four axes, so an intersection is one of 15
+//! partitions of the axes with a pin per class drawn from the few positions the deltas
+//! name (usually none, or 0 from broadcasting). That bound is what makes a cut-off on the
+//! number of patterns unnecessary; the count is always exact. The same signed sum counts
+//! the support inside each block of a slice for the heat map, so a lone nonzero in a block
 //! always counts.
 //!
 //! Numeric nonzeros ([`numeric_nonzeros`]) are counted by evaluating J only on the
@@ -465,18 +468,6 @@ pub fn slice_box(dims: &[usize], axes: (usize, usize), at: &[usize]) -> Vec<Rang
         .collect()
 }
 
-/// Calls `f(row, col)` for every entry of `pattern` in the 2-D slice over `axes` at `at`
-/// (rows along `axes.0`, columns along `axes.1`).
-pub fn support_in_slice(
-    pattern: &SupportPattern,
-    axes: (usize, usize),
-    at: &[usize],
-    mut f: impl FnMut(usize, usize),
-) {
-    let ranges = slice_box(pattern.dims(), axes, at);
-    pattern.for_each_in_box(&ranges, |index| f(index[axes.0], index[axes.1]));
-}
-
 /// Enumerates a pattern's entries inside a box: one digit per class.
 struct Odometer {
     /// Per class: first position, number of positions, axes of the class.
@@ -854,15 +845,18 @@ mod tests {
     fn support_in_a_slice_is_a_diagonal_a_line_or_a_point() {
         let f = formula([3, 4, 3, 5], vec![vec![(I, K)]]);
         let p = &term_patterns(&f)[0];
-        let mut cells = Vec::new();
-        support_in_slice(p, (0, 2), &[0, 1, 0, 2], |r, c| cells.push((r, c)));
-        assert_eq!(cells, vec![(0, 0), (1, 1), (2, 2)]);
-        cells.clear();
-        support_in_slice(p, (2, 3), &[1, 1, 0, 0], |r, c| cells.push((r, c)));
-        assert_eq!(cells, (0..5).map(|c| (1, c)).collect::<Vec<_>>());
-        cells.clear();
-        support_in_slice(p, (1, 3), &[1, 0, 2, 0], |r, c| cells.push((r, c)));
-        assert!(cells.is_empty());
+        let cells = |axes: (usize, usize), at: &[usize]| {
+            let mut cells = Vec::new();
+            let ranges = slice_box(p.dims(), axes, at);
+            p.for_each_in_box(&ranges, |ix| cells.push((ix[axes.0], ix[axes.1])));
+            cells
+        };
+        assert_eq!(cells((0, 2), &[0, 1, 0, 2]), [(0, 0), (1, 1), (2, 2)]);
+        assert_eq!(
+            cells((2, 3), &[1, 1, 0, 0]),
+            (0..5).map(|c| (1, c)).collect::<Vec<_>>()
+        );
+        assert!(cells((1, 3), &[1, 0, 2, 0]).is_empty());
     }
 
     #[test]
@@ -982,8 +976,9 @@ mod tests {
             let dims = f.shape();
             let at: Vec<usize> = (0..4).map(|p| at[p] % dims[p]).collect();
             let mut seen = std::collections::BTreeSet::new();
+            let ranges = slice_box(&dims, (rows, cols), &at);
             for p in term_patterns(&f) {
-                support_in_slice(&p, (rows, cols), &at, |r, c| { seen.insert((r, c)); });
+                p.for_each_in_box(&ranges, |ix| { seen.insert((ix[rows], ix[cols])); });
             }
             let mut expected = std::collections::BTreeSet::new();
             for r in 0..dims[rows] {

@@ -35,7 +35,7 @@ pub fn run(
     } else {
         Notation::Unicode
     };
-    let zero_reason = jacobian.why_zero(&index);
+    let zero_reason = jacobian.why_zero_in(&index, notation);
     if json {
         let value = json!({
             "index": index,

@@ -10,6 +10,7 @@ use ratatui::layout::Rect;
 
 use crate::calculus::{self, Notation};
 use crate::check::{self, FdCheck};
+use crate::jacobian::TermBreakdown;
 use crate::problem::{Problem, ProblemSpec};
 use crate::sparsity;
 
@@ -190,8 +191,8 @@ pub struct Inspection {
     pub index: Vec<usize>,
     /// J at the index.
     pub value: f64,
-    /// Each term at the index, factor by factor (`δ(0,0)·W[0,7] = 1 × 0.41 = 0.41`).
-    pub terms: Vec<String>,
+    /// Each term at the index, factor by factor.
+    pub terms: Vec<TermBreakdown>,
     /// Why the entry is zero, if it is.
     pub zero_reason: Option<Vec<String>>,
     /// The finite-difference check.
@@ -204,12 +205,8 @@ impl Inspection {
         Inspection {
             index: index.to_vec(),
             value: jacobian.entry(index),
-            terms: jacobian
-                .breakdown(index, notation)
-                .iter()
-                .map(|t| t.line())
-                .collect(),
-            zero_reason: jacobian.why_zero(index, notation),
+            terms: jacobian.breakdown(index, notation),
+            zero_reason: jacobian.why_zero_in(index, notation),
             check: CheckState::Waiting,
         }
     }
@@ -841,5 +838,249 @@ fn notation(theme: &Theme) -> Notation {
         Notation::Ascii
     } else {
         Notation::Unicode
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::theme::ColorMode;
+
+    /// X @ W.T with X 4×6 and W 5×6: J[i,j,k,l] of shape (4, 5, 4, 6).
+    fn small() -> App {
+        let spec = ProblemSpec::default_example(&["X=4x6".into(), "W=5x6".into()], 0);
+        let problem = Problem::build(spec).unwrap();
+        App::new(problem, Theme::new(ColorMode::Ansi16, false), false, (80, 24))
+    }
+
+    fn w(app: &App, j: usize, l: usize) -> f64 {
+        app.problem().inputs.get("W").unwrap()[[j, l].as_slice()]
+    }
+
+    fn run(app: &mut App, actions: &[Action]) {
+        for &action in actions {
+            app.update(action);
+        }
+    }
+
+    #[test]
+    fn starts_on_the_input_slice_at_the_origin() {
+        let app = small();
+        assert_eq!(app.summary.shape, [4, 5, 4, 6]);
+        assert_eq!(app.axes().label(&app.summary.names), "k,l");
+        assert_eq!(app.cursor(), [0, 0, 0, 0]);
+        assert_eq!(app.inspection().value, w(&app, 0, 0));
+        assert_eq!(app.inspection().check, CheckState::Waiting);
+    }
+
+    #[test]
+    fn moves_stay_inside_the_slice() {
+        let mut app = small();
+        run(&mut app, &[Action::Move(Direction::Right); 3]);
+        run(&mut app, &[Action::Move(Direction::Down)]);
+        assert_eq!(app.cursor(), [0, 0, 1, 3]);
+        // ∂Y[0,0]/∂X[1,3] = δ(0,1)·W[0,3] = 0, and the reason names the delta.
+        assert_eq!(app.inspection().value, 0.0);
+        let reason = app.inspection().zero_reason.clone().unwrap().join(" ");
+        assert!(reason.contains("δ(i,k)"), "{reason}");
+        run(&mut app, &[Action::Page(Direction::Right); 10]);
+        run(&mut app, &[Action::Page(Direction::Down); 10]);
+        assert_eq!(app.cursor(), [0, 0, 3, 5]);
+        run(&mut app, &[Action::Move(Direction::Left); 20]);
+        run(&mut app, &[Action::Move(Direction::Up); 20]);
+        assert_eq!(app.cursor(), [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn pairs_cycle_and_keep_the_index() {
+        let mut app = small();
+        run(&mut app, &[Action::Move(Direction::Right); 2]);
+        app.update(Action::NextPair);
+        assert_eq!(app.axes().label(&app.summary.names), "i,j");
+        app.update(Action::SelectPair(1));
+        assert_eq!(app.axes().label(&app.summary.names), "i,k");
+        assert_eq!(app.cursor(), [0, 0, 0, 2]);
+        // The (i,k) slice of δ(i,k)·W[j,l] is a diagonal.
+        for n in 0..4 {
+            if let SliceData::Dense { values, .. } = app.slice.as_ref() {
+                assert_eq!(values[n * 4 + n], w(&app, 0, 2));
+                assert_eq!(values.iter().filter(|v| **v != 0.0).count(), 4);
+            }
+        }
+        app.update(Action::PrevPair);
+        assert_eq!(app.axes().label(&app.summary.names), "i,j");
+        app.update(Action::SelectPair(6));
+        assert!(app.status().unwrap().error);
+        assert_eq!(app.axes().label(&app.summary.names), "i,j");
+    }
+
+    #[test]
+    fn fixed_indices_are_selected_and_changed() {
+        let mut app = small();
+        app.update(Action::ChangeFixed(1));
+        assert_eq!(app.cursor(), [1, 0, 0, 0]);
+        app.update(Action::SelectFixed(Direction::Right));
+        run(&mut app, &[Action::ChangeFixed(1); 2]);
+        assert_eq!(app.cursor(), [1, 2, 0, 0]);
+        run(&mut app, &[Action::ChangeFixed(1); 9]);
+        assert_eq!(app.cursor(), [1, 4, 0, 0]);
+        assert!(app.status().unwrap().error);
+        app.update(Action::SelectFixed(Direction::Right));
+        app.update(Action::ChangeFixed(-1));
+        assert_eq!(app.cursor(), [0, 4, 0, 0]);
+    }
+
+    #[test]
+    fn next_nonzero_follows_reading_order() {
+        let mut app = small();
+        // Row k = 2 of the (k,l) slice at i = 0 is structurally zero.
+        run(&mut app, &[Action::Move(Direction::Down); 2]);
+        app.update(Action::NextNonzero);
+        assert_eq!(app.cursor(), [0, 0, 0, 0]);
+        assert_eq!(app.status().unwrap().text, "wrapped around the slice");
+        app.update(Action::NextNonzero);
+        assert_eq!(app.cursor(), [0, 0, 0, 1]);
+        app.update(Action::PrevNonzero);
+        app.update(Action::PrevNonzero);
+        assert_eq!(app.cursor(), [0, 0, 0, 5]);
+    }
+
+    #[test]
+    fn zoom_goes_from_the_whole_slice_to_single_entries() {
+        let spec = ProblemSpec::default_example(&["X=64x1024".into(), "W=8x1024".into()], 0);
+        let problem = Problem::build(spec).unwrap();
+        let mut app = App::new(problem, Theme::new(ColorMode::Ansi16, false), false, (80, 24));
+        assert_eq!(app.viewport().zoom, 0);
+        let (rows, cols) = app.viewport().span();
+        assert!(rows >= 64 && cols >= 1024);
+        app.update(Action::ZoomOut);
+        assert!(app.status().is_some());
+        for _ in 0..20 {
+            app.update(Action::ZoomIn);
+        }
+        assert_eq!(app.viewport().block, (1, 1));
+        assert!(app.status().unwrap().text.contains("all the way"));
+        run(&mut app, &[Action::Page(Direction::Right); 30]);
+        assert_eq!(app.cursor()[3], 1023);
+        assert!(app.viewport().block_of(app.position()).is_some());
+    }
+
+    #[test]
+    fn a_bad_edit_keeps_the_view_and_shows_the_caret() {
+        let mut app = small();
+        run(&mut app, &[Action::Move(Direction::Right); 2]);
+        app.update(Action::Open(Mode::Editor));
+        assert_eq!(app.editor.text(), "X @ W.T -s X=4x6 -s W=5x6");
+        app.update(Action::Text(TextEdit::Home));
+        for c in "relu(".chars() {
+            app.update(Action::Text(TextEdit::Insert(c)));
+        }
+        app.update(Action::Submit);
+        let error = app.editor_error.clone().unwrap();
+        assert!(error.contains('^'), "{error}");
+        assert_eq!(app.mode(), Mode::Editor);
+        assert_eq!(app.problem().spec.expression, "X @ W.T");
+        assert_eq!(app.cursor(), [0, 0, 0, 2]);
+        app.update(Action::Close);
+        assert_eq!(app.mode(), Mode::Normal);
+        assert_eq!(app.cursor(), [0, 0, 0, 2]);
+    }
+
+    #[test]
+    fn a_good_edit_opens_the_new_problem() {
+        let mut app = small();
+        app.update(Action::Open(Mode::Editor));
+        app.update(Action::Text(TextEdit::Clear));
+        for c in "relu(X @ W.T + b) -s X=4x6 -s W=5x6 -s b=5".chars() {
+            app.update(Action::Text(TextEdit::Insert(c)));
+        }
+        app.update(Action::Submit);
+        assert_eq!(app.mode(), Mode::Normal, "{:?}", app.editor_error);
+        assert_eq!(app.problem().spec.expression, "relu(X @ W.T + b)");
+        assert!(app.summary.formula.contains("relu′"));
+        assert_eq!(app.cursor(), [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn goto_moves_to_the_typed_index() {
+        let mut app = small();
+        app.update(Action::Open(Mode::Goto));
+        for c in "0,3,0,5".chars() {
+            app.update(Action::Text(TextEdit::Insert(c)));
+        }
+        app.update(Action::Submit);
+        assert_eq!(app.cursor(), [0, 3, 0, 5]);
+        assert_eq!(app.inspection().value, w(&app, 3, 5));
+        app.update(Action::Open(Mode::Goto));
+        for c in "9,9".chars() {
+            app.update(Action::Text(TextEdit::Insert(c)));
+        }
+        app.update(Action::Submit);
+        assert_eq!(app.mode(), Mode::Goto);
+        assert!(app.goto_error.is_some());
+    }
+
+    #[test]
+    fn wrt_cycles_through_the_variables() {
+        let mut app = small();
+        app.update(Action::CycleWrt);
+        assert_eq!(app.summary.wrt, "W");
+        assert_eq!(app.summary.shape, [4, 5, 5, 6]);
+        app.update(Action::CycleWrt);
+        assert_eq!(app.summary.wrt, "X");
+    }
+
+    #[test]
+    fn the_check_agrees_and_stale_results_are_dropped() {
+        let mut app = small();
+        run(&mut app, &[Action::Move(Direction::Right); 3]);
+        app.check_now();
+        let CheckState::Done(Ok(fd)) = app.inspection().check.clone() else {
+            panic!("check did not finish: {:?}", app.inspection().check);
+        };
+        assert!(check::agrees(app.inspection().value, &fd));
+        // A check that finishes after the cursor has moved on is dropped.
+        app.update(Action::Move(Direction::Right));
+        let request = app.check_request().unwrap();
+        app.update(Action::Move(Direction::Right));
+        app.check_finished(request.run());
+        assert_eq!(app.inspection().check, CheckState::Waiting);
+    }
+
+    #[test]
+    fn the_picker_opens_an_example() {
+        let mut app = small();
+        app.update(Action::Open(Mode::Picker));
+        app.update(Action::ListDown);
+        app.update(Action::Submit);
+        assert_eq!(app.mode(), Mode::Normal);
+        assert_eq!(app.summary.wrt, "W");
+        assert!(app.status().unwrap().text.starts_with("linear layer, wrt W"));
+    }
+
+    #[test]
+    fn clicks_move_the_cursor_to_the_block() {
+        let mut app = small();
+        let cells = app.map_cells().unwrap();
+        app.update(Action::Click {
+            column: cells.x + 4,
+            row: cells.y + 1,
+        });
+        // One entry per half-cell: cell row 1 holds rows 2 and 3; the click picks the upper.
+        assert_eq!(app.cursor(), [0, 0, 2, 4]);
+        app.update(Action::Click { column: 0, row: 0 });
+        assert_eq!(app.cursor(), [0, 0, 2, 4]);
+    }
+
+    #[test]
+    fn a_tiny_terminal_has_no_map_but_keeps_working() {
+        let mut app = small();
+        app.update(Action::Resize {
+            width: 20,
+            height: 5,
+        });
+        assert!(app.map_cells().is_none());
+        app.update(Action::Move(Direction::Right));
+        assert_eq!(app.cursor(), [0, 0, 0, 1]);
     }
 }

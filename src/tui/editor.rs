@@ -72,10 +72,19 @@ impl LineInput {
     }
 }
 
-/// The editor line of a problem: `EXPR -s NAME=SHAPE … [--wrt NAME]`.
+/// The editor line of a problem: `EXPR -s NAME=SHAPE … [--wrt NAME]`. Of several `-s`
+/// for one name only the last (the one in effect) is written, where the first was.
 pub fn spec_line(spec: &ProblemSpec) -> String {
+    let name = |arg: &str| arg.split_once('=').map_or(arg, |(n, _)| n).trim().to_string();
+    let mut shapes: Vec<(String, &str)> = Vec::new();
+    for arg in &spec.shapes {
+        match shapes.iter_mut().find(|(n, _)| *n == name(arg)) {
+            Some(entry) => entry.1 = arg,
+            None => shapes.push((name(arg), arg)),
+        }
+    }
     let mut line = spec.expression.clone();
-    for shape in &spec.shapes {
+    for (_, shape) in shapes {
         line.push_str(&format!(" -s {shape}"));
     }
     if let Some(wrt) = &spec.wrt {
@@ -253,6 +262,11 @@ mod tests {
         let line = spec_line(&spec);
         assert_eq!(line, "X @ W.T -s X=64x1024 -s W=512x1024");
         assert_eq!(parse_spec_line(&line, &spec).unwrap(), spec);
+        let overridden = ProblemSpec::default_example(&["W=8x1024".to_string()], 0);
+        assert_eq!(
+            spec_line(&overridden),
+            "X @ W.T -s X=64x1024 -s W=8x1024"
+        );
     }
 
     #[test]

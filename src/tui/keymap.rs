@@ -84,9 +84,24 @@ pub struct Binding {
 }
 
 impl Binding {
-    /// The keys as listed in the help, runs of digits shortened (`1–6`).
+    /// The keys as listed in the help: runs of digits shortened (`1–6`), the four arrow
+    /// keys written `arrows` (`S-arrows` with Shift).
     pub fn keys_label(&self, ascii: bool) -> String {
-        let labels: Vec<String> = self.keys.iter().map(|(k, _)| k.label(ascii)).collect();
+        let keys: Vec<Key> = self.keys.iter().map(|(k, _)| *k).collect();
+        let mut labels: Vec<String> = Vec::new();
+        let mut n = 0;
+        while n < keys.len() {
+            match arrows_at(&keys[n..]) {
+                Some(label) => {
+                    labels.push(label.to_string());
+                    n += ARROWS.len();
+                }
+                None => {
+                    labels.push(keys[n].label(ascii));
+                    n += 1;
+                }
+            }
+        }
         let digits: Vec<&String> = labels
             .iter()
             .filter(|l| l.len() == 1 && l.chars().all(|c| c.is_ascii_digit()))
@@ -110,6 +125,22 @@ impl Binding {
         } else {
             labels.join(" ")
         }
+    }
+}
+
+/// The arrow keys in the order the tables list them.
+const ARROWS: [KeyCode; 4] = [KeyCode::Left, KeyCode::Down, KeyCode::Up, KeyCode::Right];
+
+/// `arrows` or `S-arrows` if `keys` starts with the four arrow keys.
+fn arrows_at(keys: &[Key]) -> Option<&'static str> {
+    let plain = ARROWS.map(Key::Code);
+    let shifted = ARROWS.map(Key::Shift);
+    if keys.starts_with(&plain) {
+        Some("arrows")
+    } else if keys.starts_with(&shifted) {
+        Some("S-arrows")
+    } else {
+        None
     }
 }
 
@@ -159,7 +190,7 @@ pub const NORMAL: &[Binding] = &[
             (Key::Char('5'), A::SelectPair(4)),
             (Key::Char('6'), A::SelectPair(5)),
         ],
-        help: "which two axes of J the slice shows (next / previous / pair n)",
+        help: "slice axes: next, previous, pair n",
         footer: Some(("Tab", "axes")),
     },
     Binding {
@@ -167,7 +198,7 @@ pub const NORMAL: &[Binding] = &[
             (Key::Char('['), A::SelectFixed(D::Left)),
             (Key::Char(']'), A::SelectFixed(D::Right)),
         ],
-        help: "select a fixed axis (the axes not in the slice)",
+        help: "select a fixed axis (one not in the slice)",
         footer: Some(("[]", "fixed axis")),
     },
     Binding {
@@ -177,7 +208,7 @@ pub const NORMAL: &[Binding] = &[
             (Key::Char('-'), A::ChangeFixed(-1)),
             (Key::Char('_'), A::ChangeFixed(-1)),
         ],
-        help: "increase / decrease the selected fixed index",
+        help: "change the selected fixed index",
         footer: Some(("+-", "fixed index")),
     },
     Binding {
@@ -190,7 +221,7 @@ pub const NORMAL: &[Binding] = &[
             (Key::Char('n'), A::NextNonzero),
             (Key::Char('N'), A::PrevNonzero),
         ],
-        help: "next / previous nonzero of the slice",
+        help: "next / previous nonzero in the slice",
         footer: Some(("nN", "nonzero")),
     },
     Binding {
@@ -200,7 +231,7 @@ pub const NORMAL: &[Binding] = &[
     },
     Binding {
         keys: &[(Key::Char('v'), A::CycleMapMode)],
-        help: "map mode: sparsity, |value|, signed value",
+        help: "map: sparsity, |value|, signed value",
         footer: Some(("v", "mode")),
     },
     Binding {
@@ -429,6 +460,7 @@ mod tests {
     fn labels_shorten_digit_runs() {
         let pairs = &NORMAL[2];
         assert_eq!(pairs.keys_label(false), "Tab S-Tab 1–6");
-        assert_eq!(NORMAL[0].keys_label(true), "h j k l Left Down Up Right");
+        assert_eq!(NORMAL[0].keys_label(true), "h j k l arrows");
+        assert_eq!(NORMAL[1].keys_label(false), "H J K L S-arrows PgUp PgDn");
     }
 }

@@ -19,6 +19,7 @@ use super::editor::LineInput;
 use super::heatmap::{self, HeatMap};
 use super::keymap::{self, NORMAL};
 use super::theme::Theme;
+use crate::jacobian::TermBreakdown;
 
 /// Narrowest terminal the explorer draws in.
 pub const MIN_WIDTH: u16 = 60;
@@ -189,8 +190,6 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
             numfmt::grouped(s.structural),
             numfmt::percent(density)
         )),
-        Span::styled(dot, theme.dim()),
-        Span::styled(format!("{} = {}", s.lhs, s.formula), theme.dim()),
     ]);
     frame.render_widget(Paragraph::new(vec![first, second]), area);
 }
@@ -258,6 +257,9 @@ fn draw_map(frame: &mut Frame, app: &App, layout: &Layout) {
     let per_cell = if theme.glyphs.half_blocks { 2 } else { 1 };
     let cell_rows = heatmap::cell_rows(viewport.height, theme).min(usize::from(cells.height));
     let cursor_cell_row = viewport.block_of(position).map(|(y, _)| y / per_cell);
+    let last_cell_row = viewport
+        .block_of((last_row, viewport.origin.1))
+        .map(|(y, _)| y / per_cell);
     let label_width = usize::from(layout.gutter.width) - 2;
     let gutter: Vec<Line> = (0..cell_rows)
         .map(|cy| {
@@ -266,7 +268,7 @@ fn draw_map(frame: &mut Frame, app: &App, layout: &Layout) {
                 (position.0.to_string(), theme.glyphs.markers.1, theme.key())
             } else if cy == 0 {
                 (first_entry.to_string(), " ", theme.dim())
-            } else if cy + 1 == cell_rows && first_entry <= last_row {
+            } else if Some(cy) == last_cell_row {
                 (last_row.to_string(), " ", theme.dim())
             } else {
                 (String::new(), " ", theme.dim())
@@ -360,30 +362,38 @@ fn draw_inspector(frame: &mut Frame, app: &App, area: Rect) {
     let inspection = app.inspection();
     let s = &app.summary;
     let label = |text: &str| Span::styled(format!("{text:<LABEL_WIDTH$}"), theme.label());
-    let mut lines = Vec::new();
     let named: Vec<String> = s
         .names
         .iter()
         .zip(&inspection.index)
         .map(|(n, v)| format!("{n}={v}"))
         .collect();
-    lines.push(Line::from(vec![
-        Span::styled(entry_name(app, &inspection.index), theme.title()),
-        Span::raw(" = "),
-        Span::styled(numfmt::significant(inspection.value, 8), theme.value()),
-        Span::styled(format!("   {}", named.join(" ")), theme.dim()),
-    ]));
-    lines.push(Line::from(vec![label("formula"), Span::raw(s.formula.clone())]));
-    for (n, term) in inspection.terms.iter().enumerate() {
-        let tag = if n == 0 { "here" } else { "" };
-        lines.push(Line::from(vec![label(tag), Span::raw(term.clone())]));
-    }
-    lines.push(Line::from(vec![label("check"), check_span(app)]));
+    // Most important first: the value, the check, why it is zero; then the formula.
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(entry_name(app, &inspection.index), theme.title()),
+            Span::raw(" = "),
+            Span::styled(number(inspection.value, 8, theme), theme.value()),
+            Span::styled(format!("   {}", named.join(" ")), theme.dim()),
+        ]),
+        Line::from(vec![label("check"), check_span(app)]),
+    ];
     if let Some(reasons) = &inspection.zero_reason {
         for (n, reason) in reasons.iter().enumerate() {
             let tag = if n == 0 { "zero" } else { "" };
             lines.push(Line::from(vec![label(tag), Span::raw(reason.clone())]));
         }
+    }
+    lines.push(Line::from(vec![
+        label("formula"),
+        Span::raw(s.formula.clone()),
+    ]));
+    for (n, term) in inspection.terms.iter().enumerate() {
+        let tag = if n == 0 { "here" } else { "" };
+        lines.push(Line::from(vec![
+            label(tag),
+            Span::raw(term_line(term, theme)),
+        ]));
     }
     for (n, (name, text)) in s.definitions.iter().enumerate() {
         let tag = if n == 0 { "where" } else { "" };
@@ -392,7 +402,7 @@ fn draw_inspector(frame: &mut Frame, app: &App, area: Rect) {
             Span::styled(format!("{name} = {text}"), theme.dim()),
         ]));
     }
-    let borders = if area.y > 2 && area.x == 0 {
+    let borders = if area.x == 0 {
         Borders::TOP
     } else {
         Borders::LEFT
@@ -409,6 +419,44 @@ fn draw_inspector(frame: &mut Frame, app: &App, area: Rect) {
     );
 }
 
+/// A number as the inspector writes it: `digits` significant digits, with a Unicode minus
+/// unless `--ascii`.
+fn number(value: f64, digits: usize, theme: &Theme) -> String {
+    let text = numfmt::significant(value, digits);
+    match text.strip_prefix('-') {
+        Some(magnitude) if !theme.ascii => format!("−{magnitude}"),
+        _ => text,
+    }
+}
+
+/// A term at the cursor with short numbers: `δ(0,0)·W[0,7] = 1 × 0.41231`.
+fn term_line(term: &TermBreakdown, theme: &Theme) -> String {
+    let (dot, times) = if theme.ascii {
+        ("*", " * ")
+    } else {
+        ("·", " × ")
+    };
+    let short = |v: f64| number(v, 5, theme);
+    let mut texts = Vec::new();
+    let mut values = Vec::new();
+    if term.coeff != 1.0 || term.factors.is_empty() {
+        texts.push(short(term.coeff));
+        values.push(short(term.coeff));
+    }
+    for factor in &term.factors {
+        texts.push(factor.text.clone());
+        values.push(short(factor.value));
+    }
+    let mut line = texts.join(dot);
+    if !term.factors.is_empty() {
+        line.push_str(&format!(" = {}", values.join(times)));
+        if values.len() > 1 {
+            line.push_str(&format!(" = {}", short(term.value)));
+        }
+    }
+    line
+}
+
 /// The finite-difference line of the inspector.
 fn check_span(app: &App) -> Span<'static> {
     let theme = &app.theme;
@@ -423,22 +471,20 @@ fn check_span(app: &App) -> Span<'static> {
         CheckState::Done(Ok(fd)) => {
             let error = (inspection.value - fd.value).abs();
             let agrees = check::agrees(inspection.value, fd);
-            let (mark, style) = if agrees {
-                (theme.glyphs.verdict.0, theme.ok())
+            let (mark, verdict, style) = if agrees {
+                (theme.glyphs.verdict.0, "agrees", theme.ok())
             } else {
-                (theme.glyphs.verdict.1, theme.error())
-            };
-            let verdict = if agrees {
-                "agrees"
-            } else {
-                "disagrees (a kink, or a noisy difference)"
+                (
+                    theme.glyphs.verdict.1,
+                    "disagrees (a kink, or a noisy difference)",
+                    theme.error(),
+                )
             };
             Span::styled(
                 format!(
-                    "finite difference {} {mark} {verdict} (error {}, step {})",
-                    numfmt::significant(fd.value, 8),
+                    "finite difference {} {mark} {verdict} (error {})",
+                    number(fd.value, 8, theme),
                     numfmt::short(error),
-                    numfmt::short(fd.step)
                 ),
                 style,
             )
