@@ -42,6 +42,23 @@ pub enum Command {
         /// The entry, as comma-separated indices in J's axis order (e.g. 0,3,0,7 for i,j,k,l).
         #[arg(long, value_name = "I,J,K,L", allow_hyphen_values = true)]
         index: String,
+        /// Also say where the entry lands in this layout: out+in, in+out,
+        /// numerator-colmajor, numerator-rowmajor, denominator-colmajor, denominator-rowmajor.
+        #[arg(long, value_name = "NAME")]
+        layout: Option<String>,
+        /// Output options.
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// J's shape in every layout (JAX, PyTorch, SymPy, vec conventions), and whether a
+    /// claimed shape is one of them.
+    Shape {
+        /// The problem.
+        #[command(flatten)]
+        problem: ProblemArgs,
+        /// A shape to check, e.g. 64x1024x1024x512 or "(64, 1024, 1024, 512)".
+        #[arg(long, value_name = "SHAPE")]
+        claim: Option<String>,
         /// Output options.
         #[command(flatten)]
         output: OutputArgs,
@@ -126,6 +143,39 @@ pub struct ProblemArgs {
     /// Seed of the standard normal inputs that are not loaded.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Refuse problems whose estimated memory exceeds SIZE (e.g. 512M, 4G, 1.5GiB, or
+    /// bytes); default: half of the available memory, at most 8 GiB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
+}
+
+/// Parses a memory size: bytes, or a number with a unit K, M, G, T (powers of 1024;
+/// `KB`, `KiB`, … and lowercase accepted).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size such as 512M, 4G or 1073741824"))?;
+    let unit = unit.trim().to_ascii_lowercase();
+    let unit = unit.trim_end_matches("ib").trim_end_matches('b');
+    let scale: u64 = match unit {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        _ => return Err(format!("unknown unit in '{text}'; use K, M, G or T")),
+    };
+    let bytes = number * scale as f64;
+    if bytes.is_finite() && bytes <= u64::MAX as f64 {
+        Ok(bytes as u64)
+    } else {
+        Err(format!("'{text}' is too large"))
+    }
 }
 
 /// Options shared by the subcommands' printers.
@@ -175,4 +225,21 @@ pub enum SliceFormat {
     Json,
     /// The values as a 2-D f64 .npy file (needs -o).
     Npy,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_with_binary_units() {
+        assert_eq!(parse_size("1073741824"), Ok(1 << 30));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("4G"), Ok(4 << 30));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("2 kb"), Ok(2048));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("3Q").is_err());
+        assert!(parse_size("1e30T").is_err());
+    }
 }

@@ -1,19 +1,24 @@
 //! Forward evaluation of every node of a graph, in `f64`, with NumPy/JAX semantics.
 //!
-//! All intermediate values are kept ([`Values`]), because index formulas refer to them
-//! (e.g. `softmax(...)[i,j]`). Reductions use compensated (Neumaier) summation, so that
-//! sums over millions of entries are accurate to a few ulps; this also keeps the
-//! finite-difference witness in [`crate::check`] precise.
+//! [`evaluate`] keeps every intermediate value ([`Values`]); [`evaluate_nodes`] computes
+//! only the values an index formula refers to (e.g. `softmax(...)[i,j]`) and what they
+//! depend on, so that `X @ W.T` differentiated with respect to X needs no product at all.
+//! Matrix products run on all rayon threads and report progress.
+//!
+//! Reductions use compensated (Neumaier) summation, so that sums over millions of
+//! entries are accurate to a few ulps; this also keeps the finite-difference witness in
+//! [`crate::check`] precise.
 
 use std::sync::Arc;
 
 use nalgebra::DMatrix;
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayD, ArrayView1, ArrayView2, Axis, Ix1, Ix2, IxDyn};
+use ndarray::{Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, Axis, Ix1, Ix2, IxDyn};
 use rayon::prelude::*;
 
 use crate::expr::{BinOp, Graph, NodeId, Op, ReduceKind, Shape, Span};
 use crate::inputs::{Inputs, first_non_finite, standard_layout};
+use crate::progress::Progress;
 
 /// Largest 1-norm condition number `‖A‖₁·‖A⁻¹‖₁` for which `inv(A)` is computed.
 pub const MAX_CONDITION: f64 = 1e12;
@@ -58,103 +63,343 @@ pub enum EvalError {
     },
 }
 
-/// The value of every node of a graph, indexed by [`NodeId`].
+/// The values of the evaluated nodes of a graph, indexed by [`NodeId`].
 ///
-/// Every value is in standard (row-major, contiguous) layout. Values are shared with
-/// the [`Inputs`] they were computed from, so input arrays are not copied.
+/// [`evaluate`] computes every node; [`evaluate_nodes`] only the nodes asked for (and
+/// drops the intermediates it needed on the way). Every value is in standard (row-major,
+/// contiguous) layout. Values are shared with the [`Inputs`] they were computed from, so
+/// input arrays are not copied.
 #[derive(Debug, Clone)]
 pub struct Values {
-    values: Vec<Arc<ArrayD<f64>>>,
+    values: Vec<Option<Arc<ArrayD<f64>>>>,
     root: NodeId,
 }
 
 impl Values {
-    /// The value of node `id`.
+    /// The value of node `id`. Panics if the node was not evaluated (see
+    /// [`Self::shared`] for a fallible look-up).
     pub fn get(&self, id: NodeId) -> &ArrayD<f64> {
-        &self.values[id]
+        self.shared(id)
+            .unwrap_or_else(|| panic!("node {id} was not evaluated"))
     }
 
-    /// The value of the whole expression.
+    /// The value of node `id`, shared, if it was evaluated.
+    pub fn shared(&self, id: NodeId) -> Option<&Arc<ArrayD<f64>>> {
+        self.values.get(id)?.as_ref()
+    }
+
+    /// The value of the whole expression. Panics if the root was not evaluated.
     pub fn root(&self) -> &ArrayD<f64> {
         self.get(self.root)
     }
 
-    /// The first node (in topological order) with a NaN or infinite entry, and the first
-    /// such index in row-major order, so a caller can say "log(X) produced NaN at [0, 3]".
+    /// The first evaluated node (in topological order) with a NaN or infinite entry, and
+    /// the first such index in row-major order, so a caller can say "log(X) produced NaN
+    /// at [0, 3]".
     pub fn first_non_finite(&self) -> Option<(NodeId, Vec<usize>)> {
-        self.values
-            .iter()
-            .enumerate()
-            .find_map(|(id, value)| Some((id, first_non_finite(value)?)))
+        self.values.iter().enumerate().find_map(|(id, value)| {
+            let value = value.as_ref()?;
+            // A quick pass over the data first: finding the index is slower.
+            let finite = value
+                .as_slice()
+                .is_some_and(|data| data.iter().all(|x| x.is_finite()));
+            Some((
+                id,
+                if finite {
+                    None
+                } else {
+                    first_non_finite(value)
+                }?,
+            ))
+        })
     }
 }
 
-/// Evaluates every node of `graph` at `inputs`.
+/// Evaluates every node of `graph` at `inputs`, keeping every value.
 ///
 /// NaN and infinities are not errors here (`log` of a negative entry may be worth
 /// inspecting); see [`Values::first_non_finite`]. The only errors are inputs that do
 /// not match the graph and `inv` of a (nearly) singular matrix.
 pub fn evaluate(graph: &Graph, inputs: &Inputs) -> Result<Values, EvalError> {
-    let mut values: Vec<Arc<ArrayD<f64>>> = Vec::with_capacity(graph.nodes.len());
+    let every: Vec<NodeId> = (0..graph.nodes.len()).collect();
+    let values = evaluate_nodes(graph, inputs, &every, &Progress::new())?;
+    Ok(values.expect("nobody can cancel this progress"))
+}
+
+/// Evaluates the nodes `wanted` of `graph` at `inputs`, and only what they depend on; the
+/// result holds the values of `wanted` (and of the inputs) only. Intermediates are dropped
+/// as soon as nothing left to compute reads them, and a transposed matrix that only feeds
+/// a matrix product is read through a transposed view instead of being copied. Matrix
+/// products run on all rayon threads.
+///
+/// Reports progress in `progress` in the units of [`EvaluationCost::work`] (it only
+/// advances: the caller starts it) and returns `Ok(None)` soon after `progress` is
+/// cancelled. Errors as [`evaluate`].
+pub fn evaluate_nodes(
+    graph: &Graph,
+    inputs: &Inputs,
+    wanted: &[NodeId],
+    progress: &Progress,
+) -> Result<Option<Values>, EvalError> {
+    let plan = Plan::new(graph, wanted);
+    let mut values: Vec<Option<Arc<ArrayD<f64>>>> = vec![None; graph.nodes.len()];
     for (id, node) in graph.nodes.iter().enumerate() {
-        let v = |operand: NodeId| &*values[operand];
-        let value = match node.op {
-            Op::Input(ref name) => match inputs.shared(name) {
-                Some(value) if value.shape() == node.shape.dims() => Arc::clone(value),
-                _ => {
-                    return Err(EvalError::InputMismatch {
-                        name: name.clone(),
-                        expected: node.shape.clone(),
-                    });
-                }
-            },
-            Op::Transpose(a) if v(a).ndim() < 2 => Arc::clone(&values[a]),
-            Op::Transpose(a) => Arc::new(v(a).t().as_standard_layout().into_owned()),
-            Op::Number(c) => new(ArrayD::from_elem(IxDyn(&[]), c)),
-            Op::Neg(a) => new(-v(a)),
-            Op::Binary(op, a, b) => new(match op {
-                BinOp::Add => v(a) + v(b),
-                BinOp::Sub => v(a) - v(b),
-                BinOp::Mul => v(a) * v(b),
-                BinOp::Div => v(a) / v(b),
-            }),
-            Op::MatMul(a, b) => new(matmul(v(a), v(b))),
-            Op::Pow(a, p) => new(pow(v(a), p)),
-            Op::Elementwise(f, a) => new(v(a).mapv(|x| f.apply(x))),
-            Op::Reduce {
-                kind,
-                arg,
-                axis,
-                keepdims,
-            } => new(reduce(v(arg), axis, keepdims, |lane| {
-                reduce_lane(kind, lane)
-            })),
-            Op::Softmax { arg, axis } => new(softmax(v(arg), axis)),
-            Op::LogSumExp {
-                arg,
-                axis,
-                keepdims,
-            } => new(reduce(v(arg), axis, keepdims, logsumexp_lane)),
-            Op::Trace(a) => new(ArrayD::from_elem(
-                IxDyn(&[]),
-                accurate_sum(matrix(v(a)).diag().iter().copied()),
-            )),
-            Op::Inv(a) => new(inverse(v(a)).map_err(|condition| EvalError::Singular {
-                span: node.span,
-                text: graph.text(id).to_string(),
-                condition,
-            })?),
-            Op::Det(a) => new(ArrayD::from_elem(
-                IxDyn(&[]),
-                to_nalgebra(v(a)).determinant(),
-            )),
+        if !plan.compute[id] {
+            continue;
+        }
+        if progress.is_cancelled() {
+            return Ok(None);
+        }
+        if !matches!(node.op, Op::Input(_)) {
+            progress.set_stage(format!("computing {}", graph.text(id)));
+        }
+        let value = match compute_node(graph, id, inputs, &values, &plan, progress)? {
+            Some(value) => value,
+            None => return Ok(None),
         };
-        values.push(value);
+        if !matches!(node.op, Op::MatMul(..)) || node.shape.rank() < 2 {
+            progress.advance(node_work(graph, id));
+        }
+        values[id] = Some(value);
+        for operand in plan.reads(graph, id) {
+            if plan.last_use[operand] == Some(id) && !plan.keep[operand] {
+                values[operand] = None;
+            }
+        }
     }
-    Ok(Values {
+    Ok(Some(Values {
         values,
         root: graph.root,
-    })
+    }))
+}
+
+/// What an [`evaluate_nodes`] call costs, known before it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvaluationCost {
+    /// Units of work: multiply-adds for matrix products, entries for everything else.
+    pub work: u64,
+    /// The largest number of bytes the computed values (inputs excluded) hold at once.
+    pub peak_bytes: u128,
+    /// The bytes of the computed values kept in the result (inputs excluded).
+    pub kept_bytes: u128,
+}
+
+/// The cost of evaluating the nodes `wanted` of `graph` with [`evaluate_nodes`].
+pub fn evaluation_cost(graph: &Graph, wanted: &[NodeId]) -> EvaluationCost {
+    let plan = Plan::new(graph, wanted);
+    let mut cost = EvaluationCost {
+        work: 0,
+        peak_bytes: 0,
+        kept_bytes: 0,
+    };
+    let mut live = 0u128;
+    for id in (0..graph.nodes.len()).filter(|&id| plan.compute[id]) {
+        cost.work = cost.work.saturating_add(node_work(graph, id));
+        let bytes = new_bytes(graph, id);
+        live += bytes;
+        cost.peak_bytes = cost.peak_bytes.max(live);
+        if plan.keep[id] {
+            cost.kept_bytes += bytes;
+        }
+        for operand in plan.reads(graph, id) {
+            if plan.last_use[operand] == Some(id) && !plan.keep[operand] {
+                live -= new_bytes(graph, operand);
+            }
+        }
+    }
+    cost
+}
+
+/// Bytes a node's value allocates when computed (inputs and vector "transposes" share
+/// their operand's value).
+fn new_bytes(graph: &Graph, id: NodeId) -> u128 {
+    let node = graph.node(id);
+    match node.op {
+        Op::Input(_) => 0,
+        Op::Transpose(_) if node.shape.rank() < 2 => 0,
+        _ => value_bytes(&node.shape),
+    }
+}
+
+/// Bytes of an `f64` array of shape `shape`.
+pub fn value_bytes(shape: &Shape) -> u128 {
+    shape
+        .dims()
+        .iter()
+        .fold(8u128, |acc, &d| acc.saturating_mul(d as u128))
+}
+
+/// Units of work of computing one node: multiply-adds of a matrix product, entries read
+/// or written otherwise, none for values that are shared.
+fn node_work(graph: &Graph, id: NodeId) -> u64 {
+    let node = graph.node(id);
+    let numel = |shape: &Shape| shape.numel().unwrap_or(u64::MAX).max(1);
+    match node.op {
+        Op::Input(_) => 0,
+        Op::Transpose(_) if node.shape.rank() < 2 => 0,
+        Op::MatMul(a, _) => {
+            let inner = *graph.node(a).shape.dims().last().unwrap_or(&1) as u64;
+            numel(&node.shape).saturating_mul(inner)
+        }
+        _ => node
+            .op
+            .operands()
+            .iter()
+            .map(|&o| numel(&graph.node(o).shape))
+            .fold(numel(&node.shape), u64::saturating_add),
+    }
+}
+
+/// Which nodes an evaluation computes, which it keeps, and when each value is read last.
+struct Plan {
+    /// Nodes whose values are computed.
+    compute: Vec<bool>,
+    /// Nodes whose values are kept in the result: the wanted ones and the inputs.
+    keep: Vec<bool>,
+    /// The last computed node that reads each value.
+    last_use: Vec<Option<NodeId>>,
+}
+
+impl Plan {
+    fn new(graph: &Graph, wanted: &[NodeId]) -> Plan {
+        let n = graph.nodes.len();
+        let mut keep = vec![false; n];
+        for &id in wanted {
+            keep[id] = true;
+        }
+        for (id, node) in graph.nodes.iter().enumerate() {
+            if matches!(node.op, Op::Input(_)) {
+                keep[id] = true;
+            }
+        }
+        let mut plan = Plan {
+            compute: vec![false; n],
+            keep,
+            last_use: vec![None; n],
+        };
+        // Users come after their operands: a backward sweep sees every user of a node
+        // before the node itself.
+        for id in (0..n).rev() {
+            if !(plan.compute[id] || wanted.contains(&id)) {
+                continue;
+            }
+            plan.compute[id] = true;
+            for operand in plan.reads(graph, id) {
+                plan.compute[operand] = true;
+                plan.last_use[operand] = plan.last_use[operand].max(Some(id));
+            }
+        }
+        plan
+    }
+
+    /// Where operand `operand` of node `id` is read from: a matrix product reads a
+    /// transposed matrix that is not kept through a view of the matrix it transposes.
+    /// Returns the node and whether to transpose its value.
+    fn source(&self, graph: &Graph, id: NodeId, operand: NodeId) -> (NodeId, bool) {
+        match (&graph.node(id).op, &graph.node(operand).op) {
+            (Op::MatMul(..), &Op::Transpose(inner))
+                if graph.node(operand).shape.rank() == 2 && !self.keep[operand] =>
+            {
+                (inner, true)
+            }
+            _ => (operand, false),
+        }
+    }
+
+    /// The nodes whose values computing node `id` reads.
+    fn reads(&self, graph: &Graph, id: NodeId) -> Vec<NodeId> {
+        graph
+            .node(id)
+            .op
+            .operands()
+            .into_iter()
+            .map(|operand| self.source(graph, id, operand).0)
+            .collect()
+    }
+}
+
+/// Computes node `id` from the values of its operands; `Ok(None)` if cancelled.
+fn compute_node(
+    graph: &Graph,
+    id: NodeId,
+    inputs: &Inputs,
+    values: &[Option<Arc<ArrayD<f64>>>],
+    plan: &Plan,
+    progress: &Progress,
+) -> Result<Option<Arc<ArrayD<f64>>>, EvalError> {
+    let node = graph.node(id);
+    let shared = |operand: NodeId| {
+        values[operand]
+            .as_ref()
+            .expect("operands are computed before their users and dropped after")
+    };
+    let v = |operand: NodeId| &**shared(operand);
+    let value = match node.op {
+        Op::Input(ref name) => match inputs.shared(name) {
+            Some(value) if value.shape() == node.shape.dims() => Arc::clone(value),
+            _ => {
+                return Err(EvalError::InputMismatch {
+                    name: name.clone(),
+                    expected: node.shape.clone(),
+                });
+            }
+        },
+        Op::Transpose(a) if v(a).ndim() < 2 => Arc::clone(shared(a)),
+        Op::Transpose(a) => Arc::new(v(a).t().as_standard_layout().into_owned()),
+        Op::Number(c) => new(ArrayD::from_elem(IxDyn(&[]), c)),
+        Op::Neg(a) => new(-v(a)),
+        Op::Binary(op, a, b) => new(match op {
+            BinOp::Add => v(a) + v(b),
+            BinOp::Sub => v(a) - v(b),
+            BinOp::Mul => v(a) * v(b),
+            BinOp::Div => v(a) / v(b),
+        }),
+        Op::MatMul(a, b) => {
+            let operand = |o: NodeId| {
+                let (source, transposed) = plan.source(graph, id, o);
+                let view = v(source).view();
+                if transposed {
+                    view.reversed_axes()
+                } else {
+                    view
+                }
+            };
+            match matmul(operand(a), operand(b), progress) {
+                Some(product) => new(product),
+                None => return Ok(None),
+            }
+        }
+        Op::Pow(a, p) => new(pow(v(a), p)),
+        Op::Elementwise(f, a) => new(v(a).mapv(|x| f.apply(x))),
+        Op::Reduce {
+            kind,
+            arg,
+            axis,
+            keepdims,
+        } => new(reduce(v(arg), axis, keepdims, |lane| {
+            reduce_lane(kind, lane)
+        })),
+        Op::Softmax { arg, axis } => new(softmax(v(arg), axis)),
+        Op::LogSumExp {
+            arg,
+            axis,
+            keepdims,
+        } => new(reduce(v(arg), axis, keepdims, logsumexp_lane)),
+        Op::Trace(a) => new(ArrayD::from_elem(
+            IxDyn(&[]),
+            accurate_sum(matrix(v(a)).diag().iter().copied()),
+        )),
+        Op::Inv(a) => new(inverse(v(a)).map_err(|condition| EvalError::Singular {
+            span: node.span,
+            text: graph.text(id).to_string(),
+            condition,
+        })?),
+        Op::Det(a) => new(ArrayD::from_elem(
+            IxDyn(&[]),
+            to_nalgebra(v(a)).determinant(),
+        )),
+    };
+    Ok(Some(value))
 }
 
 /// A freshly computed value, shared and in standard layout.
@@ -164,40 +409,60 @@ fn new(value: ArrayD<f64>) -> Arc<ArrayD<f64>> {
 
 /// A rank-2 value as a matrix view (the graph is shape-checked, so this cannot fail).
 fn matrix(a: &ArrayD<f64>) -> ArrayView2<'_, f64> {
-    a.view()
-        .into_dimensionality::<Ix2>()
+    as_matrix(a.view())
+}
+
+/// `a @ b` as in NumPy: matrix·matrix, matrix·vector, vector·matrix, vector·vector;
+/// `None` if `progress` is cancelled during a matrix·matrix product.
+fn matmul(a: ArrayViewD<f64>, b: ArrayViewD<f64>, progress: &Progress) -> Option<ArrayD<f64>> {
+    Some(match (a.ndim(), b.ndim()) {
+        (2, 2) => matrix_product(as_matrix(a), as_matrix(b), progress)?.into_dyn(),
+        (2, 1) => as_matrix(a).dot(&as_vector(b)).into_dyn(),
+        (1, 2) => as_vector(a).dot(&as_matrix(b)).into_dyn(),
+        _ => ArrayD::from_elem(IxDyn(&[]), as_vector(a).dot(&as_vector(b))),
+    })
+}
+
+/// A rank-2 view as a matrix view (the graph is shape-checked, so this cannot fail).
+fn as_matrix(x: ArrayViewD<'_, f64>) -> ArrayView2<'_, f64> {
+    x.into_dimensionality::<Ix2>()
         .expect("shape-checked graph: operand is a matrix")
 }
 
-/// A rank-1 value as a vector view.
-fn vector(a: &ArrayD<f64>) -> ArrayView1<'_, f64> {
-    a.view()
-        .into_dimensionality::<Ix1>()
+/// A rank-1 view as a vector view.
+fn as_vector(x: ArrayViewD<'_, f64>) -> ArrayView1<'_, f64> {
+    x.into_dimensionality::<Ix1>()
         .expect("shape-checked graph: operand is a vector")
 }
 
-/// `a @ b` as in NumPy: matrix·matrix, matrix·vector, vector·matrix, vector·vector.
-fn matmul(a: &ArrayD<f64>, b: &ArrayD<f64>) -> ArrayD<f64> {
-    match (a.ndim(), b.ndim()) {
-        (2, 2) => matrix_product(matrix(a), matrix(b)).into_dyn(),
-        (2, 1) => matrix(a).dot(&vector(b)).into_dyn(),
-        (1, 2) => vector(a).dot(&matrix(b)).into_dyn(),
-        _ => ArrayD::from_elem(IxDyn(&[]), vector(a).dot(&vector(b))),
-    }
-}
+/// Multiply-adds per piece of a matrix product (about 0.1 s of one core).
+const PRODUCT_PIECE: usize = 1 << 30;
 
-/// Matrix product, with the rows of the result split across the rayon threads.
-fn matrix_product(a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
+/// The matrix product `a · b` on all rayon threads: the rows of the result are cut into
+/// pieces, each a matrix product of its own. Advances `progress` by the multiply-adds of
+/// each piece as it finishes; `None` if `progress` is cancelled meanwhile.
+pub(crate) fn matrix_product(
+    a: ArrayView2<f64>,
+    b: ArrayView2<f64>,
+    progress: &Progress,
+) -> Option<Array2<f64>> {
     let mut out = Array2::zeros((a.nrows(), b.ncols()));
-    let rows_per_thread = a.nrows().div_ceil(rayon::current_num_threads()).max(1);
-    let blocks: Vec<_> = a
-        .axis_chunks_iter(Axis(0), rows_per_thread)
-        .zip(out.axis_chunks_iter_mut(Axis(0), rows_per_thread))
+    let per_row = (a.ncols() * b.ncols()).max(1);
+    let per_thread = a.nrows().div_ceil(rayon::current_num_threads()).max(1);
+    // Pieces of at least 64 rows keep the cost of packing `b` for each piece small.
+    let rows = (PRODUCT_PIECE / per_row).max(64).min(per_thread);
+    let pieces: Vec<_> = a
+        .axis_chunks_iter(Axis(0), rows)
+        .zip(out.axis_chunks_iter_mut(Axis(0), rows))
         .collect();
-    blocks
-        .into_par_iter()
-        .for_each(|(a_rows, mut out_rows)| general_mat_mul(1.0, &a_rows, &b, 0.0, &mut out_rows));
-    out
+    pieces.into_par_iter().for_each(|(a_rows, mut out_rows)| {
+        if progress.is_cancelled() {
+            return;
+        }
+        general_mat_mul(1.0, &a_rows, &b, 0.0, &mut out_rows);
+        progress.advance((a_rows.nrows() * per_row) as u64);
+    });
+    (!progress.is_cancelled()).then_some(out)
 }
 
 /// `a ** p`; an integer exponent uses repeated multiplication (`powi`) as JAX does, so
@@ -313,13 +578,27 @@ fn inverse(a: &ArrayD<f64>) -> Result<ArrayD<f64>, f64> {
     if a.iter().any(|x| !x.is_finite()) {
         return Ok(a.mapv(|_| f64::NAN));
     }
-    let inverse = to_nalgebra(a).lu().try_inverse().ok_or(f64::INFINITY)?;
-    let inverse = Array2::from_shape_fn(inverse.shape(), |(i, j)| inverse[(i, j)]);
-    let condition = norm1(matrix(a)) * norm1(inverse.view());
+    let (inverse, condition) = inverse_and_condition(a).ok_or(f64::INFINITY)?;
     if condition.is_nan() || condition > MAX_CONDITION {
         return Err(condition);
     }
     Ok(inverse.into_dyn())
+}
+
+/// The 1-norm condition number `‖A‖₁·‖A⁻¹‖₁` of a square matrix: infinite if it is
+/// singular, NaN if it has a NaN entry. About `log₁₀` of it significant digits are lost
+/// in `inv(A)`, `det(A)` and their derivatives.
+pub fn condition_number(a: &ArrayD<f64>) -> f64 {
+    inverse_and_condition(a).map_or(f64::INFINITY, |(_, condition)| condition)
+}
+
+/// The inverse of a square matrix and its 1-norm condition number, or `None` if LU
+/// finds it singular.
+fn inverse_and_condition(a: &ArrayD<f64>) -> Option<(Array2<f64>, f64)> {
+    let inverse = to_nalgebra(a).lu().try_inverse()?;
+    let inverse = Array2::from_shape_fn(inverse.shape(), |(i, j)| inverse[(i, j)]);
+    let condition = norm1(matrix(a)) * norm1(inverse.view());
+    Some((inverse, condition))
 }
 
 /// The matrix 1-norm: the largest column sum of absolute values.
@@ -755,6 +1034,24 @@ mod tests {
     }
 
     #[test]
+    fn condition_number_is_the_one_norm_product() {
+        // A = [[2, 0], [0, 0.5]]: ‖A‖₁ = 2, ‖A⁻¹‖₁ = 2.
+        assert_eq!(
+            condition_number(&array![[2.0, 0.0], [0.0, 0.5]].into_dyn()),
+            4.0
+        );
+        // A = [[1, 1], [1, 1 + ε]]: A⁻¹ = [[1 + ε, −1], [−1, 1]] / ε, so κ₁ ≈ 2 · (2 + ε)/ε.
+        let eps = 1e-8;
+        let kappa = condition_number(&array![[1.0, 1.0], [1.0, 1.0 + eps]].into_dyn());
+        assert!(
+            (kappa / (2.0 * (2.0 + eps) / eps) - 1.0).abs() < 1e-6,
+            "{kappa}"
+        );
+        let singular = array![[1.0, 2.0], [2.0, 4.0]].into_dyn();
+        assert_eq!(condition_number(&singular), f64::INFINITY);
+    }
+
+    #[test]
     fn det_of_singular_matrix_is_zero() {
         let det = apply(
             &[&array![[1.0, 2.0], [2.0, 4.0]].into_dyn()],
@@ -785,6 +1082,112 @@ mod tests {
         let x = array![[1.0, 2.0], [-1.0, -2.0]].into_dyn();
         let values = evaluate(&graph, &inputs(&graph, &[("A", x)])).unwrap();
         assert_eq!(values.first_non_finite(), Some((log, vec![1, 0])));
+    }
+
+    /// `relu(X @ W.T + b)` built by hand: (graph, X, W.T, X @ W.T, Z1 = X @ W.T + b, root).
+    fn layer(n: usize, m: usize, d: usize) -> (Graph, [NodeId; 5]) {
+        let mut builder = GraphBuilder::new("relu(X @ W.T + b)");
+        let x = builder.input("X", &[n, d]);
+        let w = builder.input("W", &[m, d]);
+        let b = builder.input("b", &[m]);
+        let wt = builder.push(Op::Transpose(w), &[d, m]);
+        let product = builder.push(Op::MatMul(x, wt), &[n, m]);
+        let z1 = builder.push(Op::Binary(BinOp::Add, product, b), &[n, m]);
+        builder.push(Op::Elementwise(ElemFn::Relu, z1), &[n, m]);
+        (builder.build(), [x, wt, product, z1, w])
+    }
+
+    fn layer_inputs(graph: &Graph, n: usize, m: usize, d: usize) -> Inputs {
+        let wave = |shape: &[usize], k: f64| {
+            ArrayD::from_shape_fn(IxDyn(shape), |i| {
+                (ndarray::Dimension::slice(&i).iter().sum::<usize>() as f64 * k).sin()
+            })
+        };
+        inputs(
+            graph,
+            &[
+                ("X", wave(&[n, d], 0.7)),
+                ("W", wave(&[m, d], 1.3)),
+                ("b", wave(&[m], 0.1)),
+            ],
+        )
+    }
+
+    #[test]
+    fn only_the_wanted_nodes_and_their_operands_are_computed() {
+        let (graph, [x, wt, product, z1, w]) = layer(5, 3, 4);
+        let inputs = layer_inputs(&graph, 5, 3, 4);
+        let all = evaluate(&graph, &inputs).unwrap();
+        // Only W: nothing to compute.
+        let just_w = evaluate_nodes(&graph, &inputs, &[w], &Progress::new())
+            .unwrap()
+            .unwrap();
+        assert!(std::ptr::eq(just_w.get(w), inputs.get("W").unwrap()));
+        for id in [wt, product, z1, graph.root] {
+            assert!(just_w.shared(id).is_none(), "node {id} computed");
+        }
+        assert_eq!(evaluation_cost(&graph, &[w]).work, 0);
+        // Z1: the product is computed (reading W through a transposed view) and dropped.
+        let lazy = evaluate_nodes(&graph, &inputs, &[z1], &Progress::new())
+            .unwrap()
+            .unwrap();
+        assert_eq!(lazy.get(z1), all.get(z1));
+        for id in [wt, product, graph.root] {
+            assert!(lazy.shared(id).is_none(), "node {id} kept");
+        }
+        assert!(lazy.shared(x).is_some(), "inputs are always kept");
+    }
+
+    #[test]
+    fn the_cost_counts_products_and_the_values_alive_at_once() {
+        let (graph, [_, _, _, z1, _]) = layer(5, 3, 4);
+        let cost = evaluation_cost(&graph, &[z1]);
+        // X @ W.T: 5·3·4 multiply-adds; + b: reads 15 + 3 entries, writes 15.
+        assert_eq!(cost.work, 5 * 3 * 4 + (15 + 3 + 15));
+        // The product and Z1 (15 entries each) are alive together; only Z1 is kept.
+        assert_eq!(cost.peak_bytes, 2 * 15 * 8);
+        assert_eq!(cost.kept_bytes, 15 * 8);
+        // Evaluating everything keeps W.T (12 entries), the product, Z1 and the root.
+        let every: Vec<NodeId> = (0..graph.nodes.len()).collect();
+        let cost = evaluation_cost(&graph, &every);
+        assert_eq!(cost.kept_bytes, (12 + 15 + 15 + 15) * 8);
+        assert_eq!(cost.peak_bytes, cost.kept_bytes);
+    }
+
+    #[test]
+    fn progress_reaches_the_work_and_cancelling_stops_the_evaluation() {
+        let (graph, [_, _, _, z1, _]) = layer(300, 70, 50);
+        let inputs = layer_inputs(&graph, 300, 70, 50);
+        let progress = Progress::new();
+        let values = evaluate_nodes(&graph, &inputs, &[z1], &progress).unwrap();
+        assert!(values.is_some());
+        assert_eq!(progress.done(), evaluation_cost(&graph, &[z1]).work);
+        assert!(
+            progress.stage().starts_with("computing "),
+            "{}",
+            progress.stage()
+        );
+        let cancelled = Progress::new();
+        cancelled.cancel();
+        assert!(
+            evaluate_nodes(&graph, &inputs, &[z1], &cancelled)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_product_cut_into_pieces_matches_the_definition() {
+        // 300 rows: several pieces per thread, the last one shorter.
+        let a = Array2::from_shape_fn((300, 7), |(i, m)| ((i * 7 + m) % 11) as f64 - 5.0);
+        let b = Array2::from_shape_fn((7, 9), |(m, j)| ((m + 3 * j) % 5) as f64 - 2.0);
+        let progress = Progress::new();
+        let product = matrix_product(a.view(), b.t().t(), &progress).unwrap();
+        let expected = Array2::from_shape_fn((300, 9), |(i, j)| {
+            (0..7).map(|m| a[[i, m]] * b[[m, j]]).sum::<f64>()
+        });
+        assert_eq!(product, expected);
+        assert_eq!(progress.done(), 300 * 7 * 9);
     }
 
     #[test]

@@ -8,16 +8,19 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::{self, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ndarray::{ArrayD, Dimension, IxDyn, OwnedRepr};
-use ndarray_npy::{NpzReader, ReadNpyError, ReadNpyExt, ReadNpzError, ReadableElement};
+use ndarray_npy::{
+    NpzReader, ReadDataError, ReadNpyError, ReadNpyExt, ReadNpzError, ReadableElement,
+};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
+use crate::expr::diagnostic::escape_char;
 use crate::expr::{Graph, Op, Shape};
 
 /// An error in the inputs: a `-l` argument, a file, its contents, or a shape.
@@ -198,7 +201,7 @@ pub fn load_arrays(
                     });
                 }
                 let origin = path.display().to_string();
-                let array = read_array(&mut NpyFile(path), &origin, ".npy")?;
+                let array = read_array(read_npy_file(path), &origin, ".npy")?;
                 arrays.insert(name.clone(), checked(name, &origin, array)?);
             }
             LoadArg::Archive { path } => {
@@ -213,11 +216,8 @@ pub fn load_arrays(
                         continue;
                     }
                     let origin = format!("{}:{member}", path.display());
-                    let mut source = NpzMember {
-                        npz: &mut npz,
-                        name: &member,
-                    };
-                    let array = read_array(&mut source, &origin, ".npz")?;
+                    let read = read_npz_member(&mut npz, &member);
+                    let array = read_array(read, &origin, ".npz")?;
                     arrays.insert(member.clone(), checked(&member, &origin, array)?);
                 }
             }
@@ -248,18 +248,11 @@ fn invalid_npz(origin: &str, e: ReadNpzError) -> InputError {
     }
 }
 
-/// Somewhere an array of any supported element type can be read from.
-trait ArraySource {
-    /// Reads the array with element type `T`; fails with `WrongDescriptor` if the
-    /// stored dtype is not `T`.
-    fn read<T: ReadableElement>(&mut self) -> Result<ArrayD<T>, ReadError>;
-}
-
 /// Why reading one array failed.
 enum ReadError {
     /// The file could not be opened.
     Open(InputError),
-    /// The stored dtype is not the one asked for (carries the stored dtype).
+    /// The stored dtype is not a real number type (carries the stored dtype).
     WrongDescriptor(String),
     /// The file is not a valid `.npy`/`.npz` file.
     Invalid(String),
@@ -284,102 +277,224 @@ impl From<ReadNpyError> for ReadError {
     }
 }
 
-/// A `.npy` file on disk.
-struct NpyFile<'a>(&'a Path);
-
-impl ArraySource for NpyFile<'_> {
-    fn read<T: ReadableElement>(&mut self) -> Result<ArrayD<T>, ReadError> {
-        let file = open(self.0).map_err(ReadError::Open)?;
-        Ok(ArrayD::<T>::read_npy(BufReader::new(file))?)
-    }
-}
-
-/// One array inside an open `.npz` archive.
-struct NpzMember<'a, R: io::Read + io::Seek> {
-    npz: &'a mut NpzReader<R>,
-    name: &'a str,
-}
-
-impl<R: io::Read + io::Seek> ArraySource for NpzMember<'_, R> {
-    fn read<T: ReadableElement>(&mut self) -> Result<ArrayD<T>, ReadError> {
-        match self.npz.by_name::<OwnedRepr<T>, IxDyn>(self.name) {
-            Ok(array) => Ok(array),
-            Err(ReadNpzError::Npy(e)) => Err(e.into()),
-            Err(ReadNpzError::Zip(e)) => Err(ReadError::Invalid(e.to_string())),
-        }
-    }
-}
-
-/// An element type jacscope accepts, with its conversion to `f64`.
-trait Element: ReadableElement + Copy {
-    /// The value as `f64` (integers beyond 2⁵³ are rounded).
-    fn to_f64(self) -> f64;
-}
-
-macro_rules! numeric_element {
-    ($($t:ty),*) => {
-        $(impl Element for $t {
-            fn to_f64(self) -> f64 {
-                self as f64
-            }
-        })*
+/// Reads the `.npy` file at `path`.
+fn read_npy_file(path: &Path) -> Result<ArrayD<Real>, ReadError> {
+    let mut file = open(path).map_err(ReadError::Open)?;
+    let io_error = |e: io::Error| {
+        ReadError::Open(InputError::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
     };
+    if let Some(reason) = header_overrun(&mut file).map_err(io_error)? {
+        return Err(ReadError::Invalid(reason));
+    }
+    Ok(ArrayD::<Real>::read_npy(BufReader::new(file))?)
 }
-numeric_element!(f64, f32, i8, i16, i32, i64, u8, u16, u32, u64);
 
-impl Element for bool {
-    fn to_f64(self) -> f64 {
-        if self { 1.0 } else { 0.0 }
+/// Why a format 2 or 3 `.npy` file cannot be read: its 4-byte header length runs past the
+/// end of the file (ndarray-npy would allocate that length, up to 4 GiB, to read the
+/// header); `None` if that is not the case. Leaves the file at its start.
+fn header_overrun(file: &mut File) -> io::Result<Option<String>> {
+    let mut prefix = Vec::with_capacity(12);
+    (&mut *file).take(12).read_to_end(&mut prefix)?;
+    file.seek(io::SeekFrom::Start(0))?;
+    let long_header =
+        prefix.len() == 12 && prefix.starts_with(b"\x93NUMPY") && matches!(prefix[6], 2 | 3);
+    if !long_header {
+        return Ok(None);
+    }
+    let header_len = u32::from_le_bytes([prefix[8], prefix[9], prefix[10], prefix[11]]);
+    let file_len = file.metadata()?.len();
+    Ok((12 + u64::from(header_len) > file_len).then(|| {
+        format!(
+            "its header length is {header_len} bytes but the whole file is {file_len} (truncated?)"
+        )
+    }))
+}
+
+/// Reads the array `name` of an open `.npz` archive.
+fn read_npz_member<R: io::Read + io::Seek>(
+    npz: &mut NpzReader<R>,
+    name: &str,
+) -> Result<ArrayD<Real>, ReadError> {
+    match npz.by_name::<OwnedRepr<Real>, IxDyn>(name) {
+        Ok(array) => Ok(array),
+        Err(ReadNpzError::Npy(e)) => Err(e.into()),
+        Err(ReadNpzError::Zip(e)) => Err(ReadError::Invalid(e.to_string())),
     }
 }
 
-/// Reads as `T` and converts to `f64`.
-fn read_as<T: Element, S: ArraySource>(source: &mut S) -> Result<ArrayD<f64>, ReadError> {
-    source.read::<T>().map(|array| array.mapv(T::to_f64))
+/// An entry of an array of any real dtype, converted to `f64` as it is read.
+///
+/// Reading goes through this one element type rather than through ndarray-npy's own
+/// (`f64`, `i32`, …) because those allocate the whole array the header declares before
+/// reading any data: a 100-byte file claiming 10¹⁵ entries would abort the process.
+/// This one reads only the bytes that are there, then checks that they are all there.
+#[derive(Debug, Clone, Copy)]
+struct Real(f64);
+
+impl ReadableElement for Real {
+    fn read_to_end_exact_vec<R: io::Read>(
+        mut reader: R,
+        type_desc: &py_literal::Value,
+        len: usize,
+    ) -> Result<Vec<Real>, ReadDataError> {
+        let dtype = type_desc
+            .as_string()
+            .and_then(|descr| RealDtype::parse(descr))
+            .ok_or_else(|| ReadDataError::WrongDescriptor(type_desc.clone()))?;
+        // ndarray-npy has checked that `len` entries of 8 bytes fit in memory addresses.
+        let byte_len = len * dtype.width;
+        let mut bytes = Vec::new();
+        (&mut reader)
+            .take(byte_len as u64)
+            .read_to_end(&mut bytes)?;
+        if bytes.len() < byte_len {
+            return Err(ReadDataError::MissingData);
+        }
+        let extra = io::copy(&mut reader, &mut io::sink())?;
+        if extra > 0 {
+            return Err(ReadDataError::ExtraBytes(
+                usize::try_from(extra).unwrap_or(usize::MAX),
+            ));
+        }
+        bytes
+            .chunks_exact(dtype.width)
+            .map(|entry| dtype.decode(entry).map(Real))
+            .collect()
+    }
 }
 
-/// One way of reading an array: as one particular element type.
-type ReadAttempt<S> = fn(&mut S) -> Result<ArrayD<f64>, ReadError>;
+/// A real NumPy dtype: bool, signed or unsigned integer, or float, with its width in bytes
+/// and byte order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct RealDtype {
+    /// `b'b'` (bool), `b'i'`, `b'u'` or `b'f'`.
+    kind: u8,
+    /// Bytes per entry.
+    width: usize,
+    /// Whether the bytes are most significant first.
+    big_endian: bool,
+}
 
-/// Reads an array of any supported dtype as `f64`, trying each element type in turn.
-fn read_array<S: ArraySource>(
-    source: &mut S,
+impl RealDtype {
+    /// Parses a descriptor such as `<f8`, `>i4`, `|u1`, `|b1` (also the one-letter `b`, `B`
+    /// and `?`); `None` for any other dtype.
+    fn parse(descr: &str) -> Option<RealDtype> {
+        let dtype = |kind, width, big_endian| RealDtype {
+            kind,
+            width,
+            big_endian,
+        };
+        match descr {
+            "b" => return Some(dtype(b'i', 1, false)),
+            "B" => return Some(dtype(b'u', 1, false)),
+            "?" => return Some(dtype(b'b', 1, false)),
+            _ => {}
+        }
+        let (order, rest) = match descr.as_bytes().first()? {
+            b'<' | b'>' | b'|' | b'=' => (Some(descr.as_bytes()[0]), &descr[1..]),
+            _ => (None, descr),
+        };
+        let kind = *rest.as_bytes().first()?;
+        let width: usize = rest[1..].parse().ok()?;
+        let known = matches!(
+            (kind, width),
+            (b'b', 1) | (b'i' | b'u', 1 | 2 | 4 | 8) | (b'f', 4 | 8)
+        );
+        // A byte order is required for multi-byte entries, and `|` means "not applicable".
+        let ordered = match order {
+            None | Some(b'|') => width == 1,
+            _ => true,
+        };
+        let big_endian = match order {
+            Some(b'>') => true,
+            Some(b'=') => cfg!(target_endian = "big"),
+            _ => false,
+        };
+        (known && ordered).then(|| dtype(kind, width, big_endian))
+    }
+
+    /// The value of one entry, given its `width` bytes.
+    fn decode(self, entry: &[u8]) -> Result<f64, ReadDataError> {
+        let mut little = [0u8; 8];
+        little[..self.width].copy_from_slice(entry);
+        if self.big_endian {
+            little[..self.width].reverse();
+        }
+        let bits = u64::from_le_bytes(little);
+        // Sign-extends an integer of `width` bytes.
+        let shift = 64 - 8 * self.width as u32;
+        Ok(match (self.kind, self.width) {
+            (b'f', 4) => f64::from(f32::from_bits(bits as u32)),
+            (b'f', _) => f64::from_bits(bits),
+            (b'i', _) => ((bits << shift) as i64 >> shift) as f64,
+            (b'u', _) => bits as f64,
+            _ => match bits {
+                0 => 0.0,
+                1 => 1.0,
+                _ => {
+                    let message = format!("a bool entry holds the byte {bits}, not 0 or 1");
+                    return Err(ReadDataError::ParseData(message.into()));
+                }
+            },
+        })
+    }
+}
+
+/// Reads an array of any supported dtype as `f64`.
+fn read_array(
+    read: Result<ArrayD<Real>, ReadError>,
     origin: &str,
     format: &'static str,
 ) -> Result<ArrayD<f64>, InputError> {
-    let attempts: [ReadAttempt<S>; 11] = [
-        read_as::<f64, S>,
-        read_as::<f32, S>,
-        read_as::<i64, S>,
-        read_as::<i32, S>,
-        read_as::<i16, S>,
-        read_as::<i8, S>,
-        read_as::<u64, S>,
-        read_as::<u32, S>,
-        read_as::<u16, S>,
-        read_as::<u8, S>,
-        read_as::<bool, S>,
-    ];
-    let mut result = Err(ReadError::WrongDescriptor(String::new()));
-    for attempt in attempts {
-        result = attempt(source);
-        if !matches!(result, Err(ReadError::WrongDescriptor(_))) {
-            break;
-        }
-    }
-    result.map_err(|e| match e {
-        ReadError::Open(e) => e,
-        ReadError::WrongDescriptor(dtype) => InputError::UnsupportedDtype {
-            origin: origin.to_string(),
-            dtype: describe_dtype(&dtype),
-        },
-        ReadError::Invalid(reason) => InputError::Invalid {
-            origin: origin.to_string(),
-            format,
-            reason,
-        },
-    })
+    read.map(|array| array.mapv(|Real(x)| x))
+        .map_err(|e| match e {
+            ReadError::Open(e) => e,
+            ReadError::WrongDescriptor(dtype) => InputError::UnsupportedDtype {
+                origin: origin.to_string(),
+                dtype: describe_dtype(&printable(&dtype)),
+            },
+            ReadError::Invalid(reason) => InputError::Invalid {
+                origin: origin.to_string(),
+                format,
+                reason: printable(&reason),
+            },
+        })
 }
+
+/// Text read from a file, made safe to print in a message: control and invisible
+/// characters escaped (so a hostile header cannot move the cursor or change colours), at
+/// most [`PRINTABLE_LINES`] lines of at most [`PRINTABLE_WIDTH`] characters each, cuts
+/// marked with `…`. (A parser's message may quote a 4 GB header line.)
+fn printable(text: &str) -> String {
+    let mut lines: Vec<String> = text
+        .lines()
+        .take(PRINTABLE_LINES + 1)
+        .map(|line| {
+            let escaped: Vec<String> = line.chars().map(escape_char).collect();
+            let mut shown = escaped
+                .iter()
+                .take(PRINTABLE_WIDTH)
+                .cloned()
+                .collect::<String>();
+            if escaped.len() > PRINTABLE_WIDTH {
+                shown.push('…');
+            }
+            shown
+        })
+        .collect();
+    if lines.len() > PRINTABLE_LINES {
+        lines[PRINTABLE_LINES] = "…".to_string();
+    }
+    lines.join("\n")
+}
+
+/// Most lines of file-derived text in a message.
+const PRINTABLE_LINES: usize = 8;
+/// Most characters per line of file-derived text in a message.
+const PRINTABLE_WIDTH: usize = 100;
 
 /// A dtype descriptor with its kind spelled out, e.g. `<c16 (complex)`.
 fn describe_dtype(descr: &str) -> String {
@@ -752,6 +867,85 @@ mod tests {
             matches!(error, InputError::Invalid { format: ".npz", .. }),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_header_claiming_more_than_the_file_holds_is_truncated_not_allocated() {
+        let dir = TempDir::new().unwrap();
+        // 10¹⁵ doubles would be 8 PB: reading must fail on the missing data, not abort
+        // trying to allocate the declared size.
+        for descr in ["<f8", "|u1", "<i2"] {
+            let bytes = raw_npy(descr, "(1000000000000000,)", &[0; 16]);
+            let path = write_bytes(&dir, "huge.npy", &bytes);
+            let error = load_one(&path).unwrap_err().to_string();
+            assert!(
+                error.ends_with("it ends before all of the data (truncated?)"),
+                "{error}"
+            );
+        }
+        // A format 3 header claiming 3.6 GB (found by cargo-fuzz): refused from the file size.
+        let mut long = b"\x93NUMPY\x03\x00".to_vec();
+        long.extend(0xd927_2c27u32.to_le_bytes());
+        long.extend(b"{'descr': '<f8'");
+        let path = write_bytes(&dir, "long.npy", &long);
+        assert_eq!(
+            load_one(&path).unwrap_err().to_string(),
+            format!(
+                "{} is not a valid .npy file: its header length is 3643223079 bytes but the whole file is 27 (truncated?)",
+                path.display()
+            )
+        );
+        let extra = write_bytes(&dir, "extra.npy", &raw_npy("<f8", "(1,)", &[0; 9]));
+        assert!(matches!(
+            load_one(&extra).unwrap_err(),
+            InputError::Invalid { format: ".npy", .. }
+        ));
+    }
+
+    #[test]
+    fn file_text_in_messages_is_escaped_and_bounded() {
+        let dir = TempDir::new().unwrap();
+        let hostile = format!("\x1b[2J{}", "A".repeat(5000));
+        let path = write_bytes(&dir, "x.npy", &raw_npy(&hostile, "(1,)", &[0; 8]));
+        let error = load_one(&path).unwrap_err().to_string();
+        assert!(!error.contains('\x1b'), "{error:?}");
+        assert!(error.contains("unsupported dtype \\u{1b}[2JAAA"), "{error}");
+        assert!(error.len() < 300, "{error}");
+        let many_lines = format!("{}x", "line\n".repeat(100));
+        assert_eq!(printable(&many_lines).lines().count(), PRINTABLE_LINES + 1);
+        assert_eq!(printable("a\u{7}b\nc"), "a\\u{7}b\nc");
+    }
+
+    #[test]
+    fn every_byte_order_and_width_decodes() {
+        let dir = TempDir::new().unwrap();
+        let cases: [(&str, &[u8], f64); 9] = [
+            (">f8", &1.5f64.to_be_bytes(), 1.5),
+            (">f4", &(-2.25f32).to_be_bytes(), -2.25),
+            ("<i2", &(-300i16).to_le_bytes(), -300.0),
+            (">i4", &(-70000i32).to_be_bytes(), -70000.0),
+            ("|i1", &[0xff], -1.0),
+            ("b", &[0x80], -128.0),
+            (">u2", &[0x01, 0x02], 258.0),
+            ("<u8", &u64::MAX.to_le_bytes(), u64::MAX as f64),
+            ("|b1", &[1], 1.0),
+        ];
+        for (descr, data, expected) in cases {
+            let path = write_bytes(&dir, "x.npy", &raw_npy(descr, "(1,)", data));
+            assert_eq!(
+                load_one(&path).unwrap(),
+                array![expected].into_dyn(),
+                "{descr}"
+            );
+        }
+        let bad_bool = write_bytes(&dir, "b.npy", &raw_npy("|b1", "(1,)", &[7]));
+        let error = load_one(&bad_bool).unwrap_err().to_string();
+        assert!(error.contains("not 0 or 1"), "{error}");
+        let half = write_bytes(&dir, "h.npy", &raw_npy("<f2", "(1,)", &[0, 0]));
+        assert!(matches!(
+            load_one(&half).unwrap_err(),
+            InputError::UnsupportedDtype { dtype, .. } if dtype == "<f2 (float of unsupported width)"
+        ));
     }
 
     #[test]

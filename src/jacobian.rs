@@ -8,25 +8,47 @@
 //! `Σ_m A[x,m]·B[m,y]`), so that an entry costs O(number of factors). A contraction over
 //! more free indices is summed per entry (correct, slower).
 //!
+//! Node values are shared, not copied, and hoisted matrix products run on all rayon
+//! threads with progress ([`BoundFormula::with_progress`]). Along a run of entries (one
+//! index moving) every delta holds everywhere, nowhere or at one entry and every factor
+//! is a strided read, so runs are evaluated in tight loops ([`BoundFormula::add_run`]).
+//!
 //! [`Jacobian`] adds the graph and the variable J differentiates with respect to, and
 //! answers the questions the views ask: shape, one entry, a 2-D slice (cost proportional
-//! to its structural nonzeros), why an entry is zero, and an entry's term-by-term breakdown.
+//! to its structural nonzeros), the block summaries of a slice for a heat map without
+//! building the slice ([`Jacobian::slice_blocks`]), why an entry is zero, and an entry's
+//! term-by-term breakdown.
 
 use std::ops::Range;
+use std::sync::Arc;
+
+use rayon::prelude::*;
 
 use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut1, Axis, IxDyn};
 use thiserror::Error;
 
 use crate::calculus::render::{self, Notation};
 use crate::calculus::{Factor, Formula, IndexId, Slot, TensorDef, TensorId, Term};
-use crate::eval::Values;
+use crate::eval::{self, Values};
 use crate::expr::{Graph, NodeId};
 use crate::numfmt;
-use crate::sparsity::{self, StructuralSupport, SupportPattern};
+use crate::progress::Progress;
+use crate::sparsity::{self, RunOverlap, StructuralSupport, SupportPattern};
 
 /// Most index positions (J's axes plus the summation indices of one contraction) a
 /// contraction may use.
 const MAX_POSITIONS: usize = 16;
+
+/// Multiply-adds per piece of parallel work when hoisting a contraction with a loop.
+const PIECE_WORK: usize = 1 << 16;
+
+/// Most tensor factors of a term that move along a run and are read without index
+/// arithmetic (a term with more is evaluated entry by entry).
+const MAX_MOVING: usize = 4;
+
+/// Most terms of a formula whose runs are combined in shared passes (see
+/// [`BoundFormula::add_run`]); further terms are added one by one.
+const MAX_STREAMS: usize = 8;
 
 /// The components of J's index followed by the summation indices of a contraction.
 type Scratch = [usize; MAX_POSITIONS];
@@ -87,42 +109,53 @@ fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// A row-major tensor of rank 0–2 with its strides.
+/// A row-major tensor of rank 0–2 with its strides; node values are shared, not copied.
 #[derive(Debug, Clone, PartialEq)]
 struct Dense {
     shape: Vec<usize>,
     strides: Vec<usize>,
-    data: Vec<f64>,
+    array: Arc<ArrayD<f64>>,
 }
 
 impl Dense {
-    /// A row-major copy of `array`.
-    fn from_array(array: &ArrayViewD<f64>) -> Dense {
+    /// `array` itself if it is in standard layout (every value [`eval`](crate::eval)
+    /// computes is), else a row-major copy.
+    fn shared(array: Arc<ArrayD<f64>>) -> Dense {
+        let array = if array.is_standard_layout() {
+            array
+        } else {
+            Arc::new(array.as_standard_layout().into_owned())
+        };
         let shape = array.shape().to_vec();
-        Dense::new(shape, array.iter().copied().collect())
-    }
-
-    /// A tensor of shape `shape` from its row-major data.
-    fn new(shape: Vec<usize>, data: Vec<f64>) -> Dense {
         let mut strides = vec![1; shape.len()];
         for axis in (0..shape.len().saturating_sub(1)).rev() {
             strides[axis] = strides[axis + 1] * shape[axis + 1];
         }
-        debug_assert_eq!(data.len(), shape.iter().product::<usize>());
         Dense {
             shape,
             strides,
-            data,
+            array,
         }
     }
 
+    /// A tensor of shape `shape` from its row-major data.
+    fn new(shape: Vec<usize>, data: Vec<f64>) -> Dense {
+        let array = ArrayD::from_shape_vec(IxDyn(&shape), data).expect("shape matches data");
+        Dense::shared(Arc::new(array))
+    }
+
+    /// The row-major data.
+    fn data(&self) -> &[f64] {
+        self.array.as_slice().expect("standard layout")
+    }
+
     fn view(&self) -> ArrayViewD<'_, f64> {
-        ArrayViewD::from_shape(IxDyn(&self.shape), &self.data).expect("shape matches data")
+        self.array.view()
     }
 
     /// The tensor as a matrix (rank 2 only).
     fn matrix(&self) -> ArrayView2<'_, f64> {
-        ArrayView2::from_shape((self.shape[0], self.shape[1]), &self.data)
+        ArrayView2::from_shape((self.shape[0], self.shape[1]), self.data())
             .expect("shape matches data")
     }
 }
@@ -167,7 +200,7 @@ impl Read {
     }
 
     fn value(&self, arrays: &[Dense], s: &Scratch) -> f64 {
-        arrays[self.array].data[self.offset(s)]
+        arrays[self.array].data()[self.offset(s)]
     }
 }
 
@@ -192,13 +225,15 @@ impl Contraction {
         }
         let mut s = *free;
         s[self.first_sum..].fill(0);
+        let data: Vec<&[f64]> = self.reads.iter().map(|r| arrays[r.array].data()).collect();
         let mut total = 0.0;
         loop {
             if self.conds.iter().all(|c| c.holds(&s)) {
                 total += self
                     .reads
                     .iter()
-                    .map(|r| r.value(arrays, &s))
+                    .zip(&data)
+                    .map(|(r, data)| data[r.offset(&s)])
                     .product::<f64>();
             }
             let mut k = self.sum_dims.len();
@@ -274,38 +309,63 @@ pub struct BoundFormula {
 
 impl BoundFormula {
     /// Evaluates `formula`'s tensors from the node values `node_value` gives for `graph`,
-    /// and plans its terms.
+    /// and plans its terms. The values are copied; [`Self::with_progress`] shares them.
     pub fn new<'a>(
         formula: Formula,
         graph: &Graph,
         node_value: impl Fn(NodeId) -> &'a ArrayD<f64>,
     ) -> Result<BoundFormula, JacobianError> {
+        let copied = |id| Some(Arc::new(node_value(id).clone()));
+        let bound = BoundFormula::with_progress(formula, graph, copied, &Progress::new())?;
+        Ok(bound.expect("nobody can cancel this progress"))
+    }
+
+    /// [`Self::new`] with shared node values (`None` for a node that was not evaluated,
+    /// an error if the formula needs it), hoisted contractions computed on all rayon
+    /// threads. Advances `progress` in the units of [`BindingCost::work`] (the caller
+    /// starts it) and returns `Ok(None)` soon after `progress` is cancelled.
+    pub fn with_progress(
+        formula: Formula,
+        graph: &Graph,
+        node_value: impl Fn(NodeId) -> Option<Arc<ArrayD<f64>>>,
+        progress: &Progress,
+    ) -> Result<Option<BoundFormula>, JacobianError> {
         let mut arrays = Vec::with_capacity(formula.tensors.len());
         let mut args = Vec::with_capacity(formula.tensors.len());
         for def in &formula.tensors {
-            let (value, arg) = evaluate_tensor(def, graph, &node_value)?;
+            if progress.is_cancelled() {
+                return Ok(None);
+            }
+            let (value, arg) = evaluate_tensor(def, graph, &node_value, progress)?;
             arrays.push(value);
             args.push(arg);
         }
         let mut planner = Planner {
             formula: &formula,
+            graph,
             positions: sparsity::free_positions(&formula),
             arrays,
             hoisted: Vec::new(),
+            progress,
         };
         let terms = formula
             .terms
             .iter()
             .map(|term| planner.plan_term(term))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, Stop>>();
+        let terms = match terms {
+            Ok(terms) => terms,
+            Err(Stop::Cancelled) => return Ok(None),
+            Err(Stop::Failed(error)) => return Err(error),
+        };
         let (arrays, positions) = (planner.arrays, planner.positions);
-        Ok(BoundFormula {
+        Ok(Some(BoundFormula {
             formula,
             positions,
             arrays,
             args,
             terms,
-        })
+        }))
     }
 
     /// The formula.
@@ -330,27 +390,90 @@ impl BoundFormula {
     /// each tensor read advances by a fixed stride, so a run costs O(number of factors)
     /// per entry without index arithmetic.
     pub fn add_run(&self, index: &[usize], run_axes: &[usize], first: usize, out: &mut [f64]) {
-        for term in &self.terms {
-            self.add_term_run(term, index, run_axes, first, out);
+        self.run(index, run_axes, first, out, false);
+    }
+
+    /// [`Self::add_run`] writing J into `out` instead of adding it (one pass less).
+    pub fn write_run(&self, index: &[usize], run_axes: &[usize], first: usize, out: &mut [f64]) {
+        self.run(index, run_axes, first, out, true);
+    }
+
+    /// J along a run added to `out`, or written over it if `overwrite`. Terms that are
+    /// `scale × a[d]` over the whole run go first, two at a time in one pass over `out`;
+    /// the other terms are added after them.
+    fn run(
+        &self,
+        index: &[usize],
+        run_axes: &[usize],
+        first: usize,
+        out: &mut [f64],
+        mut overwrite: bool,
+    ) {
+        let mut streams: [(f64, &[f64]); MAX_STREAMS] = [(0.0, &[]); MAX_STREAMS];
+        let mut n_streams = 0;
+        let mut is_stream = [false; MAX_STREAMS];
+        for (t, term) in self.terms.iter().enumerate().take(MAX_STREAMS) {
+            if let TermRun::Stream(scale, a) =
+                self.term_run(term, index, run_axes, first, out.len())
+            {
+                streams[n_streams] = (scale, a);
+                n_streams += 1;
+                is_stream[t] = true;
+            }
+        }
+        for pair in streams[..n_streams].chunks(2) {
+            match (pair, overwrite) {
+                ([(s0, a0), (s1, a1)], true) => {
+                    for ((o, &x0), &x1) in out.iter_mut().zip(*a0).zip(*a1) {
+                        *o = s0 * x0 + s1 * x1;
+                    }
+                }
+                ([(s0, a0), (s1, a1)], false) => {
+                    for ((o, &x0), &x1) in out.iter_mut().zip(*a0).zip(*a1) {
+                        *o += s0 * x0 + s1 * x1;
+                    }
+                }
+                ([(s, a)], true) => {
+                    for (o, &x) in out.iter_mut().zip(*a) {
+                        *o = s * x;
+                    }
+                }
+                ([(s, a)], false) => {
+                    for (o, &x) in out.iter_mut().zip(*a) {
+                        *o += s * x;
+                    }
+                }
+                _ => unreachable!("chunks of one or two streams"),
+            }
+            overwrite = false;
+        }
+        if overwrite {
+            out.fill(0.0);
+        }
+        for (t, term) in self.terms.iter().enumerate() {
+            if t >= MAX_STREAMS || !is_stream[t] {
+                let plan = self.term_run(term, index, run_axes, first, out.len());
+                self.apply_term_run(term, plan, index, run_axes, first, out);
+            }
         }
     }
 
-    /// [`Self::add_run`] for one term.
-    fn add_term_run(
+    /// How one term is added along a run of `len` entries (see [`Self::add_run`]).
+    fn term_run(
         &self,
         term: &TermPlan,
         index: &[usize],
         run_axes: &[usize],
         first: usize,
-        out: &mut [f64],
-    ) {
+        len: usize,
+    ) -> TermRun<'_> {
         let mut s = scratch(index);
         for &p in run_axes {
             s[p] = first;
         }
         let in_run = |p: usize| run_axes.contains(&p);
         // The entries d in lo..hi where every delta holds.
-        let (mut lo, mut hi) = (0, out.len());
+        let (mut lo, mut hi) = (0, len);
         for &cond in &term.conds {
             let single = match cond {
                 Cond::Equal(p, q) if in_run(p) && !in_run(q) => Some(s[q]),
@@ -363,42 +486,132 @@ impl BoundFormula {
                     lo = lo.max(value - first);
                     hi = hi.min(value - first + 1);
                 }
-                Some(_) => return,
-                None if !cond.holds(&s) => return,
+                Some(_) => return TermRun::Nothing,
+                None if !cond.holds(&s) => return TermRun::Nothing,
                 None => {}
             }
         }
         if lo >= hi {
-            return;
+            return TermRun::Nothing;
         }
-        // (data, offset at d = 0, stride along the run) per read
-        let reads: Vec<(&[f64], usize, usize)> = term
-            .reads
-            .iter()
-            .map(|r| {
-                let step = r
-                    .axes
-                    .iter()
-                    .filter(|&&(p, _)| in_run(p))
-                    .map(|&(_, stride)| stride)
-                    .sum();
-                (self.arrays[r.array].data.as_slice(), r.offset(&s), step)
-            })
-            .collect();
-        for (d, slot) in out.iter_mut().enumerate().take(hi).skip(lo) {
-            let mut v = reads.iter().fold(term.coeff, |v, &(data, offset, step)| {
-                v * data[offset + d * step]
-            });
-            if !term.contractions.is_empty() {
-                for &p in run_axes {
-                    s[p] = first + d;
+        if !term.contractions.is_empty() {
+            return TermRun::PerEntry(lo..hi);
+        }
+        // Reads that stay put along the run fold into one factor; the others are
+        // (data from the entry at d = 0, stride along the run).
+        let mut scale = term.coeff;
+        let mut moving: [(&[f64], usize); MAX_MOVING] = [(&[], 0); MAX_MOVING];
+        let mut n_moving = 0;
+        for r in &term.reads {
+            let data = &self.arrays[r.array].data()[r.offset(&s)..];
+            let step: usize = r
+                .axes
+                .iter()
+                .filter(|&&(p, _)| in_run(p))
+                .map(|&(_, stride)| stride)
+                .sum();
+            match step {
+                0 => scale *= data[0],
+                _ if n_moving < MAX_MOVING => {
+                    moving[n_moving] = (data, step);
+                    n_moving += 1;
                 }
-                v = term
-                    .contractions
-                    .iter()
-                    .fold(v, |v, c| v * c.value(&self.arrays, &s));
+                _ => return TermRun::PerEntry(lo..hi),
             }
-            *slot += v;
+        }
+        match moving[..n_moving] {
+            [(a, 1)] if (lo, hi) == (0, len) => TermRun::Stream(scale, &a[..len]),
+            _ => TermRun::Reads {
+                entries: lo..hi,
+                scale,
+                moving,
+                count: n_moving,
+            },
+        }
+    }
+
+    /// Adds one term of J along a run to `out` (see [`Self::add_run`]).
+    fn add_term_run(
+        &self,
+        term: &TermPlan,
+        index: &[usize],
+        run_axes: &[usize],
+        first: usize,
+        out: &mut [f64],
+    ) {
+        let plan = self.term_run(term, index, run_axes, first, out.len());
+        self.apply_term_run(term, plan, index, run_axes, first, out);
+    }
+
+    /// Adds one term along a run to `out`, as planned by [`Self::term_run`].
+    fn apply_term_run(
+        &self,
+        term: &TermPlan,
+        plan: TermRun,
+        index: &[usize],
+        run_axes: &[usize],
+        first: usize,
+        out: &mut [f64],
+    ) {
+        match plan {
+            TermRun::Nothing => {}
+            TermRun::PerEntry(entries) => {
+                let mut s = scratch(index);
+                self.add_term_run_per_entry(term, &mut s, run_axes, first, entries, out);
+            }
+            TermRun::Stream(scale, a) => {
+                for (o, &x) in out.iter_mut().zip(a) {
+                    *o += scale * x;
+                }
+            }
+            TermRun::Reads {
+                entries,
+                scale,
+                moving,
+                count,
+            } => {
+                let lo = entries.start;
+                let out = &mut out[entries];
+                match moving[..count] {
+                    [] => out.iter_mut().for_each(|o| *o += scale),
+                    [(a, 1)] => {
+                        for (o, &x) in out.iter_mut().zip(&a[lo..]) {
+                            *o += scale * x;
+                        }
+                    }
+                    [(a, 1), (b, 1)] => {
+                        for ((o, &x), &y) in out.iter_mut().zip(&a[lo..]).zip(&b[lo..]) {
+                            *o += scale * x * y;
+                        }
+                    }
+                    ref reads => {
+                        for (d, o) in out.iter_mut().enumerate() {
+                            *o += reads
+                                .iter()
+                                .fold(scale, |v, &(data, step)| v * data[(lo + d) * step]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`Self::add_term_run`] entry by entry over `entries` of the run, for a term with
+    /// contractions summed per entry or many factors that move along the run.
+    fn add_term_run_per_entry(
+        &self,
+        term: &TermPlan,
+        s: &mut Scratch,
+        run_axes: &[usize],
+        first: usize,
+        entries: Range<usize>,
+        out: &mut [f64],
+    ) {
+        for d in entries {
+            for &p in run_axes {
+                s[p] = first + d;
+            }
+            out[d] += self.term_value(term, s);
         }
     }
 
@@ -426,27 +639,191 @@ impl BoundFormula {
     }
 }
 
-/// Evaluates one tensor definition; for `ElemDeriv` also returns the argument's value.
-fn evaluate_tensor<'a>(
-    def: &TensorDef,
-    graph: &Graph,
-    node_value: &impl Fn(NodeId) -> &'a ArrayD<f64>,
-) -> Result<(Dense, Option<Dense>), JacobianError> {
-    let arg = match *def {
+/// How one term is added along a run (see [`BoundFormula::add_run`]).
+enum TermRun<'a> {
+    /// Zero along the whole run.
+    Nothing,
+    /// Entry by entry over these entries (per-entry contractions, many moving factors).
+    PerEntry(Range<usize>),
+    /// `scale × a[d]` over the whole run.
+    Stream(f64, &'a [f64]),
+    /// `scale × Π data[d·step]` over `entries`, for the first `count` of `moving`
+    /// (data from entry 0 of the run, step along it).
+    Reads {
+        entries: Range<usize>,
+        scale: f64,
+        moving: [(&'a [f64], usize); MAX_MOVING],
+        count: usize,
+    },
+}
+
+/// The node a tensor definition is computed from.
+fn tensor_arg(def: &TensorDef) -> NodeId {
+    match *def {
         TensorDef::Node(arg)
         | TensorDef::ElemDeriv { arg, .. }
         | TensorDef::Power { arg, .. }
         | TensorDef::Centered { arg, .. }
         | TensorDef::Softmax { arg, .. }
         | TensorDef::Inverse { arg } => arg,
+    }
+}
+
+/// The nodes whose values binding `formula` needs (its tensors' arguments), each once, in
+/// increasing order: evaluate these with [`crate::eval::evaluate_nodes`].
+pub fn needed_nodes(formula: &Formula) -> Vec<NodeId> {
+    let mut nodes: Vec<NodeId> = formula.tensors.iter().map(tensor_arg).collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    nodes
+}
+
+/// What binding a formula ([`BoundFormula::with_progress`]) costs beyond the node values
+/// it reads, known before it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BindingCost {
+    /// Units of work: entries of derived tensors (f′, powers, …) plus multiply-adds of
+    /// hoisted contractions.
+    pub work: u64,
+    /// Bytes of derived tensors and hoisted contractions.
+    pub bytes: u128,
+}
+
+/// The cost of binding `formula` over `graph` (see [`BindingCost`]).
+pub fn binding_cost(formula: &Formula, graph: &Graph) -> BindingCost {
+    let mut cost = BindingCost { work: 0, bytes: 0 };
+    let mut add = |entries: u128, work: u128| {
+        cost.bytes = cost.bytes.saturating_add(entries.saturating_mul(8));
+        cost.work = cost
+            .work
+            .saturating_add(u64::try_from(work).unwrap_or(u64::MAX));
     };
+    for def in &formula.tensors {
+        let arg = tensor_arg(def);
+        if matches!(def, TensorDef::Node(_)) || arg >= graph.nodes.len() {
+            continue;
+        }
+        let entries = graph
+            .node(arg)
+            .shape
+            .dims()
+            .iter()
+            .fold(1u128, |n, &d| n.saturating_mul(d as u128));
+        add(entries, entries);
+    }
+    let positions = sparsity::free_positions(formula);
+    let dims = formula.shape();
+    let mut seen: Vec<(Vec<Factor>, Vec<IndexId>)> = Vec::new();
+    for term in &formula.terms {
+        for (members, sums) in factor_groups(term) {
+            let factors: Vec<Factor> = members.iter().map(|&f| term.factors[f].clone()).collect();
+            let externals = external_positions(&factors, &positions);
+            if sums.is_empty()
+                || externals.len() > 2
+                || seen.contains(&(factors.clone(), sums.clone()))
+            {
+                continue;
+            }
+            let entries = externals
+                .iter()
+                .fold(1u128, |n, &p| n.saturating_mul(dims[p] as u128));
+            let per_entry = sums.iter().fold(1u128, |n, &s| {
+                n.saturating_mul(formula.indices.get(s).map_or(1, |i| i.dim) as u128)
+            });
+            add(entries, entries.saturating_mul(per_entry));
+            seen.push((factors, sums));
+        }
+    }
+    cost
+}
+
+/// A term's factors grouped for evaluation, in the order of each group's first factor:
+/// a factor without summation indices alone (with no sums), and factors connected through
+/// shared summation indices together, with those summation indices.
+fn factor_groups(term: &Term) -> Vec<(Vec<usize>, Vec<IndexId>)> {
+    let sums_of: Vec<Vec<IndexId>> = term
+        .factors
+        .iter()
+        .map(|f| {
+            let slots = slots_of(f);
+            term.sums
+                .iter()
+                .copied()
+                .filter(|&s| slots.contains(&Slot::Index(s)))
+                .collect()
+        })
+        .collect();
+    // Group factors connected through shared summation indices.
+    let mut group: Vec<usize> = (0..term.factors.len()).collect();
+    for &s in &term.sums {
+        let touching: Vec<usize> = (0..term.factors.len())
+            .filter(|&f| sums_of[f].contains(&s))
+            .collect();
+        if let Some(target) = touching.iter().map(|&f| group[f]).min() {
+            let merged: Vec<usize> = touching.iter().map(|&f| group[f]).collect();
+            for g in group.iter_mut() {
+                if merged.contains(g) {
+                    *g = target;
+                }
+            }
+        }
+    }
+    let mut groups = Vec::new();
+    for f in 0..term.factors.len() {
+        if sums_of[f].is_empty() {
+            groups.push((vec![f], Vec::new()));
+        } else if group[..f].iter().all(|&g| g != group[f]) {
+            let members: Vec<usize> = (f..term.factors.len())
+                .filter(|&h| group[h] == group[f])
+                .collect();
+            let sums: Vec<IndexId> = term
+                .sums
+                .iter()
+                .copied()
+                .filter(|s| members.iter().any(|&h| sums_of[h].contains(s)))
+                .collect();
+            groups.push((members, sums));
+        }
+    }
+    groups
+}
+
+/// J's axes (positions) that `factors` read, in increasing order.
+fn external_positions(factors: &[Factor], positions: &[Option<usize>]) -> Vec<usize> {
+    let mut externals: Vec<usize> = factors
+        .iter()
+        .flat_map(slots_of)
+        .filter_map(|slot| match slot {
+            Slot::Index(id) => positions.get(id).copied().flatten(),
+            Slot::Fixed(_) => None,
+        })
+        .collect();
+    externals.sort_unstable();
+    externals.dedup();
+    externals
+}
+
+/// Evaluates one tensor definition; for `ElemDeriv` also returns the argument's value.
+/// Advances `progress` by the entries of a derived tensor.
+fn evaluate_tensor(
+    def: &TensorDef,
+    graph: &Graph,
+    node_value: &impl Fn(NodeId) -> Option<Arc<ArrayD<f64>>>,
+    progress: &Progress,
+) -> Result<(Dense, Option<Dense>), JacobianError> {
+    let arg = tensor_arg(def);
     if arg >= graph.nodes.len() {
         return Err(JacobianError::Malformed(format!(
             "tensor refers to node {arg}, the graph has {} nodes",
             graph.nodes.len()
         )));
     }
-    let x = node_value(arg);
+    let x = node_value(arg).ok_or_else(|| {
+        JacobianError::Malformed(format!(
+            "the value of `{}` was not evaluated",
+            graph.text(arg)
+        ))
+    })?;
     if x.shape() != graph.node(arg).shape.dims() {
         return Err(JacobianError::Malformed(format!(
             "the value of `{}` has shape {:?}, its node has shape {}",
@@ -469,7 +846,7 @@ fn evaluate_tensor<'a>(
         )));
     }
     let value = match *def {
-        TensorDef::Node(_) => return Ok((Dense::from_array(&x.view()), None)),
+        TensorDef::Node(_) => return Ok((Dense::shared(x), None)),
         TensorDef::ElemDeriv { func, .. } => x.mapv(|v| func.derivative(v)),
         TensorDef::Power { exponent, .. } => {
             if exponent.fract() == 0.0 && exponent.abs() <= f64::from(i32::MAX) {
@@ -478,15 +855,15 @@ fn evaluate_tensor<'a>(
                 x.mapv(|v| v.powf(exponent))
             }
         }
-        TensorDef::Centered { axis, .. } => centered(x, axis),
-        TensorDef::Softmax { axis, .. } => softmax(x, axis),
-        TensorDef::Inverse { .. } => inverse(x).ok_or_else(|| JacobianError::Singular {
+        TensorDef::Centered { axis, .. } => centered(&x, axis),
+        TensorDef::Softmax { axis, .. } => softmax(&x, axis),
+        TensorDef::Inverse { .. } => inverse(&x).ok_or_else(|| JacobianError::Singular {
             what: graph.text(arg).to_string(),
         })?,
     };
-    let arg_value =
-        matches!(def, TensorDef::ElemDeriv { .. }).then(|| Dense::from_array(&x.view()));
-    Ok((Dense::from_array(&value.view()), arg_value))
+    progress.advance(x.len() as u64);
+    let arg_value = matches!(def, TensorDef::ElemDeriv { .. }).then(|| Dense::shared(x));
+    Ok((Dense::shared(Arc::new(value)), arg_value))
 }
 
 /// `x` minus its mean over `axis` (all axes if `None`).
@@ -553,15 +930,32 @@ enum Planned {
     PerEntry(Contraction),
 }
 
+/// Why planning stopped: an error, or a cancelled progress.
+enum Stop {
+    /// The formula is malformed.
+    Failed(JacobianError),
+    /// The progress was cancelled while hoisting.
+    Cancelled,
+}
+
+impl From<JacobianError> for Stop {
+    fn from(error: JacobianError) -> Stop {
+        Stop::Failed(error)
+    }
+}
+
 /// Builds term plans, hoisting contractions into `arrays`.
 struct Planner<'f> {
     formula: &'f Formula,
+    graph: &'f Graph,
     /// For every index variable, its position in J's index if it is free.
     positions: Vec<Option<usize>>,
     /// The formula's tensors, then the hoisted contractions.
     arrays: Vec<Dense>,
     /// Hoisted contractions so far: (factors, summation indices) → array.
     hoisted: Vec<(Vec<Factor>, Vec<IndexId>, usize)>,
+    /// Advanced by each hoisted contraction's multiply-adds.
+    progress: &'f Progress,
 }
 
 impl Planner<'_> {
@@ -571,38 +965,12 @@ impl Planner<'_> {
 
     /// Plans one term: its top-level deltas and reads, and its contractions (factors
     /// connected through shared summation indices), hoisted where possible.
-    fn plan_term(&mut self, term: &Term) -> Result<TermPlan, JacobianError> {
+    fn plan_term(&mut self, term: &Term) -> Result<TermPlan, Stop> {
         self.check_term_indices(term)?;
-        let sums_of: Vec<Vec<IndexId>> = term
-            .factors
-            .iter()
-            .map(|f| {
-                let slots = slots_of(f);
-                term.sums
-                    .iter()
-                    .copied()
-                    .filter(|&s| slots.contains(&Slot::Index(s)))
-                    .collect()
-            })
-            .collect();
-        // Group factors connected through shared summation indices.
-        let mut group: Vec<usize> = (0..term.factors.len()).collect();
-        for &s in &term.sums {
-            let touching: Vec<usize> = (0..term.factors.len())
-                .filter(|&f| sums_of[f].contains(&s))
-                .collect();
-            if let Some(target) = touching.iter().map(|&f| group[f]).min() {
-                let merged: Vec<usize> = touching.iter().map(|&f| group[f]).collect();
-                for g in group.iter_mut() {
-                    if merged.contains(g) {
-                        *g = target;
-                    }
-                }
-            }
-        }
+        let groups = factor_groups(term);
         let mut coeff = term.coeff;
         for &s in &term.sums {
-            if sums_of.iter().all(|sums| !sums.contains(&s)) {
+            if groups.iter().all(|(_, sums)| !sums.contains(&s)) {
                 coeff *= self.formula.indices[s].dim as f64;
             }
         }
@@ -610,36 +978,18 @@ impl Planner<'_> {
         let mut reads = Vec::new();
         let mut contractions = Vec::new();
         let mut parts = Vec::new();
-        for (f, factor) in term.factors.iter().enumerate() {
-            if sums_of[f].is_empty() {
-                let eval = match factor {
-                    Factor::Delta(a, b) => {
-                        conds.push(self.cond(*a, *b, &[]));
-                        PartEval::Delta(conds.len() - 1)
-                    }
-                    Factor::Tensor { tensor, slots } => {
-                        reads.push(self.read(*tensor, slots, &[])?);
-                        PartEval::Read(reads.len() - 1)
-                    }
-                };
-                parts.push(Part {
-                    factors: vec![factor.clone()],
-                    sums: Vec::new(),
-                    eval,
-                });
-            } else if group[..f].iter().all(|&g| g != group[f]) {
-                let members: Vec<usize> = (f..term.factors.len())
-                    .filter(|&h| group[h] == group[f])
-                    .collect();
-                let factors: Vec<Factor> =
-                    members.iter().map(|&h| term.factors[h].clone()).collect();
-                let sums: Vec<IndexId> = term
-                    .sums
-                    .iter()
-                    .copied()
-                    .filter(|s| members.iter().any(|&h| sums_of[h].contains(s)))
-                    .collect();
-                let eval = match self.contraction(&factors, &sums)? {
+        for (members, sums) in groups {
+            let factors: Vec<Factor> = members.iter().map(|&f| term.factors[f].clone()).collect();
+            let eval = match (factors.as_slice(), sums.is_empty()) {
+                ([Factor::Delta(a, b)], true) => {
+                    conds.push(self.cond(*a, *b, &[]));
+                    PartEval::Delta(conds.len() - 1)
+                }
+                ([Factor::Tensor { tensor, slots }], true) => {
+                    reads.push(self.read(*tensor, slots, &[])?);
+                    PartEval::Read(reads.len() - 1)
+                }
+                _ => match self.contraction(&factors, &sums)? {
                     Planned::Hoisted(read) => {
                         reads.push(read);
                         PartEval::Read(reads.len() - 1)
@@ -648,13 +998,13 @@ impl Planner<'_> {
                         contractions.push(contraction);
                         PartEval::PerEntry(contractions.len() - 1)
                     }
-                };
-                parts.push(Part {
-                    factors,
-                    sums,
-                    eval,
-                });
-            }
+                },
+            };
+            parts.push(Part {
+                factors,
+                sums,
+                eval,
+            });
         }
         Ok(TermPlan {
             coeff,
@@ -759,36 +1109,23 @@ impl Planner<'_> {
 
     /// Plans a contraction of `factors` over `sums`: hoisted into an array if it has at
     /// most two free indices, summed per entry otherwise.
-    fn contraction(
-        &mut self,
-        factors: &[Factor],
-        sums: &[IndexId],
-    ) -> Result<Planned, JacobianError> {
+    fn contraction(&mut self, factors: &[Factor], sums: &[IndexId]) -> Result<Planned, Stop> {
         let nfree = self.free_count();
         if nfree + sums.len() > MAX_POSITIONS {
-            return Err(JacobianError::Malformed(format!(
+            return Err(Stop::Failed(JacobianError::Malformed(format!(
                 "a contraction over {} summation indices is too large",
                 sums.len()
-            )));
+            ))));
         }
         let mut conds = Vec::new();
         let mut reads = Vec::new();
-        let mut externals: Vec<usize> = Vec::new();
         for factor in factors {
             match factor {
                 Factor::Delta(a, b) => conds.push(self.cond(*a, *b, sums)),
                 Factor::Tensor { tensor, slots } => reads.push(self.read(*tensor, slots, sums)?),
             }
-            for slot in slots_of(factor) {
-                if let Slot::Index(id) = slot
-                    && let Some(p) = self.positions[id]
-                    && !externals.contains(&p)
-                {
-                    externals.push(p);
-                }
-            }
         }
-        externals.sort_unstable();
+        let externals = external_positions(factors, &self.positions);
         let contraction = Contraction {
             first_sum: nfree,
             sum_dims: sums.iter().map(|&s| self.formula.indices[s].dim).collect(),
@@ -806,7 +1143,9 @@ impl Planner<'_> {
         {
             Some(&(_, _, array)) => array,
             None => {
-                let dense = self.hoist(factors, sums, &contraction, &externals);
+                let dense = self
+                    .hoist(factors, sums, &contraction, &externals)
+                    .ok_or(Stop::Cancelled)?;
                 self.arrays.push(dense);
                 let array = self.arrays.len() - 1;
                 self.hoisted.push((key.0, key.1, array));
@@ -829,37 +1168,55 @@ impl Planner<'_> {
     }
 
     /// Computes a contraction for every value of its free indices `externals` (J's axes, in
-    /// increasing order): a matrix product for `Σ_m A[x,m]·B[m,y]`, a loop otherwise.
+    /// increasing order), on all rayon threads: a matrix product for `Σ_m A[x,m]·B[m,y]`,
+    /// a loop otherwise. `None` if the progress is cancelled meanwhile.
     fn hoist(
         &self,
         factors: &[Factor],
         sums: &[IndexId],
         contraction: &Contraction,
         externals: &[usize],
-    ) -> Dense {
+    ) -> Option<Dense> {
+        let term = Term {
+            coeff: 1.0,
+            sums: sums.to_vec(),
+            factors: factors.to_vec(),
+        };
+        let text = render::render_term(self.formula, self.graph, &term, Notation::Unicode);
+        self.progress.set_stage(format!("computing {text}"));
         if let Some(product) = self.matrix_product(factors, sums) {
             return product;
         }
         let dims = self.formula.shape();
         let shape: Vec<usize> = externals.iter().map(|&p| dims[p]).collect();
-        let mut free = [0; MAX_POSITIONS];
         let count: usize = shape.iter().product();
-        let mut data = Vec::with_capacity(count);
-        for flat in 0..count {
-            let mut rest = flat;
-            for (k, &p) in externals.iter().enumerate().rev() {
-                free[p] = rest % shape[k];
-                rest /= shape[k];
-            }
-            data.push(contraction.value(&self.arrays, &free));
-        }
-        Dense::new(shape, data)
+        let per_entry: usize = contraction.sum_dims.iter().product();
+        let mut data = vec![0.0; count];
+        let piece = (PIECE_WORK / per_entry.max(1)).max(1);
+        data.par_chunks_mut(piece)
+            .enumerate()
+            .for_each(|(n, values)| {
+                if self.progress.is_cancelled() {
+                    return;
+                }
+                let mut free = [0; MAX_POSITIONS];
+                for (d, value) in values.iter_mut().enumerate() {
+                    let mut rest = n * piece + d;
+                    for (k, &p) in externals.iter().enumerate().rev() {
+                        free[p] = rest % shape[k];
+                        rest /= shape[k];
+                    }
+                    *value = contraction.value(&self.arrays, &free);
+                }
+                self.progress.advance((values.len() * per_entry) as u64);
+            });
+        (!self.progress.is_cancelled()).then(|| Dense::new(shape, data))
     }
 
     /// `Σ_m A[x,m]·B[m,y]` (either factor in either orientation, x and y different free
-    /// indices) as a matrix product over (x, y) in J's axis order, or `None` for any other
-    /// contraction.
-    fn matrix_product(&self, factors: &[Factor], sums: &[IndexId]) -> Option<Dense> {
+    /// indices) as a matrix product over (x, y) in J's axis order (`Some(None)` if the
+    /// progress is cancelled meanwhile), or `None` for any other contraction.
+    fn matrix_product(&self, factors: &[Factor], sums: &[IndexId]) -> Option<Option<Dense>> {
         let ([a, b], [m]) = (factors, sums) else {
             return None;
         };
@@ -880,6 +1237,7 @@ impl Planner<'_> {
         if x == y {
             return None;
         }
+        // left[x,m], right[m,y]
         let left = self.arrays[ta].matrix();
         let right = self.arrays[tb].matrix();
         let left = if a_sum_first {
@@ -892,13 +1250,220 @@ impl Planner<'_> {
         } else {
             right.reversed_axes()
         };
-        let product = left.dot(&right);
+        // The product indexed in J's axis order: (left·right)[x,y], or its transpose
+        // (rightᵀ·leftᵀ)[y,x] computed as such, without a copy.
         let product = if x < y {
-            product
+            eval::matrix_product(left, right, self.progress)
         } else {
-            product.reversed_axes()
+            eval::matrix_product(right.reversed_axes(), left.reversed_axes(), self.progress)
         };
-        Some(Dense::from_array(&product.into_dyn().view()))
+        Some(product.map(|p| Dense::shared(Arc::new(p.into_dyn()))))
+    }
+}
+
+/// Entries of a run evaluated at a time when summarising a slice.
+const RUN_PIECE: usize = 1024;
+
+/// Slices with at least this many structurally nonzero entries are summarised on all
+/// rayon threads.
+const PARALLEL_SLICE_ENTRIES: u128 = 1 << 16;
+
+/// The summary of one block of a slice, exact over every entry the block holds (see
+/// [`Jacobian::slice_blocks`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct BlockSummary {
+    /// Entries in the block.
+    pub entries: usize,
+    /// Structurally nonzero entries.
+    pub structural: usize,
+    /// Numerically nonzero entries (NaN counts as nonzero).
+    pub nonzero: usize,
+    /// The largest |value| (0 if every entry is zero; NaN is ignored).
+    pub max_abs: f64,
+    /// The value whose magnitude is `max_abs`, with its sign.
+    pub extreme: f64,
+}
+
+impl BlockSummary {
+    /// Adds structurally nonzero entries with these values.
+    fn add_values(&mut self, values: &[f64]) {
+        self.structural += values.len();
+        let nonzero = values.iter().filter(|&&v| v != 0.0).count();
+        // Four independent lanes, so that the comparisons do not wait on each other.
+        let mut largest = [0.0f64; 4];
+        let mut add = |lane: usize, v: f64| {
+            if v.abs() > largest[lane] {
+                largest[lane] = v.abs();
+            }
+        };
+        let quads = values.chunks_exact(4);
+        for (lane, &v) in quads.remainder().iter().enumerate() {
+            add(lane, v);
+        }
+        for quad in quads {
+            for (lane, &v) in quad.iter().enumerate() {
+                add(lane, v);
+            }
+        }
+        let max_abs = largest.iter().fold(0.0f64, |m, &x| m.max(x));
+        self.nonzero += nonzero;
+        if max_abs > self.max_abs {
+            self.max_abs = max_abs;
+            self.extreme = values
+                .iter()
+                .copied()
+                .find(|v| v.abs() == max_abs)
+                .expect("the largest magnitude is one of the values");
+        }
+    }
+}
+
+/// The summaries of the blocks of a 2-D slice that hold structurally nonzero entries
+/// (see [`Jacobian::slice_blocks`]); every other block is structurally zero.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SliceBlocks {
+    /// The number of column blocks: block (r, c) has index `r * width + c`.
+    pub width: usize,
+    /// (index, summary) of every block with a structurally nonzero entry, by index.
+    pub blocks: Vec<(usize, BlockSummary)>,
+}
+
+impl SliceBlocks {
+    /// The summary of block (`row`, `col`), or `None` if it is structurally zero.
+    pub fn get(&self, row: usize, col: usize) -> Option<&BlockSummary> {
+        let index = row * self.width + col;
+        let n = self.blocks.binary_search_by_key(&index, |&(k, _)| k).ok()?;
+        Some(&self.blocks[n].1)
+    }
+
+    /// The largest |value| in the blocks (0 if there is none).
+    pub fn max_abs(&self) -> f64 {
+        self.blocks.iter().fold(0.0, |m, (_, b)| m.max(b.max_abs))
+    }
+}
+
+/// Where the summaries of the blocks of some row blocks are collected: only the blocks
+/// that receive entries, found through a table of one slot per block.
+struct BlockSink<'a> {
+    /// The blocks, with the rows of this sink.
+    grid: BlockGrid<'a>,
+    /// The index of this sink's first block in the whole slice.
+    first_index: usize,
+    /// Per block of this sink: its position in `blocks`, or `u32::MAX`.
+    slots: &'a mut [u32],
+    /// The blocks that received entries: (index in the whole slice, summary).
+    blocks: Vec<(usize, BlockSummary)>,
+}
+
+impl BlockSink<'_> {
+    /// The summary of block (`row`, `col`) of this sink's rows, created on first use.
+    fn block(&mut self, row: usize, col: usize) -> &mut BlockSummary {
+        let local = row * self.grid.cols.len() + col;
+        if self.slots[local] == u32::MAX {
+            self.slots[local] = u32::try_from(self.blocks.len()).expect("fewer than 2^32 blocks");
+            let entries = self.grid.rows[row].len() * self.grid.cols[col].len();
+            let summary = BlockSummary {
+                entries,
+                ..BlockSummary::default()
+            };
+            self.blocks.push((self.first_index + local, summary));
+        }
+        &mut self.blocks[self.slots[local] as usize].1
+    }
+
+    /// The collected blocks, by index.
+    fn finish(mut self) -> Vec<(usize, BlockSummary)> {
+        self.blocks.sort_unstable_by_key(|&(index, _)| index);
+        self.blocks
+    }
+}
+
+/// A run of entries of J: `index` with every axis in `axes` set to `first + d`.
+struct Run<'a> {
+    index: &'a [usize],
+    axes: &'a [usize],
+    first: usize,
+}
+
+impl Run<'_> {
+    /// Component `axis` of entry `d`.
+    fn along(&self, axis: usize, d: usize) -> usize {
+        if self.axes.contains(&axis) {
+            self.first + d
+        } else {
+            self.index[axis]
+        }
+    }
+}
+
+/// The blocks of a slice: row blocks along `axes.0`, column blocks along `axes.1`.
+#[derive(Clone, Copy)]
+struct BlockGrid<'a> {
+    axes: (usize, usize),
+    rows: &'a [Range<usize>],
+    cols: &'a [Range<usize>],
+}
+
+/// The range from the first block's start to the last block's end (empty for no blocks).
+fn span(blocks: &[Range<usize>]) -> Range<usize> {
+    match (blocks.first(), blocks.last()) {
+        (Some(first), Some(last)) if first.start < last.end => first.start..last.end,
+        _ => 0..0,
+    }
+}
+
+impl BlockGrid<'_> {
+    /// The block of ascending, disjoint `blocks` that holds `position`, if any.
+    fn block_of(blocks: &[Range<usize>], position: usize) -> Option<usize> {
+        let n = blocks.partition_point(|b| b.end <= position);
+        blocks.get(n).filter(|b| b.contains(&position)).map(|_| n)
+    }
+
+    /// Folds the values of a run into the blocks of `sink`, leaving out the entries that
+    /// lie in one of the `earlier` patterns (already counted).
+    fn fold(&self, run: &Run, values: &[f64], earlier: &[SupportPattern], sink: &mut BlockSink) {
+        let len = values.len();
+        let mut repeated: Vec<usize> = Vec::new();
+        for pattern in earlier {
+            match pattern.run_overlap(run.index, run.axes, run.first, len) {
+                RunOverlap::All => return,
+                RunOverlap::One(d) => repeated.push(d),
+                RunOverlap::None => {}
+            }
+        }
+        let rows_move = run.axes.contains(&self.axes.0);
+        let cols_move = run.axes.contains(&self.axes.1);
+        if !repeated.is_empty() || rows_move == cols_move {
+            // Entry by entry: a diagonal run, or one with entries counted before.
+            for (d, value) in values.iter().enumerate() {
+                let row = Self::block_of(self.rows, run.along(self.axes.0, d));
+                let col = Self::block_of(self.cols, run.along(self.axes.1, d));
+                if let (Some(r), Some(c), false) = (row, col, repeated.contains(&d)) {
+                    sink.block(r, c).add_values(std::slice::from_ref(value));
+                }
+            }
+            return;
+        }
+        // Along one axis of the slice: the run crosses the blocks of that axis in order.
+        let (fixed, moving) = if cols_move {
+            (Self::block_of(self.rows, run.index[self.axes.0]), self.cols)
+        } else {
+            (Self::block_of(self.cols, run.index[self.axes.1]), self.rows)
+        };
+        let Some(fixed) = fixed else {
+            return;
+        };
+        let end = run.first + len;
+        let start = moving.partition_point(|b| b.end <= run.first);
+        for (n, block) in moving.iter().enumerate().skip(start) {
+            if block.start >= end {
+                break;
+            }
+            let from = block.start.max(run.first) - run.first;
+            let to = block.end.min(end) - run.first;
+            let (row, col) = if cols_move { (fixed, n) } else { (n, fixed) };
+            sink.block(row, col).add_values(&values[from..to]);
+        }
     }
 }
 
@@ -929,17 +1494,45 @@ pub struct Jacobian {
 
 impl Jacobian {
     /// Binds `formula` (∂ of `graph`'s root with respect to input node `wrt`) to the
-    /// forward values `values` of `graph`.
+    /// forward values `values` of `graph`, sharing them. `values` must hold at least the
+    /// [`needed_nodes`] of `formula`.
     pub fn new(
         graph: Graph,
         wrt: NodeId,
         formula: Formula,
         values: &Values,
     ) -> Result<Jacobian, JacobianError> {
-        Jacobian::from_node_values(graph, wrt, formula, |id| values.get(id))
+        let jacobian = Jacobian::with_progress(graph, wrt, formula, values, &Progress::new())?;
+        Ok(jacobian.expect("nobody can cancel this progress"))
     }
 
-    /// [`Self::new`] with the node values given by a function, however they were obtained.
+    /// [`Self::new`], advancing `progress` in the units of [`BindingCost::work`] (the caller
+    /// starts it); `Ok(None)` soon after `progress` is cancelled.
+    pub fn with_progress(
+        graph: Graph,
+        wrt: NodeId,
+        formula: Formula,
+        values: &Values,
+        progress: &Progress,
+    ) -> Result<Option<Jacobian>, JacobianError> {
+        let support = StructuralSupport::new(&formula);
+        let shape = formula.shape();
+        let node_value = |id| values.shared(id).cloned();
+        let Some(bound) = BoundFormula::with_progress(formula, &graph, node_value, progress)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Jacobian {
+            graph,
+            wrt,
+            shape,
+            bound,
+            support,
+        }))
+    }
+
+    /// [`Self::new`] with the node values given by a function, however they were obtained
+    /// (they are copied).
     pub fn from_node_values<'a>(
         graph: Graph,
         wrt: NodeId,
@@ -1092,6 +1685,183 @@ impl Jacobian {
         }
     }
 
+    /// Exact summaries of the blocks of the 2-D slice of J with rows along `axes.0` and
+    /// columns along `axes.1` (every other axis at its component of `at`), for a heat
+    /// map: a [`BlockSummary`] for each (row block, column block) that holds a
+    /// structurally nonzero entry; the other blocks are structurally zero.
+    ///
+    /// `row_blocks` and `col_blocks` must be ascending and disjoint (gaps are allowed;
+    /// parts beyond the axis are ignored); only entries inside them are evaluated, so a
+    /// zoomed-in view costs what it shows. The cost follows the structural support, not
+    /// the slice or the grid: the support is visited in runs, each evaluated in pieces of
+    /// at most 1024 entries and folded into its blocks, on all rayon threads when
+    /// the slice is large; only a table of one `u32` per block is allocated besides the
+    /// result. Every structurally nonzero entry counts once, so a lone nonzero always
+    /// shows. The slice's largest |value| is [`SliceBlocks::max_abs`] of a call whose
+    /// blocks cover it. Panics unless [`Self::check_slice`] accepts `axes` and `at`.
+    pub fn slice_blocks(
+        &self,
+        axes: (usize, usize),
+        at: &[usize],
+        row_blocks: &[Range<usize>],
+        col_blocks: &[Range<usize>],
+    ) -> SliceBlocks {
+        if let Err(e) = self.check_slice(axes, at) {
+            panic!("invalid slice: {e}");
+        }
+        let clip = |blocks: &[Range<usize>], n: usize| -> Vec<Range<usize>> {
+            blocks
+                .iter()
+                .map(|b| b.start.min(n)..b.end.min(n))
+                .collect()
+        };
+        let row_blocks = clip(row_blocks, self.shape[axes.0]);
+        let col_blocks = clip(col_blocks, self.shape[axes.1]);
+        let width = col_blocks.len();
+        let slice_box = sparsity::slice_box(&self.shape, axes, at);
+        let patterns = self.support.patterns();
+        // The summaries of the blocks of the row blocks `rows`, the first of which has
+        // index `first_index`; `slots` has one entry per block of those rows.
+        let fold_rows = |rows: &[Range<usize>], first_index: usize, slots: &mut [u32]| {
+            let grid = BlockGrid {
+                axes,
+                rows,
+                cols: &col_blocks,
+            };
+            let mut sink = BlockSink {
+                grid,
+                first_index,
+                slots,
+                blocks: Vec::new(),
+            };
+            let mut ranges = slice_box.clone();
+            ranges[axes.0] = span(rows);
+            ranges[axes.1] = span(&col_blocks);
+            let mut values = vec![0.0; RUN_PIECE];
+            for (n, pattern) in patterns.iter().enumerate() {
+                pattern.for_each_run_in_box(&ranges, |index, run_axes, first, len| {
+                    for from in (0..len).step_by(RUN_PIECE) {
+                        let values = &mut values[..RUN_PIECE.min(len - from)];
+                        let first = first + from;
+                        self.bound.write_run(index, run_axes, first, values);
+                        let run = Run {
+                            index,
+                            axes: run_axes,
+                            first,
+                        };
+                        grid.fold(&run, values, &patterns[..n], &mut sink);
+                    }
+                });
+            }
+            sink.finish()
+        };
+        let mut slots = vec![u32::MAX; row_blocks.len() * width];
+        let mut ranges = slice_box.clone();
+        ranges[axes.0] = span(&row_blocks);
+        ranges[axes.1] = span(&col_blocks);
+        let work: u128 = patterns.iter().map(|p| p.count_in_box(&ranges)).sum();
+        let blocks = if width == 0 || work == 0 {
+            Vec::new()
+        } else if work < PARALLEL_SLICE_ENTRIES {
+            fold_rows(&row_blocks, 0, &mut slots)
+        } else {
+            // Pieces of whole rows of blocks, in order: each collects its own blocks.
+            let per_piece = row_blocks.len().div_ceil(4 * rayon::current_num_threads());
+            let pieces: Vec<Vec<(usize, BlockSummary)>> = slots
+                .par_chunks_mut(per_piece * width)
+                .zip(row_blocks.par_chunks(per_piece))
+                .enumerate()
+                .map(|(k, (slots, rows))| fold_rows(rows, k * per_piece * width, slots))
+                .collect();
+            pieces.concat()
+        };
+        SliceBlocks { width, blocks }
+    }
+
+    /// Row `row` of the 2-D slice over `axes` at `at` (see [`Self::slice`]) into `out`
+    /// (one value per column, zero outside the structural support); returns false if the
+    /// row has no structurally nonzero entry. Costs the row's structural support. Panics
+    /// unless [`Self::check_slice`] accepts `axes` and `at`, `row` is in range and `out`
+    /// has one entry per column.
+    pub fn slice_row(
+        &self,
+        axes: (usize, usize),
+        at: &[usize],
+        row: usize,
+        out: &mut [f64],
+    ) -> bool {
+        if let Err(e) = self.check_slice(axes, at) {
+            panic!("invalid slice: {e}");
+        }
+        assert!(row < self.shape[axes.0] && out.len() == self.shape[axes.1]);
+        out.fill(0.0);
+        let mut ranges = sparsity::slice_box(&self.shape, axes, at);
+        ranges[axes.0] = row..row + 1;
+        let mut any = false;
+        for term in &self.bound.terms {
+            term.pattern
+                .for_each_run_in_box(&ranges, |index, run_axes, first, len| {
+                    any = true;
+                    let start = if run_axes.contains(&axes.1) {
+                        first
+                    } else {
+                        index[axes.1]
+                    };
+                    self.bound.add_term_run(
+                        term,
+                        index,
+                        run_axes,
+                        first,
+                        &mut out[start..start + len],
+                    );
+                });
+        }
+        any
+    }
+
+    /// The next (or, if not `forward`, the previous) numerically nonzero entry of the 2-D
+    /// slice over `axes` at `at` after `from` (row, column) in reading order, wrapping
+    /// around (so `from` itself comes last); `None` if the slice has none. Evaluates one
+    /// row at a time, skipping rows without structural support, with a buffer of one row.
+    /// Panics as [`Self::slice_row`].
+    pub fn next_nonzero_in_slice(
+        &self,
+        axes: (usize, usize),
+        at: &[usize],
+        from: (usize, usize),
+        forward: bool,
+    ) -> Option<(usize, usize)> {
+        let (rows, cols) = (self.shape[axes.0], self.shape[axes.1]);
+        let mut row_values = vec![0.0; cols];
+        for k in 0..=rows {
+            let row = if forward {
+                (from.0 + k) % rows
+            } else {
+                (from.0 + rows - k % rows) % rows
+            };
+            if !self.slice_row(axes, at, row, &mut row_values) {
+                continue;
+            }
+            let candidates = match (k, forward) {
+                (0, true) => from.1 + 1..cols,
+                (0, false) => 0..from.1,
+                (_, true) if k == rows => 0..from.1 + 1,
+                (_, false) if k == rows => from.1..cols,
+                _ => 0..cols,
+            };
+            let nonzero = |&c: &usize| row_values[c] != 0.0;
+            let found = if forward {
+                candidates.clone().find(nonzero)
+            } else {
+                candidates.clone().rev().find(nonzero)
+            };
+            if let Some(col) = found {
+                return Some((row, col));
+            }
+        }
+        None
+    }
+
     /// Why J is zero at `index`, in Unicode: see [`Self::why_zero_in`].
     pub fn why_zero(&self, index: &[usize]) -> Option<Vec<String>> {
         self.why_zero_in(index, Notation::Unicode)
@@ -1220,7 +1990,7 @@ impl Jacobian {
                     else {
                         unreachable!("only f′ tensors keep their argument")
                     };
-                    let value = arg.data[term.reads[n].offset(&s)];
+                    let value = arg.data()[term.reads[n].offset(&s)];
                     format!(
                         " ({} = {})",
                         self.node_at(node, slots, index, notation),
@@ -1673,6 +2443,231 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The block summaries of a slice computed from the dense slice, entry by entry.
+    fn dense_blocks(
+        jac: &Jacobian,
+        axes: (usize, usize),
+        at: &[usize],
+        row_blocks: &[Range<usize>],
+        col_blocks: &[Range<usize>],
+    ) -> Vec<BlockSummary> {
+        let slice = jac.slice(axes, at);
+        let mut out = Vec::new();
+        for rows in row_blocks {
+            for cols in col_blocks {
+                let mut block = BlockSummary {
+                    entries: rows.len() * cols.len(),
+                    ..BlockSummary::default()
+                };
+                for r in rows.clone() {
+                    for c in cols.clone() {
+                        let cell = r * slice.cols + c;
+                        if slice.structural[cell] {
+                            block.add_values(&[slice.values[cell]]);
+                        }
+                    }
+                }
+                out.push(block);
+            }
+        }
+        out
+    }
+
+    /// Ascending, disjoint blocks over 0..n: cut at `cuts`, every `skip`-th block left out
+    /// (a gap), the last one running past the end.
+    fn some_blocks(n: usize, cuts: &[usize], skip: usize) -> Vec<Range<usize>> {
+        let mut edges: Vec<usize> = cuts.iter().map(|c| c % (n + 1)).collect();
+        edges.extend([0, n + 2]);
+        edges.sort_unstable();
+        edges.dedup();
+        edges
+            .windows(2)
+            .enumerate()
+            .filter(|(k, _)| skip == 0 || k % skip != skip - 1)
+            .map(|(_, w)| w[0]..w[1])
+            .collect()
+    }
+
+    /// Every block of `blocks` (row-major), the structurally zero ones included.
+    fn densify(
+        blocks: &SliceBlocks,
+        rows: &[Range<usize>],
+        cols: &[Range<usize>],
+    ) -> Vec<BlockSummary> {
+        assert_eq!(blocks.width, cols.len());
+        let mut out = Vec::new();
+        for (r, row) in rows.iter().enumerate() {
+            for (c, col) in cols.iter().enumerate() {
+                let empty = BlockSummary {
+                    entries: row.len() * col.len(),
+                    ..BlockSummary::default()
+                };
+                out.push(blocks.get(r, c).copied().unwrap_or(empty));
+            }
+        }
+        assert_eq!(
+            blocks.blocks.len(),
+            out.iter().filter(|b| b.structural > 0).count(),
+            "exactly the structurally nonzero blocks are listed"
+        );
+        out
+    }
+
+    fn assert_same_blocks(got: &[BlockSummary], expected: &[BlockSummary], what: &str) {
+        assert_eq!(got.len(), expected.len(), "{what}");
+        for (n, (g, e)) in got.iter().zip(expected).enumerate() {
+            let counts = |b: &BlockSummary| (b.entries, b.structural, b.nonzero);
+            assert_eq!(counts(g), counts(e), "{what}: block {n}");
+            assert!(
+                (g.max_abs - e.max_abs).abs() <= 1e-12 * e.max_abs,
+                "{what}: block {n}"
+            );
+            assert!(
+                (g.extreme.abs() - e.extreme.abs()).abs() <= 1e-12 * e.max_abs,
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn slice_blocks_agree_with_the_dense_slice() {
+        let (inputs, mut f) = mixed();
+        // A second pattern overlapping the first (i = k and j = k): entries counted once.
+        f.terms.push(term(
+            3.0,
+            &[],
+            vec![Factor::Delta(J, K), tensor(3, &[J, L])],
+        ));
+        let (jac, _) = jacobian(&inputs, f);
+        let shape = jac.shape();
+        for rows in 0..4 {
+            for cols in 0..4 {
+                if rows == cols {
+                    continue;
+                }
+                for at in all_indices(&shape) {
+                    for (cuts, skip) in [(vec![], 0), (vec![1, 2], 0), (vec![1, 3, 4], 2)] {
+                        let row_blocks = some_blocks(shape[rows], &cuts, skip);
+                        let col_blocks = some_blocks(shape[cols], &cuts, skip + 1);
+                        let got = jac.slice_blocks((rows, cols), &at, &row_blocks, &col_blocks);
+                        let clip = |b: &[Range<usize>], n: usize| -> Vec<Range<usize>> {
+                            b.iter().map(|r| r.start.min(n)..r.end.min(n)).collect()
+                        };
+                        let (row_blocks, col_blocks) = (
+                            clip(&row_blocks, shape[rows]),
+                            clip(&col_blocks, shape[cols]),
+                        );
+                        let got = densify(&got, &row_blocks, &col_blocks);
+                        let expected =
+                            dense_blocks(&jac, (rows, cols), &at, &row_blocks, &col_blocks);
+                        assert_same_blocks(&got, &expected, &format!("{rows},{cols} at {at:?}"));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rows_and_next_nonzeros_agree_with_the_dense_slice() {
+        let (inputs, mut f) = mixed();
+        f.terms.push(term(
+            3.0,
+            &[],
+            vec![Factor::Delta(J, K), tensor(3, &[J, L])],
+        ));
+        let (jac, _) = jacobian(&inputs, f);
+        for (rows, cols) in [(0, 1), (1, 3), (2, 3), (3, 0), (0, 2)] {
+            for at in [[0, 0, 0, 0], [1, 2, 1, 4], [2, 1, 0, 3]] {
+                let slice = jac.slice((rows, cols), &at);
+                let mut row_values = vec![0.0; slice.cols];
+                for r in 0..slice.rows {
+                    let any = jac.slice_row((rows, cols), &at, r, &mut row_values);
+                    let dense = &slice.values[r * slice.cols..(r + 1) * slice.cols];
+                    let structural = &slice.structural[r * slice.cols..(r + 1) * slice.cols];
+                    assert_eq!(any, structural.contains(&true));
+                    for (got, expected) in row_values.iter().zip(dense) {
+                        assert!((got - expected).abs() < 1e-12);
+                    }
+                }
+                let len = slice.values.len();
+                for from in [(0, 0), (1, 2), (slice.rows - 1, slice.cols - 1)] {
+                    for forward in [true, false] {
+                        let start = from.0 * slice.cols + from.1;
+                        let expected = (1..=len)
+                            .map(|step| {
+                                if forward {
+                                    (start + step) % len
+                                } else {
+                                    (start + len - step % len) % len
+                                }
+                            })
+                            .find(|&n| slice.values[n] != 0.0)
+                            .map(|n| (n / slice.cols, n % slice.cols));
+                        let got = jac.next_nonzero_in_slice((rows, cols), &at, from, forward);
+                        assert_eq!(got, expected, "{rows},{cols} at {at:?} from {from:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn runs_longer_than_a_piece_are_summarised_exactly() {
+        // δ(i,k)·X[j,l] − δ(j,k)·X[i,l] with l of 2500: runs cross the evaluation pieces.
+        let terms = vec![
+            term(1.0, &[], vec![Factor::Delta(I, K), tensor(0, &[J, L])]),
+            term(-1.0, &[], vec![Factor::Delta(J, K), tensor(0, &[I, L])]),
+        ];
+        let f = formula([3, 3, 3, 2500, 1, 1], vec![TensorDef::Node(0)], terms);
+        let mut x = filled(&[3, 2500], 9);
+        x[[1, 1500]] = 0.0;
+        let jac = Jacobian::from_node_values(graph(&[("X", &[3, 2500])]), 0, f, |_| &x).unwrap();
+        let cols: Vec<Range<usize>> = (0..7).map(|b| 400 * b..400 * b + 357).collect();
+        for at in [[1, 0, 1, 0], [0, 0, 2, 0], [2, 2, 2, 0]] {
+            for axes in [(1, 3), (0, 3), (2, 3)] {
+                let rows = some_blocks(3, &[1], 0);
+                let got = jac.slice_blocks(axes, &at, &rows, &cols);
+                let clipped: Vec<Range<usize>> = cols
+                    .iter()
+                    .map(|c| c.start.min(2500)..c.end.min(2500))
+                    .collect();
+                let got = densify(&got, &[0..1, 1..3], &clipped);
+                let expected = dense_blocks(&jac, axes, &at, &[0..1, 1..3], &clipped);
+                assert_same_blocks(&got, &expected, &format!("{axes:?} at {at:?}"));
+            }
+        }
+    }
+
+    #[test]
+    fn large_slices_are_summarised_in_parallel_pieces_exactly() {
+        // δ(i,k)·X[j,l] + 2·δ(j,k)·X[i,l] with a (j,l) slice of 300×1000 entries: above the
+        // parallel threshold, with a lone nonzero in an otherwise zero block.
+        let terms = vec![
+            term(1.0, &[], vec![Factor::Delta(I, K), tensor(0, &[J, L])]),
+            term(2.0, &[], vec![Factor::Delta(J, K), tensor(0, &[I, L])]),
+        ];
+        let f = formula([300, 300, 300, 1000, 1, 1], vec![TensorDef::Node(0)], terms);
+        let mut x = filled(&[300, 1000], 5);
+        for row in 6..9 {
+            x.index_axis_mut(ndarray::Axis(0), row).fill(0.0);
+        }
+        x[[7, 999]] = -5.0;
+        let jac = Jacobian::from_node_values(graph(&[("X", &[300, 1000])]), 0, f, |_| &x).unwrap();
+        let row_blocks: Vec<Range<usize>> = (0..100).map(|b| 3 * b..3 * b + 3).collect();
+        let col_blocks: Vec<Range<usize>> = (0..200).map(|b| 5 * b..5 * b + 5).collect();
+        for at in [[4, 0, 4, 0], [4, 0, 9, 0]] {
+            let got = jac.slice_blocks((1, 3), &at, &row_blocks, &col_blocks);
+            let got = densify(&got, &row_blocks, &col_blocks);
+            let expected = dense_blocks(&jac, (1, 3), &at, &row_blocks, &col_blocks);
+            assert_same_blocks(&got, &expected, &format!("at {at:?}"));
+        }
+        let lone = jac.slice_blocks((1, 3), &[4, 0, 4, 0], &row_blocks, &col_blocks);
+        let block = lone.get(2, 199).unwrap();
+        assert_eq!((block.nonzero, block.extreme), (1, -5.0));
+        // |X| < 1 elsewhere, and 3·|X[4,l]| < 3 where both terms meet.
+        assert_eq!(lone.max_abs(), 5.0);
     }
 
     #[test]

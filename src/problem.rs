@@ -6,12 +6,17 @@
 
 use std::collections::BTreeMap;
 
+use ndarray::{ArrayD, IxDyn};
+
 use crate::calculus;
+use crate::calculus::Formula;
 use crate::error::Error;
 use crate::eval::{self, Values};
-use crate::expr::{self, Graph, NodeId, Shape};
+use crate::expr::{self, Graph, NodeId, Op, Shape};
 use crate::inputs::{self, Inputs, LoadArg};
-use crate::jacobian::Jacobian;
+use crate::jacobian::{self, Jacobian};
+use crate::progress::Progress;
+use crate::sparsity::StructuralSupport;
 
 /// The expression opened when none is given: a linear layer on a batch of 64.
 pub const DEFAULT_EXPRESSION: &str = "X @ W.T";
@@ -32,6 +37,8 @@ pub struct ProblemSpec {
     pub wrt: Option<String>,
     /// `--seed N`.
     pub seed: u64,
+    /// `--max-memory SIZE` in bytes; `None` for [`default_memory_limit`].
+    pub max_memory: Option<u64>,
 }
 
 impl ProblemSpec {
@@ -49,6 +56,7 @@ impl ProblemSpec {
             loads: Vec::new(),
             wrt: None,
             seed,
+            max_memory: None,
         }
     }
 }
@@ -59,15 +67,37 @@ pub struct Problem {
     pub spec: ProblemSpec,
     /// The values of the input variables.
     pub inputs: Inputs,
-    /// The forward value of every node.
+    /// The forward values of the evaluated nodes: every node of a small problem, only what
+    /// the Jacobian needs of a large one (see [`nodes_to_evaluate`]).
     pub values: Values,
     /// The Jacobian ∂Y/∂wrt, ready to evaluate.
     pub jacobian: Jacobian,
 }
 
 impl Problem {
-    /// Parses, shape-checks, loads or draws the inputs, evaluates, and derives.
+    /// Parses, shape-checks, derives, checks the memory it will need, loads or draws the
+    /// inputs, evaluates what the Jacobian needs, and binds it: [`Self::prepare`], then
+    /// [`PreparedProblem::evaluate`].
     pub fn build(spec: ProblemSpec) -> Result<Problem, Error> {
+        let problem = Problem::build_with_progress(spec, &Progress::new())?;
+        Ok(problem.expect("nobody can cancel this progress"))
+    }
+
+    /// [`Self::build`] reporting its progress in `progress` and returning `Ok(None)` soon
+    /// after `progress` is cancelled; run it off the UI thread and poll `progress` to draw
+    /// a bar.
+    pub fn build_with_progress(
+        spec: ProblemSpec,
+        progress: &Progress,
+    ) -> Result<Option<Problem>, Error> {
+        Problem::prepare(spec)?.evaluate(progress)
+    }
+
+    /// Everything that needs no numbers, which is quick at any size: parses, loads the
+    /// `-l` files, shape-checks, derives the formula and checks the memory the rest will
+    /// need. A view can show the formula, J's shape and its structural sparsity at once
+    /// while [`PreparedProblem::evaluate`] runs on another thread.
+    pub fn prepare(spec: ProblemSpec) -> Result<PreparedProblem, Error> {
         let source = spec.expression.as_str();
         let expression_error = |diagnostic| Error::Expression {
             text: source.to_string(),
@@ -92,15 +122,15 @@ impl Problem {
             Some(name) => expr::typecheck::check_wrt(&graph, name).map_err(expression_error)?,
             None => first_variable(&graph).map_err(expression_error)?,
         };
-        let inputs = Inputs::new(&graph, loaded, spec.seed)?;
-        let values = eval::evaluate(&graph, &inputs)?;
         let formula = calculus::jacobian_formula(&graph, wrt);
-        let jacobian = Jacobian::new(graph, wrt, formula, &values)?;
-        Ok(Problem {
+        let limit = spec.max_memory.unwrap_or_else(default_memory_limit);
+        check_memory(&graph, wrt, &formula, limit)?;
+        Ok(PreparedProblem {
             spec,
-            inputs,
-            values,
-            jacobian,
+            graph,
+            wrt,
+            formula,
+            loaded,
         })
     }
 
@@ -109,12 +139,236 @@ impl Problem {
         self.jacobian.graph()
     }
 
+    /// What the user should know about the numbers although nothing failed, one sentence
+    /// each: the first NaN or infinity produced during evaluation, naming the node that
+    /// produced it, and every `inv`/`det` of a badly conditioned matrix, with its
+    /// condition number.
+    pub fn warnings(&self) -> Vec<String> {
+        let graph = self.graph();
+        let mut warnings = Vec::new();
+        if let Some((id, index)) = self.values.first_non_finite() {
+            let value = self.values.get(id)[IxDyn(&index)];
+            let at = if index.is_empty() {
+                String::new()
+            } else {
+                format!(" at {index:?}")
+            };
+            warnings.push(format!(
+                "{} evaluates to {value}{at}; every value computed from it, and the entries of J that depend on it, may be {value} too",
+                graph.text(id)
+            ));
+        }
+        for (id, node) in graph.nodes.iter().enumerate() {
+            let (Op::Inv(arg) | Op::Det(arg)) = node.op else {
+                continue;
+            };
+            let condition = eval::condition_number(self.values.get(arg));
+            if condition > WARN_CONDITION {
+                warnings.push(format!(
+                    "{}: the matrix {} is badly conditioned (1-norm condition number {condition:.1e}), so about {:.0} of the 16 significant digits of {} and of its derivative may be lost",
+                    graph.text(id),
+                    graph.text(arg),
+                    condition.log10().min(16.0),
+                    graph.text(id)
+                ));
+            }
+        }
+        warnings
+    }
+
     /// The name of the variable J differentiates with respect to.
     pub fn wrt_name(&self) -> &str {
         match &self.graph().node(self.jacobian.wrt()).op {
             expr::Op::Input(name) => name,
             _ => unreachable!("wrt is always an input node"),
         }
+    }
+}
+
+/// A problem checked and derived, before any number is computed (see [`Problem::prepare`]).
+pub struct PreparedProblem {
+    /// What was asked.
+    pub spec: ProblemSpec,
+    /// The expression's graph.
+    pub graph: Graph,
+    /// The input node J differentiates with respect to.
+    pub wrt: NodeId,
+    /// The formula of J.
+    pub formula: Formula,
+    /// The arrays loaded from `-l` files.
+    loaded: BTreeMap<String, ArrayD<f64>>,
+}
+
+impl PreparedProblem {
+    /// J's structural support, from the formula alone (exact counts per block of any
+    /// slice without numbers).
+    pub fn support(&self) -> StructuralSupport {
+        StructuralSupport::new(&self.formula)
+    }
+
+    /// Units of work [`Self::evaluate`] reports in its progress.
+    pub fn work(&self) -> u64 {
+        let wanted = nodes_to_evaluate(&self.graph, &self.formula);
+        eval::evaluation_cost(&self.graph, &wanted)
+            .work
+            .saturating_add(jacobian::binding_cost(&self.formula, &self.graph).work)
+    }
+
+    /// Draws the inputs that were not loaded, evaluates the node values the Jacobian
+    /// needs (matrix products on all threads) and binds it, reporting progress in
+    /// `progress` (its total is [`Self::work`]); `Ok(None)` soon after `progress` is
+    /// cancelled.
+    pub fn evaluate(self, progress: &Progress) -> Result<Option<Problem>, Error> {
+        progress.start(self.work());
+        let PreparedProblem {
+            spec,
+            graph,
+            wrt,
+            formula,
+            loaded,
+        } = self;
+        let wanted = nodes_to_evaluate(&graph, &formula);
+        progress.set_stage("drawing the inputs");
+        let inputs = Inputs::new(&graph, loaded, spec.seed)?;
+        let Some(values) = eval::evaluate_nodes(&graph, &inputs, &wanted, progress)? else {
+            return Ok(None);
+        };
+        let Some(jacobian) = Jacobian::with_progress(graph, wrt, formula, &values, progress)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Problem {
+            spec,
+            inputs,
+            values,
+            jacobian,
+        }))
+    }
+}
+
+/// The 1-norm condition number above which [`Problem::warnings`] warns about `inv` and
+/// `det`: about half of the 16 significant digits of `f64` are lost.
+pub const WARN_CONDITION: f64 = 1e8;
+
+/// Above this many units of work ([`eval::EvaluationCost::work`], about 0.1 s) a problem
+/// evaluates only the node values its Jacobian needs (so `X @ W.T` differentiated with
+/// respect to X computes no product); below it every node is evaluated, so that
+/// [`Problem::warnings`] can name any node that produced NaN.
+pub const FULL_EVALUATION_WORK: u64 = 1 << 28;
+
+/// The nodes a problem evaluates: every node when that costs at most
+/// [`FULL_EVALUATION_WORK`], else the nodes `formula` needs and the operands of `inv` and
+/// `det` (whose condition numbers [`Problem::warnings`] reports).
+pub fn nodes_to_evaluate(graph: &Graph, formula: &Formula) -> Vec<NodeId> {
+    let every: Vec<NodeId> = (0..graph.nodes.len()).collect();
+    if eval::evaluation_cost(graph, &every).work <= FULL_EVALUATION_WORK {
+        return every;
+    }
+    let mut wanted = jacobian::needed_nodes(formula);
+    for node in &graph.nodes {
+        if let Op::Inv(arg) | Op::Det(arg) = node.op {
+            wanted.push(arg);
+        }
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    wanted
+}
+
+/// The bytes a problem needs, in parts, estimated from shapes before anything is allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryEstimate {
+    /// The input variables.
+    pub inputs: u128,
+    /// The node values evaluated for the Jacobian, at their peak, or (if more) the values
+    /// kept plus the Jacobian's derived tensors and hoisted contractions.
+    pub evaluation: u128,
+    /// One finite-difference check (the TUI runs them in the background): a perturbed copy
+    /// of the variable J differentiates by, and a forward evaluation of every node.
+    pub check: u128,
+}
+
+impl MemoryEstimate {
+    /// The estimate for the Jacobian `formula` of `graph` with respect to input node `wrt`.
+    pub fn new(graph: &Graph, wrt: NodeId, formula: &Formula) -> MemoryEstimate {
+        let bytes = |id: NodeId| eval::value_bytes(&graph.node(id).shape);
+        let inputs = (0..graph.nodes.len())
+            .filter(|&id| matches!(graph.node(id).op, Op::Input(_)))
+            .map(bytes)
+            .fold(0u128, u128::saturating_add);
+        let lazy = eval::evaluation_cost(graph, &nodes_to_evaluate(graph, formula));
+        let bound = jacobian::binding_cost(formula, graph);
+        let every: Vec<NodeId> = (0..graph.nodes.len()).collect();
+        let full = eval::evaluation_cost(graph, &every);
+        MemoryEstimate {
+            inputs,
+            evaluation: lazy
+                .peak_bytes
+                .max(lazy.kept_bytes.saturating_add(bound.bytes)),
+            check: full.peak_bytes.saturating_add(bytes(wrt)),
+        }
+    }
+
+    /// All parts together.
+    pub fn total(&self) -> u128 {
+        self.inputs
+            .saturating_add(self.evaluation)
+            .saturating_add(self.check)
+    }
+}
+
+/// The memory limit when none is given: the lesser of 8 GiB and half of the memory the
+/// system reports as available (`MemAvailable` in `/proc/meminfo`; 8 GiB where that
+/// cannot be read).
+pub fn default_memory_limit() -> u64 {
+    const CEILING: u64 = 8 << 30;
+    let available = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| mem_available(&text));
+    available.map_or(CEILING, |bytes| CEILING.min(bytes / 2))
+}
+
+/// `MemAvailable` in bytes, from the text of `/proc/meminfo`.
+fn mem_available(meminfo: &str) -> Option<u64> {
+    let line = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemAvailable:"))?;
+    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// Refuses a problem (the Jacobian `formula` of `graph` with respect to input node `wrt`)
+/// whose [`MemoryEstimate`] exceeds `limit` bytes, before anything is allocated.
+pub fn check_memory(
+    graph: &Graph,
+    wrt: NodeId,
+    formula: &Formula,
+    limit: u64,
+) -> Result<(), Error> {
+    let estimate = MemoryEstimate::new(graph, wrt, formula);
+    let needed = u64::try_from(estimate.total()).ok();
+    match needed {
+        Some(bytes) if bytes <= limit => Ok(()),
+        _ => Err(Error::TooLarge {
+            what: format!(
+                "this problem (inputs {}, evaluation {}, a finite-difference check {})",
+                size_text(estimate.inputs),
+                size_text(estimate.evaluation),
+                size_text(estimate.check)
+            ),
+            needed,
+            limit,
+        }),
+    }
+}
+
+/// A size in MiB below 1 GiB, in GiB above: `0.5 MiB`, `12.3 GiB`.
+fn size_text(bytes: u128) -> String {
+    let mib = bytes as f64 / f64::from(1 << 20);
+    if mib < 1024.0 {
+        format!("{mib:.1} MiB")
+    } else {
+        format!("{:.1} GiB", mib / 1024.0)
     }
 }
 
@@ -147,4 +401,151 @@ pub fn parse_shape_args(args: &[String]) -> Result<BTreeMap<String, Shape>, Erro
         shapes.insert(name.to_string(), shape);
     }
     Ok(shapes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(expression: &str, shapes: &[&str]) -> ProblemSpec {
+        ProblemSpec {
+            expression: expression.to_string(),
+            shapes: shapes.iter().map(|s| s.to_string()).collect(),
+            loads: Vec::new(),
+            wrt: None,
+            seed: 0,
+            max_memory: None,
+        }
+    }
+
+    #[test]
+    fn mem_available_is_read_in_bytes() {
+        let meminfo = "MemTotal:       24731708 kB\nMemFree:  1 kB\nMemAvailable:   23938408 kB\n";
+        assert_eq!(mem_available(meminfo), Some(23938408 * 1024));
+        assert_eq!(mem_available("MemTotal: 5 kB\n"), None);
+        assert!(default_memory_limit() <= 8 << 30);
+        assert!(default_memory_limit() > 0);
+    }
+
+    #[test]
+    fn the_memory_guard_counts_inputs_evaluation_and_check() {
+        let shapes = BTreeMap::from([("X".to_string(), Shape(vec![10, 20]))]);
+        let graph = expr::compile("exp(X)", &shapes).unwrap();
+        let formula = calculus::jacobian_formula(&graph, 0);
+        // 200 f64 = 1600 bytes each: X; exp(X) and exp′(X); a copy of X and exp(X).
+        let estimate = MemoryEstimate::new(&graph, 0, &formula);
+        assert_eq!(
+            estimate,
+            MemoryEstimate {
+                inputs: 1600,
+                evaluation: 3200,
+                check: 3200,
+            }
+        );
+        assert!(check_memory(&graph, 0, &formula, 8000).is_ok());
+        let error = check_memory(&graph, 0, &formula, 7999).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::TooLarge {
+                    needed: Some(8000),
+                    limit: 7999,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn a_large_linear_layer_needs_no_product_for_its_jacobian() {
+        // X @ W.T with respect to X at transformer size: J = δ(i,k)·W[j,l] reads W only.
+        let shapes = BTreeMap::from([
+            ("X".to_string(), Shape(vec![2048, 4096])),
+            ("W".to_string(), Shape(vec![4096, 4096])),
+        ]);
+        let graph = expr::compile("X @ W.T", &shapes).unwrap();
+        let formula = calculus::jacobian_formula(&graph, 0);
+        let wanted = nodes_to_evaluate(&graph, &formula);
+        assert_eq!(wanted, [graph.input("W").unwrap()]);
+        assert_eq!(eval::evaluation_cost(&graph, &wanted).work, 0);
+        let estimate = MemoryEstimate::new(&graph, 0, &formula);
+        assert_eq!(estimate.inputs, (2048 + 4096) * 4096 * 8);
+        assert_eq!(estimate.evaluation, 0);
+    }
+
+    #[test]
+    fn an_expression_too_large_for_memory_is_refused_before_allocating() {
+        let huge = spec("X @ W.T", &["X=1000000x1000000", "W=1000000x1000000"]);
+        let Err(error) = Problem::build(huge) else {
+            panic!("10¹² entries per input must be refused");
+        };
+        assert!(matches!(error, Error::TooLarge { .. }), "{error:?}");
+        assert!(error.to_string().contains("TiB"), "{error}");
+    }
+
+    #[test]
+    fn max_memory_overrides_the_default_limit_and_the_error_gives_the_estimate() {
+        let mut small = spec("relu(X @ W.T + b)", &["X=64x1024", "W=512x1024", "b=512"]);
+        small.max_memory = Some(1 << 20);
+        let Err(error) = Problem::build(small.clone()) else {
+            panic!("a 1 MiB limit must refuse the default example");
+        };
+        let text = error.to_string();
+        // Inputs: (64 + 512)·1024 + 512 f64 = 4.5 MiB.
+        assert!(text.contains("inputs 4.5 MiB"), "{text}");
+        assert!(text.contains("memory limit of 1.0 MiB"), "{text}");
+        small.max_memory = Some(1 << 30);
+        assert!(Problem::build(small).is_ok());
+    }
+
+    #[test]
+    fn a_prepared_problem_knows_its_structure_and_reports_the_evaluation() {
+        let prepared =
+            Problem::prepare(spec("softmax(X @ W.T, axis=1)", &["X=70x30", "W=40x30"])).unwrap();
+        assert_eq!(prepared.formula.shape(), [70, 40, 70, 30]);
+        assert_eq!(prepared.support().count(), 70 * 40 * 30);
+        // Small enough to evaluate every node: the product, the softmax, then the hoisted
+        // Σ_m Y[i,m]·W[m,l] (70·40·30 multiply-adds each).
+        let every: Vec<NodeId> = (0..prepared.graph.nodes.len()).collect();
+        let work = prepared.work();
+        assert_eq!(
+            work,
+            eval::evaluation_cost(&prepared.graph, &every).work + 70 * 40 * 30
+        );
+        let progress = Progress::new();
+        let problem = prepared.evaluate(&progress).unwrap().unwrap();
+        assert_eq!((progress.done(), progress.total()), (work, work));
+        assert_eq!(problem.jacobian.shape(), [70, 40, 70, 30]);
+        let cancelled = Progress::new();
+        cancelled.cancel();
+        let spec = spec("relu(X @ W.T)", &["X=70x30", "W=40x30"]);
+        assert!(
+            Problem::build_with_progress(spec, &cancelled)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn warnings_name_the_node_that_produced_nan() {
+        // log of the negative entries of a seed-0 standard normal X.
+        let problem = Problem::build(spec("sum(log(X) * 2)", &["X=3x4"])).unwrap();
+        let warnings = problem.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        let first_negative = problem
+            .inputs
+            .get("X")
+            .unwrap()
+            .indexed_iter()
+            .find(|(_, x)| **x < 0.0)
+            .map(|(index, _)| vec![index[0], index[1]])
+            .unwrap();
+        assert!(
+            warnings[0].starts_with(&format!("log(X) evaluates to NaN at {first_negative:?}")),
+            "{warnings:?}"
+        );
+        let clean = Problem::build(spec("sum(exp(X))", &["X=3x4"])).unwrap();
+        assert!(clean.warnings().is_empty());
+    }
 }

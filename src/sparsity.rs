@@ -19,16 +19,17 @@
 //! always counts.
 //!
 //! Numeric nonzeros ([`numeric_nonzeros`]) are counted by evaluating J only on the
-//! structural support, each entry once, in parallel.
+//! structural support, each entry once, in parallel, with progress and cancellation
+//! ([`numeric_nonzeros_with_progress`]).
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
 use crate::calculus::{Factor, Formula, Slot, Term};
 use crate::jacobian::Jacobian;
+pub use crate::progress::Progress;
 
 /// Where one term of a formula can be nonzero: a set of equalities between J's axes and
 /// pins of axes to positions, read from the term's deltas.
@@ -170,8 +171,9 @@ impl SupportPattern {
     }
 
     /// The entries of the pattern inside the box `ranges` as runs along its innermost
-    /// class: calls `f(index, axes, first, len)` for each run, whose entries are `index`
-    /// with every axis in `axes` set to `first + d` for `d` in `0..len`.
+    /// class that takes more than one position in the box: calls `f(index, axes, first,
+    /// len)` for each run, whose entries are `index` with every axis in `axes` set to
+    /// `first + d` for `d` in `0..len`.
     pub fn for_each_run_in_box(
         &self,
         ranges: &[Range<usize>],
@@ -182,6 +184,72 @@ impl SupportPattern {
             odometer.runs(0, odometer.len(), &mut index, |index, axes, first, len| {
                 f(index, axes, first, len)
             });
+        }
+    }
+
+    /// [`Self::for_each_run_in_box`] for the entries `start .. start + count` of the
+    /// pattern inside the box (in the same order), so that the runs can be cut into pieces
+    /// for parallel work; [`Self::count_in_box`] gives the number of entries.
+    pub fn for_each_run_in_box_part(
+        &self,
+        ranges: &[Range<usize>],
+        start: u128,
+        count: u128,
+        mut f: impl FnMut(&[usize], &[usize], usize, usize),
+    ) {
+        if let Some(odometer) = Odometer::new(self, ranges) {
+            let count = count.min(odometer.len().saturating_sub(start));
+            let mut index = vec![0; self.dims.len()];
+            odometer.runs(start, count, &mut index, |index, axes, first, len| {
+                f(index, axes, first, len)
+            });
+        }
+    }
+
+    /// Which entries of a run lie in the pattern: the run's entries are `index` with every
+    /// axis in `axes` set to `first + d` for `d` in `0..len` (the run must lie inside J).
+    /// Along a run every constraint of a pattern holds everywhere, nowhere or at one
+    /// entry, so the answer is all, none or one of them.
+    pub fn run_overlap(
+        &self,
+        index: &[usize],
+        axes: &[usize],
+        first: usize,
+        len: usize,
+    ) -> RunOverlap {
+        if self.empty || len == 0 {
+            return RunOverlap::None;
+        }
+        let (mut lo, mut hi) = (0usize, len);
+        // Narrows the run to the entry where the moving component equals `value`.
+        let mut at = |value: usize| match value.checked_sub(first) {
+            Some(d) => {
+                lo = lo.max(d);
+                hi = hi.min(d + 1);
+            }
+            None => hi = 0,
+        };
+        let moves = |p: usize| axes.contains(&p);
+        for p in 0..self.dims.len() {
+            let rep = self.class[p];
+            match (moves(p), moves(rep)) {
+                (false, false) if index[p] != index[rep] => return RunOverlap::None,
+                (true, false) => at(index[rep]),
+                (false, true) => at(index[p]),
+                _ => {}
+            }
+            match self.pin[p] {
+                Some(c) if moves(p) => at(c),
+                Some(c) if index[p] != c => return RunOverlap::None,
+                _ => {}
+            }
+        }
+        if lo >= hi {
+            RunOverlap::None
+        } else if hi - lo == len {
+            RunOverlap::All
+        } else {
+            RunOverlap::One(lo)
         }
     }
 
@@ -285,6 +353,28 @@ impl SupportPattern {
             let n = self.dims.len();
             self.class = (0..n).collect();
             self.pin = vec![None; n];
+        }
+    }
+}
+
+/// Which entries of a run lie in a pattern ([`SupportPattern::run_overlap`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOverlap {
+    /// None of them.
+    None,
+    /// Every one.
+    All,
+    /// Only entry `d` of the run.
+    One(usize),
+}
+
+impl RunOverlap {
+    /// True if entry `d` of the run lies in the pattern.
+    pub fn contains(self, d: usize) -> bool {
+        match self {
+            RunOverlap::None => false,
+            RunOverlap::All => true,
+            RunOverlap::One(e) => d == e,
         }
     }
 }
@@ -468,10 +558,14 @@ pub fn slice_box(dims: &[usize], axes: (usize, usize), at: &[usize]) -> Vec<Rang
         .collect()
 }
 
-/// Enumerates a pattern's entries inside a box: one digit per class.
+/// Enumerates a pattern's entries inside a box: one digit per class that takes more than
+/// one position there (so that runs go along the innermost class that moves).
 struct Odometer {
-    /// Per class: first position, number of positions, axes of the class.
+    /// Per class with more than one position: first position, number of positions, axes
+    /// of the class.
     classes: Vec<(usize, usize, Vec<usize>)>,
+    /// Per class with one position: that position, axes of the class.
+    fixed: Vec<(usize, Vec<usize>)>,
 }
 
 impl Odometer {
@@ -481,14 +575,16 @@ impl Odometer {
             return None;
         }
         let mut classes = Vec::new();
+        let mut fixed = Vec::new();
         for rep in pattern.representatives() {
-            let (start, len) = pattern.class_span(rep, ranges);
-            if len == 0 {
-                return None;
+            let members = pattern.members(rep).collect();
+            match pattern.class_span(rep, ranges) {
+                (_, 0) => return None,
+                (start, 1) => fixed.push((start, members)),
+                (start, len) => classes.push((start, len, members)),
             }
-            classes.push((start, len, pattern.members(rep).collect()));
         }
-        Some(Odometer { classes })
+        Some(Odometer { classes, fixed })
     }
 
     /// Number of entries enumerated.
@@ -499,12 +595,14 @@ impl Odometer {
             .product()
     }
 
-    /// The length of the runs [`Self::runs`] makes: the range of the innermost class.
+    /// The length of the runs [`Self::runs`] makes: the range of the innermost class that
+    /// moves.
     fn run_length(&self) -> usize {
         self.classes.last().map_or(1, |&(_, len, _)| len)
     }
 
-    /// Enumerates entries `start .. start + count` as runs along the innermost class:
+    /// Enumerates entries `start .. start + count` as runs along the innermost class that
+    /// moves:
     /// calls `f(index, axes, first, len)` where the run's entries are `index` with every
     /// axis in `axes` set to `first + d` for `d` in `0..len` (`index` already holds
     /// `first` there; `f` may change those components).
@@ -515,9 +613,14 @@ impl Odometer {
         index: &mut [usize],
         mut f: impl FnMut(&mut [usize], &[usize], usize, usize),
     ) {
+        for (position, members) in &self.fixed {
+            for &p in members {
+                index[p] = *position;
+            }
+        }
         let Some(((inner_first, inner_len, inner_members), outer)) = self.classes.split_last()
         else {
-            // J has no axes: one entry.
+            // Every class is fixed: one entry.
             if count > 0 {
                 f(index, &[], 0, 1);
             }
@@ -575,44 +678,6 @@ impl Odometer {
     }
 }
 
-/// Progress and cancellation of a long count, shared with a view on another thread.
-#[derive(Debug, Default)]
-pub struct Progress {
-    /// Entries to visit in all.
-    total: AtomicU64,
-    /// Entries visited so far.
-    done: AtomicU64,
-    /// Set to stop the count early.
-    cancelled: AtomicBool,
-}
-
-impl Progress {
-    /// A fresh, uncancelled progress record.
-    pub fn new() -> Progress {
-        Progress::default()
-    }
-
-    /// Entries visited so far.
-    pub fn done(&self) -> u64 {
-        self.done.load(Ordering::Relaxed)
-    }
-
-    /// Entries to visit in all (known once the count has started).
-    pub fn total(&self) -> u64 {
-        self.total.load(Ordering::Relaxed)
-    }
-
-    /// Asks the count to stop as soon as possible.
-    pub fn cancel(&self) {
-        self.cancelled.store(true, Ordering::Relaxed);
-    }
-
-    /// True once [`Self::cancel`] has been called.
-    pub fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::Relaxed)
-    }
-}
-
 /// Entries per unit of parallel work (and per progress update).
 const CHUNK: u128 = 1 << 16;
 
@@ -633,9 +698,8 @@ pub fn numeric_nonzeros_with_progress(jacobian: &Jacobian, progress: &Progress) 
     let patterns = support.patterns();
     let full: Vec<Range<usize>> = support.dims().iter().map(|&d| 0..d).collect();
     let work: u128 = patterns.iter().map(SupportPattern::count).sum();
-    progress
-        .total
-        .store(u64::try_from(work).unwrap_or(u64::MAX), Ordering::Relaxed);
+    progress.start(u64::try_from(work).unwrap_or(u64::MAX));
+    progress.set_stage("counting numeric nonzeros");
     let mut nonzeros = 0u64;
     for (n, pattern) in patterns.iter().enumerate() {
         let Some(odometer) = Odometer::new(pattern, &full) else {
@@ -646,37 +710,43 @@ pub fn numeric_nonzeros_with_progress(jacobian: &Jacobian, progress: &Progress) 
         let chunks = u64::try_from(len.div_ceil(CHUNK)).ok()?;
         let count: Option<u64> = (0..chunks)
             .into_par_iter()
-            .map(|chunk| {
-                if progress.is_cancelled() {
-                    return None;
-                }
-                let start = chunk as u128 * CHUNK;
-                let count = CHUNK.min(len - start);
-                let mut index = vec![0; full.len()];
-                let mut values = vec![0.0; odometer.run_length()];
-                let mut nonzeros = 0u64;
-                odometer.runs(start, count, &mut index, |index, axes, first, len| {
-                    let values = &mut values[..len];
-                    values.fill(0.0);
-                    jacobian.bound().add_run(index, axes, first, values);
-                    for (d, &v) in values.iter().enumerate() {
-                        if v == 0.0 {
-                            continue;
-                        }
-                        if !earlier.is_empty() {
-                            for &p in axes {
-                                index[p] = first + d;
-                            }
-                            if earlier.iter().any(|p| p.contains(index)) {
-                                continue;
-                            }
-                        }
-                        nonzeros += 1;
+            .map_init(
+                || (vec![0; full.len()], vec![0.0; odometer.run_length()]),
+                |(index, values), chunk| {
+                    if progress.is_cancelled() {
+                        return None;
                     }
-                });
-                progress.done.fetch_add(count as u64, Ordering::Relaxed);
-                Some(nonzeros)
-            })
+                    let start = chunk as u128 * CHUNK;
+                    let count = CHUNK.min(len - start);
+                    let mut nonzeros = 0u64;
+                    odometer.runs(start, count, index, |index, axes, first, len| {
+                        let values = &mut values[..len];
+                        jacobian.bound().write_run(index, axes, first, values);
+                        let overlaps: Vec<RunOverlap> = earlier
+                            .iter()
+                            .map(|p| p.run_overlap(index, axes, first, len))
+                            .filter(|&o| o != RunOverlap::None)
+                            .collect();
+                        if overlaps.contains(&RunOverlap::All) {
+                            return;
+                        }
+                        let counted = values.iter().filter(|&&v| v != 0.0).count();
+                        // Nonzero entries an earlier pattern already counted.
+                        let mut repeated: Vec<usize> = overlaps
+                            .iter()
+                            .filter_map(|&o| match o {
+                                RunOverlap::One(d) if values[d] != 0.0 => Some(d),
+                                _ => None,
+                            })
+                            .collect();
+                        repeated.sort_unstable();
+                        repeated.dedup();
+                        nonzeros += (counted - repeated.len()) as u64;
+                    });
+                    progress.advance(count as u64);
+                    Some(nonzeros)
+                },
+            )
             .sum();
         nonzeros += count?;
     }
@@ -962,6 +1032,27 @@ mod tests {
                 let mut piece = Vec::new();
                 odometer.entries(start, count, &mut index, |ix| piece.push(ix.to_vec()));
                 prop_assert_eq!(&piece[..], &all[start as usize..(start + count) as usize]);
+            }
+        }
+
+        #[test]
+        fn run_overlaps_agree_with_membership(f in random_formula()) {
+            // Every run of every pattern, tested against every pattern.
+            let full: Vec<Range<usize>> = f.shape().iter().map(|&d| 0..d).collect();
+            let patterns = term_patterns(&f);
+            for p in &patterns {
+                p.for_each_run_in_box(&full, |index, axes, first, len| {
+                    for q in &patterns {
+                        let overlap = q.run_overlap(index, axes, first, len);
+                        let mut entry = index.to_vec();
+                        for d in 0..len {
+                            for &a in axes {
+                                entry[a] = first + d;
+                            }
+                            assert_eq!(overlap.contains(d), q.contains(&entry), "{overlap:?}");
+                        }
+                    }
+                });
             }
         }
 

@@ -30,6 +30,7 @@ fn every_fixture_matches_jax_to_1e_10() {
             loads: vec![path.display().to_string()],
             wrt: Some(case["wrt"].as_str().unwrap().to_string()),
             seed: 0,
+            max_memory: None,
         };
         let problem = Problem::build(spec).unwrap_or_else(|e| panic!("{name}: {e}"));
         let mut npz = NpzReader::new(File::open(&path).unwrap()).unwrap();

@@ -8,13 +8,15 @@ use super::{emit, emit_json, parse_index};
 use crate::calculus::render::Notation;
 use crate::check;
 use crate::error::Error;
+use crate::layout::{JacobianDims, Layout, shape_tuple};
 use crate::numfmt;
 use crate::problem::Problem;
 
-/// Prints entry `index_text` of `problem`'s Jacobian.
+/// Prints entry `index_text` of `problem`'s Jacobian, and where it lands in `layout`.
 pub fn run(
     problem: &Problem,
     index_text: &str,
+    layout: Option<Layout>,
     json: bool,
     ascii: bool,
     out: &mut dyn Write,
@@ -36,14 +38,19 @@ pub fn run(
         Notation::Unicode
     };
     let zero_reason = jacobian.why_zero_in(&index, notation);
+    let dims = JacobianDims::of(jacobian);
+    let placed = layout.map(|l| (l, l.position(&dims, &index), l.shape(&dims)));
     if json {
-        let value = json!({
+        let mut value = json!({
             "index": index,
             "value": value,
             "fd_value": fd.value,
             "fd_abs_error": fd_error,
             "zero_reason": zero_reason.as_ref().map(|lines| lines.join("; ")),
         });
+        if let Some((layout, position, shape)) = &placed {
+            value["layout"] = json!({"name": layout.name(), "position": position, "shape": shape});
+        }
         return emit_json(out, &value);
     }
     emit(
@@ -57,7 +64,9 @@ pub fn run(
     for term in jacobian.breakdown(&index, notation) {
         emit(out, &format!("  {}", term.line()))?;
     }
-    let verdict = if check::agrees(value, &fd) {
+    let verdict = if !value.is_finite() || !fd.value.is_finite() {
+        "NOT FINITE — the expression produces NaN or an infinity at or next to this point"
+    } else if check::agrees(value, &fd) {
         "agrees"
     } else {
         "DISAGREES — the function may not be differentiable here (a kink) or the difference is too noisy"
@@ -76,6 +85,16 @@ pub fn run(
         for line in lines {
             emit(out, &format!("  {line}"))?;
         }
+    }
+    if let Some((layout, position, shape)) = placed {
+        emit(
+            out,
+            &format!(
+                "in layout {layout} (shape {}) this entry is at {}",
+                shape_tuple(&shape),
+                shape_tuple(&position)
+            ),
+        )?;
     }
     Ok(())
 }

@@ -31,6 +31,7 @@ pub fn run(
             numfmt::grouped(max_entries as u128)
         )));
     }
+    super::check_allocation(problem, "the dense Jacobian", entries, 8)?;
     let dense = ArrayD::from_shape_fn(IxDyn(&shape), |index| jacobian.entry(index.slice()));
     let file = create_file(path)?;
     dense

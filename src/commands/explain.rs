@@ -6,9 +6,10 @@ use std::io::Write;
 use serde_json::json;
 
 use super::{emit, emit_json, json_count};
-use crate::calculus::render::{Notation, definitions, lhs, render};
+use crate::calculus::render::{Notation, definitions, lhs, node_name, render};
 use crate::calculus::steps::derivation_steps;
 use crate::error::Error;
+use crate::layout::matrix_form::{MatrixForms, matrix_forms};
 use crate::numfmt;
 use crate::problem::Problem;
 use crate::sparsity;
@@ -23,6 +24,7 @@ pub fn run(problem: &Problem, json: bool, ascii: bool, out: &mut dyn Write) -> R
     let entries = entry_count(&shape);
     let structural = sparsity::structural_count(formula);
     let steps = derivation_steps(graph, wrt);
+    let forms = matrix_forms(formula, graph, wrt);
 
     if json {
         let steps: Vec<_> = steps
@@ -46,6 +48,11 @@ pub fn run(problem: &Problem, json: bool, ascii: bool, out: &mut dyn Write) -> R
                 .map(|(name, text)| json!({"name": name, "expression": text}))
                 .collect::<Vec<_>>(),
             "steps": steps,
+            "matrix_form": forms.as_ref().map(|f| json!({
+                "colmajor": f.colmajor.render(Notation::Unicode),
+                "rowmajor": f.rowmajor.render(Notation::Unicode),
+                "notes": f.notes(Notation::Unicode),
+            })),
         });
         return emit_json(out, &value);
     }
@@ -118,6 +125,10 @@ pub fn run(problem: &Problem, json: bool, ascii: bool, out: &mut dyn Write) -> R
             numfmt::percent(density)
         ),
     )?;
+    emit(out, &matrix_form_line(problem, forms.as_ref(), notation))?;
+    for note in forms.iter().flat_map(|f| f.notes(notation)) {
+        emit(out, &format!("  where {note}"))?;
+    }
     emit(
         out,
         &format!("ASCII: {}", render(formula, graph, Notation::Ascii)),
@@ -136,18 +147,25 @@ pub fn entry_count(shape: &[usize]) -> u128 {
         .unwrap_or(u128::MAX)
 }
 
-/// `(64, 512, 64, 1024)`, as Python prints a shape.
-pub fn shape_tuple(shape: &[usize]) -> String {
-    match shape {
-        [] => "()".to_string(),
-        [single] => format!("({single},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+pub use crate::layout::shape_tuple;
+
+/// `Matrix form ∂vec(Y)/∂vec(X)ᵀ: W ⊗ I₆₄ (column-major vec), I₆₄ ⊗ W (row-major vec_r)`,
+/// or that there is none.
+fn matrix_form_line(problem: &Problem, forms: Option<&MatrixForms>, notation: Notation) -> String {
+    let jacobian = &problem.jacobian;
+    let (formula, graph) = (jacobian.formula(), jacobian.graph());
+    let y = node_name(formula, graph, graph.root, notation);
+    let x = node_name(formula, graph, jacobian.wrt(), notation);
+    let head = match notation {
+        Notation::Ascii => format!("Matrix form dvec({y})/dvec({x})^T"),
+        _ => format!("Matrix form ∂vec({y})/∂vec({x})ᵀ"),
+    };
+    match forms {
+        Some(f) => format!(
+            "{head}: {} (column-major vec), {} (row-major vec_r)",
+            f.colmajor.render(notation),
+            f.rowmajor.render(notation)
         ),
+        None => format!("{head}: no Kronecker form"),
     }
 }

@@ -6,6 +6,8 @@
 mod at;
 mod dense;
 mod explain;
+pub mod progress;
+mod shape;
 mod slice;
 mod stats;
 
@@ -26,8 +28,32 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), Error> {
         Command::At {
             problem,
             index,
+            layout,
             output,
-        } => at::run(&build(&problem)?, &index, output.json, output.ascii, out),
+        } => {
+            let layout = layout.as_deref().map(parse_layout).transpose()?;
+            let problem = build(&problem)?;
+            at::run(&problem, &index, layout, output.json, output.ascii, out)
+        }
+        Command::Shape {
+            problem,
+            claim,
+            output,
+        } => {
+            let claim = claim
+                .as_deref()
+                .map(|text| {
+                    crate::layout::parse_claim(text).map_err(|e| Error::Usage(e.to_string()))
+                })
+                .transpose()?;
+            shape::run(
+                &build(&problem)?,
+                claim.as_deref(),
+                output.json,
+                output.ascii,
+                out,
+            )
+        }
         Command::Slice {
             problem,
             axes,
@@ -86,17 +112,58 @@ pub fn spec_of(args: &ProblemArgs) -> ProblemSpec {
             loads: args.loads.clone(),
             wrt: args.wrt.clone(),
             seed: args.seed,
+            max_memory: args.max_memory,
         },
         None => ProblemSpec {
             loads: args.loads.clone(),
             wrt: args.wrt.clone(),
+            max_memory: args.max_memory,
             ..ProblemSpec::default_example(&args.shapes, args.seed)
         },
     }
 }
 
+/// Builds the problem, and tells on stderr what the user should know about its numbers
+/// (NaN produced during evaluation, badly conditioned matrices) without failing.
 fn build(args: &ProblemArgs) -> Result<Problem, Error> {
-    Problem::build(spec_of(args))
+    let problem =
+        progress::with_progress(|progress| Problem::build_with_progress(spec_of(args), progress))?
+            .expect("the command line never cancels");
+    for warning in problem.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    Ok(problem)
+}
+
+/// Refuses to allocate `entries` values of `bytes_each` bytes for `what` above the
+/// problem's memory limit (`--max-memory`, or the default).
+pub fn check_allocation(
+    problem: &Problem,
+    what: &str,
+    entries: u128,
+    bytes_each: u64,
+) -> Result<(), Error> {
+    let limit = problem
+        .spec
+        .max_memory
+        .unwrap_or_else(crate::problem::default_memory_limit);
+    let needed = entries
+        .checked_mul(u128::from(bytes_each))
+        .and_then(|bytes| u64::try_from(bytes).ok());
+    match needed {
+        Some(bytes) if bytes <= limit => Ok(()),
+        _ => Err(Error::TooLarge {
+            what: what.to_string(),
+            needed,
+            limit,
+        }),
+    }
+}
+
+/// Parses `--layout NAME`.
+fn parse_layout(name: &str) -> Result<crate::layout::Layout, Error> {
+    name.parse()
+        .map_err(|e: crate::layout::UnknownLayout| Error::Usage(format!("--layout: {e}")))
 }
 
 /// Refuses to write into a missing directory or onto an existing file without `--force`.

@@ -51,6 +51,11 @@ pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> Re
             "--format npy writes a binary file; give it a name with -o FILE.npy".to_string(),
         ));
     }
+    let shape = jacobian.shape();
+    // The values, their structural flags and a copy of the values.
+    let entries = shape[axes.0] as u128 * shape[axes.1] as u128;
+    let what = format!("this {}×{} slice", shape[axes.0], shape[axes.1]);
+    super::check_allocation(problem, &what, entries, 17)?;
     let slice = jacobian.slice(axes, &at);
     let values = Array2::from_shape_vec((slice.rows, slice.cols), slice.values.clone())
         .map_err(|e| Error::Internal(format!("slice has the wrong size: {e}")))?;

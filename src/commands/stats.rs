@@ -27,7 +27,12 @@ pub fn run(
     } else {
         structural as f64 / entries as f64
     };
-    let nonzeros = (!structural_only).then(|| sparsity::numeric_nonzeros(jacobian));
+    let nonzeros = (!structural_only).then(|| {
+        super::progress::with_progress(|progress| {
+            sparsity::numeric_nonzeros_with_progress(jacobian, progress)
+        })
+        .expect("the command line never cancels")
+    });
     let dense_bytes = entries.saturating_mul(4);
     if json {
         let value = json!({

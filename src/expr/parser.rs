@@ -90,13 +90,7 @@ impl Parser<'_> {
 
     /// A token's text in quotes for a message, shortened if it is long.
     fn quoted(&self, token: Token) -> String {
-        const LONGEST: usize = 20;
-        let text = self.text(token.span);
-        if text.len() > LONGEST {
-            format!("'{}…'", &text[..LONGEST - 1])
-        } else {
-            format!("'{text}'")
-        }
+        quote(self.text(token.span))
     }
 
     /// The span of the current token, or the empty span at the end of the source.
@@ -287,8 +281,8 @@ impl Parser<'_> {
             return Err(Diagnostic::at(
                 value_span,
                 format!(
-                    "the value of {name} must be an integer or true/false, not '{}'",
-                    self.text(value_span)
+                    "the value of {name} must be an integer or true/false, not {}",
+                    quote(self.text(value_span))
                 ),
             )
             .into());
@@ -363,6 +357,17 @@ impl Parser<'_> {
             }
             _ => diagnostic,
         }
+    }
+}
+
+/// Source text in quotes for a message: on one line (a carriage return or newline echoed
+/// raw would garble the terminal) and shortened if it is long.
+fn quote(text: &str) -> String {
+    const LONGEST: usize = 20;
+    let text = text.split_ascii_whitespace().collect::<Vec<_>>().join(" ");
+    match text.char_indices().nth(LONGEST - 1) {
+        Some((cut, _)) if text.len() > LONGEST => format!("'{}…'", &text[..cut]),
+        _ => format!("'{text}'"),
     }
 }
 
@@ -657,6 +662,17 @@ mod tests {
 
         assert!(error("sum(X, axis=-true)").message.contains("'-true'"));
         assert!(error("sum(X, axis=W)").message.contains("not 'W'"));
+        // Whitespace inside the quoted value is shown as one space, never raw.
+        assert_eq!(
+            error("sum(X, axis=-\r\n)").message,
+            "the value of axis must be an integer or true/false, not '- )'"
+        );
+        let long = format!("sum(X, axis={})", "w".repeat(1000));
+        assert!(
+            error(&long)
+                .message
+                .ends_with(&format!("not '{}…'", "w".repeat(19)))
+        );
         assert_eq!(
             error("sum(X, axis=)").message,
             "the value of axis must be an integer or true/false, not ')'"

@@ -392,6 +392,11 @@ impl App {
         self.map_mode
     }
 
+    /// The example selected in the picker (0-based).
+    pub fn picker_selection(&self) -> usize {
+        self.picker
+    }
+
     /// True if mouse capture was asked for.
     pub fn mouse(&self) -> bool {
         self.mouse
@@ -434,7 +439,9 @@ impl App {
             Action::CycleMapMode => {
                 self.map_mode = self.map_mode.next();
                 if !self.grid.values_known {
-                    self.say_error("this slice is too large to evaluate: only its structure is drawn");
+                    self.say_error(
+                        "this slice is too large to evaluate: only its structure is drawn",
+                    );
                 }
             }
             Action::CycleWrt => self.cycle_wrt(),
@@ -551,7 +558,9 @@ impl App {
     /// The fixed axis `+` and `-` change, if J has one.
     pub(super) fn selected_fixed_axis(&self) -> Option<usize> {
         let fixed = self.fixed_axes();
-        fixed.get(self.fixed_choice.min(fixed.len().saturating_sub(1))).copied()
+        fixed
+            .get(self.fixed_choice.min(fixed.len().saturating_sub(1)))
+            .copied()
     }
 
     fn select_fixed(&mut self, direction: Direction) {
@@ -578,10 +587,7 @@ impl App {
             .filter(|&v| v < dim);
         match changed {
             Some(v) => self.cursor[axis] = v,
-            None => self.say_error(format!(
-                "{} runs over 0..{dim}",
-                self.summary.names[axis]
-            )),
+            None => self.say_error(format!("{} runs over 0..{dim}", self.summary.names[axis])),
         }
     }
 
@@ -652,10 +658,7 @@ impl App {
             map_mode,
             ..replacement
         };
-        self.say(format!(
-            "{} = {}",
-            self.summary.lhs, self.summary.formula
-        ));
+        self.say(format!("{} = {}", self.summary.lhs, self.summary.formula));
         Ok(())
     }
 
@@ -766,8 +769,13 @@ impl App {
         }
     }
 
+    /// The terminal's size: (columns, rows).
+    pub fn screen_size(&self) -> (u16, u16) {
+        self.screen
+    }
+
     /// Where the heat-map cells are on screen, if the terminal is large enough.
-    pub(super) fn map_cells(&self) -> Option<Rect> {
+    pub fn map_cells(&self) -> Option<Rect> {
         let (rows, _) = self.slice.dims();
         let gutter = render::gutter_width(&self.corner_label(), rows);
         let area = Rect::new(0, 0, self.screen.0, self.screen.1);
@@ -850,7 +858,12 @@ mod tests {
     fn small() -> App {
         let spec = ProblemSpec::default_example(&["X=4x6".into(), "W=5x6".into()], 0);
         let problem = Problem::build(spec).unwrap();
-        App::new(problem, Theme::new(ColorMode::Ansi16, false), false, (80, 24))
+        App::new(
+            problem,
+            Theme::new(ColorMode::Ansi16, false),
+            false,
+            (80, 24),
+        )
     }
 
     fn w(app: &App, j: usize, l: usize) -> f64 {
@@ -949,7 +962,12 @@ mod tests {
     fn zoom_goes_from_the_whole_slice_to_single_entries() {
         let spec = ProblemSpec::default_example(&["X=64x1024".into(), "W=8x1024".into()], 0);
         let problem = Problem::build(spec).unwrap();
-        let mut app = App::new(problem, Theme::new(ColorMode::Ansi16, false), false, (80, 24));
+        let mut app = App::new(
+            problem,
+            Theme::new(ColorMode::Ansi16, false),
+            false,
+            (80, 24),
+        );
         assert_eq!(app.viewport().zoom, 0);
         let (rows, cols) = app.viewport().span();
         assert!(rows >= 64 && cols >= 1024);
@@ -1055,7 +1073,12 @@ mod tests {
         app.update(Action::Submit);
         assert_eq!(app.mode(), Mode::Normal);
         assert_eq!(app.summary.wrt, "W");
-        assert!(app.status().unwrap().text.starts_with("linear layer, wrt W"));
+        assert!(
+            app.status()
+                .unwrap()
+                .text
+                .starts_with("linear layer, wrt W")
+        );
     }
 
     #[test]
@@ -1070,6 +1093,57 @@ mod tests {
         assert_eq!(app.cursor(), [0, 0, 2, 4]);
         app.update(Action::Click { column: 0, row: 0 });
         assert_eq!(app.cursor(), [0, 0, 2, 4]);
+    }
+
+    fn app_of(expression: &str, shapes: &[&str], wrt: Option<&str>) -> App {
+        let spec = ProblemSpec {
+            expression: expression.to_string(),
+            shapes: shapes.iter().map(|s| s.to_string()).collect(),
+            loads: Vec::new(),
+            wrt: wrt.map(String::from),
+            seed: 0,
+            max_memory: None,
+        };
+        let problem = Problem::build(spec).unwrap();
+        App::new(
+            problem,
+            Theme::new(ColorMode::Ansi16, false),
+            false,
+            (80, 24),
+        )
+    }
+
+    /// J of rank 0, 1 and 3: one "pair" for ranks 0 and 1, three for rank 3; moving and
+    /// jumping work in each.
+    #[test]
+    fn every_rank_of_j_has_its_slices() {
+        let mut scalar = app_of("c * c", &["c=scalar"], None);
+        assert_eq!(scalar.summary.pairs.len(), 1);
+        run(
+            &mut scalar,
+            &[Action::Move(Direction::Right), Action::NextPair],
+        );
+        assert!(scalar.cursor().is_empty());
+        let c = scalar.problem().inputs.get("c").unwrap()[[].as_slice()];
+        assert!((scalar.inspection().value - 2.0 * c).abs() < 1e-12);
+
+        let mut vector = app_of("sum(x * x)", &["x=5"], None);
+        assert_eq!(vector.summary.shape, [5]);
+        run(&mut vector, &[Action::Move(Direction::Right); 2]);
+        assert_eq!(vector.cursor(), [2]);
+        let x = vector.problem().inputs.get("x").unwrap()[[2].as_slice()];
+        assert!((vector.inspection().value - 2.0 * x).abs() < 1e-12);
+        vector.update(Action::NextNonzero);
+        assert_eq!(vector.cursor(), [3]);
+
+        let mut three = app_of("A @ x", &["A=4x3", "x=3"], Some("A"));
+        assert_eq!(three.summary.shape, [4, 4, 3]);
+        assert_eq!(three.summary.pairs.len(), 3);
+        assert_eq!(three.axes().label(&three.summary.names), "k,l");
+        three.update(Action::ChangeFixed(1));
+        assert_eq!(three.cursor(), [1, 0, 0]);
+        three.update(Action::SelectPair(3));
+        assert!(three.status().unwrap().error);
     }
 
     #[test]

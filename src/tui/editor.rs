@@ -75,7 +75,12 @@ impl LineInput {
 /// The editor line of a problem: `EXPR -s NAME=SHAPE … [--wrt NAME]`. Of several `-s`
 /// for one name only the last (the one in effect) is written, where the first was.
 pub fn spec_line(spec: &ProblemSpec) -> String {
-    let name = |arg: &str| arg.split_once('=').map_or(arg, |(n, _)| n).trim().to_string();
+    let name = |arg: &str| {
+        arg.split_once('=')
+            .map_or(arg, |(n, _)| n)
+            .trim()
+            .to_string()
+    };
     let mut shapes: Vec<(String, &str)> = Vec::new();
     for arg in &spec.shapes {
         match shapes.iter_mut().find(|(n, _)| *n == name(arg)) {
@@ -115,6 +120,7 @@ pub fn parse_spec_line(line: &str, current: &ProblemSpec) -> Result<ProblemSpec,
         loads: current.loads.clone(),
         wrt: None,
         seed: current.seed,
+        max_memory: current.max_memory,
     };
     let mut rest = words[first_option..].iter().map(|&(_, w)| w);
     while let Some(option) = rest.next() {
@@ -189,7 +195,10 @@ pub fn parse_goto(
         return Err("J is a scalar: it has a single entry".to_string());
     }
     if parts.is_empty() {
-        return Err(format!("type {} comma-separated indices ({axes})", names.len()));
+        return Err(format!(
+            "type {} comma-separated indices ({axes})",
+            names.len()
+        ));
     }
     let mut index = current.to_vec();
     let named = parts.iter().any(|p| p.contains('='));
@@ -204,13 +213,17 @@ pub fn parse_goto(
     for (n, part) in parts.iter().enumerate() {
         let (axis, value) = match part.split_once('=') {
             Some((name, value)) => {
-                let axis = names
-                    .iter()
-                    .position(|a| a == name.trim())
-                    .ok_or_else(|| format!("J has no axis '{}'; its axes are {axes}", name.trim()))?;
+                let axis = names.iter().position(|a| a == name.trim()).ok_or_else(|| {
+                    format!("J has no axis '{}'; its axes are {axes}", name.trim())
+                })?;
                 (axis, value.trim())
             }
-            None if named => return Err(format!("'{part}': name the axis, e.g. {}={part}", names[n.min(names.len() - 1)])),
+            None if named => {
+                return Err(format!(
+                    "'{part}': name the axis, e.g. {}={part}",
+                    names[n.min(names.len() - 1)]
+                ));
+            }
             None => (n, *part),
         };
         let value: usize = value
@@ -263,10 +276,7 @@ mod tests {
         assert_eq!(line, "X @ W.T -s X=64x1024 -s W=512x1024");
         assert_eq!(parse_spec_line(&line, &spec).unwrap(), spec);
         let overridden = ProblemSpec::default_example(&["W=8x1024".to_string()], 0);
-        assert_eq!(
-            spec_line(&overridden),
-            "X @ W.T -s X=64x1024 -s W=8x1024"
-        );
+        assert_eq!(spec_line(&overridden), "X @ W.T -s X=64x1024 -s W=8x1024");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! It redraws only after events (no ticking while idle), handles a burst of events before
 //! drawing once (a run of resizes counts as the last one), wraps each frame in a
 //! synchronized update, and runs the finite-difference check on a worker thread once the
-//! cursor has rested for [`REST`].
+//! cursor has rested for a moment (`REST`).
 
 use std::io::{self, Write};
 use std::sync::mpsc::{self, Receiver, Sender};

@@ -509,11 +509,7 @@ pub fn legend(theme: &Theme, mode: MapMode, viewport: &Viewport) -> Line<'static
     match mode {
         MapMode::Sparsity | MapMode::Magnitude => {
             spans.extend((1..=SHADES).map(|s| swatch(Paint::Level(s as f64 / SHADES as f64))));
-            spans.push(text(if mode == MapMode::Sparsity {
-                " nonzero (shade: share) "
-            } else {
-                " nonzero (shade: |v|) "
-            }));
+            spans.push(text(" nonzero "));
         }
         MapMode::Signed => {
             spans.push(swatch(Paint::Signed(-1.0)));
@@ -525,10 +521,12 @@ pub fn legend(theme: &Theme, mode: MapMode, viewport: &Viewport) -> Line<'static
         }
     }
     spans.push(swatch(Paint::NumericZero));
-    spans.push(text(" zero  blank: structural 0  "));
     spans.push(text(&format!(
-        "block {}×{}",
-        viewport.block.0, viewport.block.1
+        " zero value {dot} blank: structural 0 {dot} block {}{times}{}",
+        viewport.block.0,
+        viewport.block.1,
+        dot = theme.glyphs.dot,
+        times = if theme.ascii { "x" } else { "×" },
     )));
     Line::from(spans)
 }
@@ -592,6 +590,47 @@ mod tests {
                 }
             }
             assert_eq!(lit, vec![v.block_of(lone).unwrap()], "zoom {zoom}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Every nonzero lands in a lit block, and every blank block holds only structural
+        /// zeros, at every size and zoom.
+        #[test]
+        fn every_nonzero_lights_its_block(
+            rows in 1usize..60,
+            cols in 1usize..300,
+            width in 1usize..40,
+            height in 1usize..20,
+            zoom in 0u32..8,
+            seeds in proptest::collection::vec(0usize..18000, 0..12),
+        ) {
+            let n = rows * cols;
+            let mut values = vec![0.0; n];
+            let mut structural = vec![false; n];
+            for (k, seed) in seeds.iter().enumerate() {
+                let at = seed % n;
+                structural[at] = true;
+                values[at] = if k % 3 == 0 { 0.0 } else { (k as f64) - 5.5 };
+            }
+            let mut v = Viewport::fit(rows, cols, width, height);
+            v.set_zoom(zoom, (rows / 2, cols / 2));
+            let grid = HeatGrid::aggregate(&values, &structural, v, max_abs(&values));
+            for mode in [MapMode::Sparsity, MapMode::Magnitude, MapMode::Signed] {
+                for row in 0..rows {
+                    for col in 0..cols {
+                        let Some((y, x)) = v.block_of((row, col)) else { continue };
+                        let paint = grid.paint(y, x, mode);
+                        let at = row * cols + col;
+                        if values[at] != 0.0 {
+                            proptest::prop_assert!(matches!(paint, Paint::Level(_) | Paint::Signed(_)));
+                        }
+                        if structural[at] {
+                            proptest::prop_assert!(paint != Paint::Blank);
+                        }
+                    }
+                }
+            }
         }
     }
 

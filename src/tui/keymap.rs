@@ -25,9 +25,7 @@ impl Key {
         let plain = !mods.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
         match self {
             Key::Char(c) => event.code == KeyCode::Char(c) && plain,
-            Key::Ctrl(c) => {
-                event.code == KeyCode::Char(c) && mods.contains(KeyModifiers::CONTROL)
-            }
+            Key::Ctrl(c) => event.code == KeyCode::Char(c) && mods.contains(KeyModifiers::CONTROL),
             // Shift+Tab arrives as BackTab with Shift held.
             Key::Code(code) => {
                 event.code == code
@@ -307,7 +305,10 @@ pub const PICKER: &[Binding] = &[
         footer: Some(("Enter", "open")),
     },
     Binding {
-        keys: &[(Key::Char('q'), A::Close), (Key::Code(KeyCode::Esc), A::Close)],
+        keys: &[
+            (Key::Char('q'), A::Close),
+            (Key::Code(KeyCode::Esc), A::Close),
+        ],
         help: "back",
         footer: Some(("Esc", "back")),
     },
@@ -420,7 +421,10 @@ mod tests {
             Some(A::Close)
         );
         assert_eq!(
-            action_for(Mode::Help, &press(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            action_for(
+                Mode::Help,
+                &press(KeyCode::Char('c'), KeyModifiers::CONTROL)
+            ),
             Some(A::Quit)
         );
     }
@@ -451,7 +455,10 @@ mod tests {
                 .flat_map(|b| b.keys.iter().map(|(k, _)| *k))
                 .collect();
             for (n, key) in keys.iter().enumerate() {
-                assert!(!keys[n + 1..].contains(key), "{mode:?}: {key:?} bound twice");
+                assert!(
+                    !keys[n + 1..].contains(key),
+                    "{mode:?}: {key:?} bound twice"
+                );
             }
         }
     }

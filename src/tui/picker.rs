@@ -32,6 +32,7 @@ impl Example {
             loads: Vec::new(),
             wrt: self.wrt.clone(),
             seed,
+            max_memory: None,
         }
     }
 }

@@ -18,7 +18,7 @@ use super::app::{App, CheckState, Mode};
 use super::editor::LineInput;
 use super::heatmap::{self, HeatMap};
 use super::keymap::{self, NORMAL};
-use super::theme::Theme;
+use super::theme::{self, Theme};
 use crate::jacobian::TermBreakdown;
 
 /// Narrowest terminal the explorer draws in.
@@ -135,6 +135,13 @@ pub fn draw(frame: &mut Frame, app: &App) {
             LineKind::Goto,
         ),
     }
+    if app.theme.ascii {
+        for cell in &mut frame.buffer_mut().content {
+            if !cell.symbol().is_ascii() {
+                cell.set_symbol(theme::ascii_symbol(cell.symbol()));
+            }
+        }
+    }
 }
 
 fn draw_too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -168,15 +175,27 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
     let s = &app.summary;
     let dot = format!(" {} ", theme.glyphs.dot);
-    let first = Line::from(vec![
-        Span::styled("Y = ", theme.label()),
-        Span::styled(s.expression.clone(), theme.title()),
+    // J's shape always shows: a long expression is cut instead.
+    let tail = vec![
         Span::styled(dot.clone(), theme.dim()),
         Span::styled("wrt ", theme.label()),
         Span::styled(s.wrt.clone(), theme.title()),
         Span::styled(dot.clone(), theme.dim()),
         Span::raw(format!("{} {}", j_name(&s.names), shape_text(&s.shape))),
+    ];
+    let tail_width: usize = tail.iter().map(Span::width).sum();
+    let room = usize::from(area.width).saturating_sub(tail_width + 4);
+    let expression = if s.expression.chars().count() > room {
+        let kept: String = s.expression.chars().take(room.saturating_sub(1)).collect();
+        format!("{kept}…")
+    } else {
+        s.expression.clone()
+    };
+    let mut first = Line::from(vec![
+        Span::styled("Y = ", theme.label()),
+        Span::styled(expression, theme.title()),
     ]);
+    first.spans.extend(tail);
     let density = if s.entries == 0 {
         0.0
     } else {
@@ -293,9 +312,10 @@ fn draw_map(frame: &mut Frame, app: &App, layout: &Layout) {
 
     let mut legend = heatmap::legend(theme, app.map_mode(), viewport);
     if !app.grid.values_known {
-        legend
-            .spans
-            .push(Span::styled("  structure only (slice too large)", theme.error()));
+        legend.spans.push(Span::styled(
+            "  structure only (slice too large)",
+            theme.error(),
+        ));
     }
     frame.render_widget(Paragraph::new(legend), layout.legend);
 }
@@ -465,9 +485,10 @@ fn check_span(app: &App) -> Span<'static> {
         CheckState::Waiting | CheckState::Running => {
             Span::styled("finite difference: checking…".to_string(), theme.dim())
         }
-        CheckState::Done(Err(message)) => {
-            Span::styled(format!("finite difference failed: {message}"), theme.error())
-        }
+        CheckState::Done(Err(message)) => Span::styled(
+            format!("finite difference failed: {message}"),
+            theme.error(),
+        ),
         CheckState::Done(Ok(fd)) => {
             let error = (inspection.value - fd.value).abs();
             let agrees = check::agrees(inspection.value, fd);
@@ -583,8 +604,7 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
         ),
         (
             "check",
-            "the finite-difference check runs in the background when the cursor rests"
-                .to_string(),
+            "the finite-difference check runs in the background when the cursor rests".to_string(),
         ),
         (
             "display",

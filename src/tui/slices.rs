@@ -49,7 +49,7 @@ impl SliceAxes {
         }
     }
 
-    /// The pair shown first: J's last two axes (for ∂Y[i,j]/∂X[k,l], the (k,l) slice: what
+    /// The pair shown first: J's last two axes (for `∂Y[i,j]/∂X[k,l]`, the (k,l) slice: what
     /// one output entry depends on).
     pub fn default_index(rank: usize) -> usize {
         SliceAxes::all(rank).len() - 1
@@ -162,10 +162,7 @@ impl SliceData {
                 (0..cols)
                     .map(|col| {
                         key.axes.place(&mut index, (0, col));
-                        (
-                            jacobian.entry(&index),
-                            jacobian.support().contains(&index),
-                        )
+                        (jacobian.entry(&index), jacobian.support().contains(&index))
                     })
                     .unzip()
             }
@@ -283,6 +280,33 @@ mod tests {
             SliceKey::through(axes, &[1, 2, 3, 4]),
             SliceKey::through(axes, &[0, 2, 3, 4])
         );
+    }
+
+    /// The structure-only grid of a slice too large to evaluate counts the same structural
+    /// entries per block as the evaluated slice.
+    #[test]
+    fn structure_only_grids_count_like_dense_ones() {
+        use crate::problem::{Problem, ProblemSpec};
+        let spec = ProblemSpec::default_example(&["X=6x8".into(), "W=5x8".into()], 0);
+        let jacobian = Problem::build(spec).unwrap().jacobian;
+        for (pair, at) in [(1, [2, 3, 0, 5]), (5, [1, 0, 0, 0]), (0, [0, 0, 4, 4])] {
+            let axes = SliceAxes::all(4)[pair];
+            let key = SliceKey::through(axes, &at);
+            let dense = SliceData::fetch(&jacobian, &key);
+            let (rows, cols) = dense.dims();
+            let structure = SliceData::StructureOnly { rows, cols };
+            let viewport = Viewport::fit(rows, cols, 3, 2);
+            let a = dense.grid(&jacobian, &key, viewport);
+            let b = structure.grid(&jacobian, &key, viewport);
+            assert!(!b.values_known);
+            let counts = |g: &HeatGrid| -> Vec<Option<(usize, usize)>> {
+                g.blocks
+                    .iter()
+                    .map(|b| b.map(|b| (b.entries, b.structural)))
+                    .collect()
+            };
+            assert_eq!(counts(&a), counts(&b), "pair {pair} at {at:?}");
+        }
     }
 
     #[test]

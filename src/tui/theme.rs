@@ -321,6 +321,35 @@ impl Theme {
     }
 }
 
+/// The ASCII stand-in of a one-column symbol, for `--ascii`: the screen is drawn as usual,
+/// then every cell that is not ASCII goes through this (text from formulas, examples and
+/// borders alike), so no Unicode glyph can slip through.
+pub fn ascii_symbol(symbol: &str) -> &'static str {
+    match symbol {
+        "δ" => "d",
+        "∂" => "d",
+        "Σ" => "S",
+        "σ" => "s",
+        "′" => "'",
+        "·" => "*",
+        "×" => "x",
+        "…" => "~",
+        "–" | "−" | "─" | "⁻" => "-",
+        "│" => "|",
+        "┌" | "┐" | "└" | "┘" | "┼" | "├" | "┤" | "┬" | "┴" => "+",
+        "≠" => "#",
+        "ᵀ" => "T",
+        "¹" => "1",
+        "²" => "2",
+        "≈" => "~",
+        "▼" => "v",
+        "▶" => ">",
+        "✓" => "v",
+        "✗" => "x",
+        _ => "?",
+    }
+}
+
 /// Nonzero shades in the 16-colour mode, weakest first.
 const SEQUENTIAL_16: [Color; SHADES] = [Color::Blue, Color::Cyan, Color::Yellow, Color::White];
 /// Negative values in the 16-colour mode: weak, strong.
@@ -451,6 +480,13 @@ mod tests {
                     assert!(all.iter().all(|g| g.is_ascii()));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn ascii_stand_ins_are_ascii() {
+        for symbol in ["δ", "─", "┌", "×", "…", "≠", "unknown ☃"] {
+            assert!(ascii_symbol(symbol).is_ascii());
         }
     }
 

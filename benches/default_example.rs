@@ -1,0 +1,102 @@
+//! The performance targets at the default example's size (X 64×1024, W 512×1024, b 512)
+//! for `X @ W.T`, `relu(X @ W.T + b)` and `softmax(X @ W.T, axis=1)` with respect to X.
+//!
+//! Names say what is measured: `default/<what>/<expression>[/<slice axes>]`.
+
+mod common;
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use jacscope::layout::{self, VecOrder};
+use jacscope::sparsity;
+
+use common::{AT, EXPRESSIONS, MAP, axis_pairs, blocks, problem};
+
+/// Building the problem and summarising the slice the TUI opens on (k,l) for a
+/// 100×200-block map: the work before the first frame.
+fn first_frame(c: &mut Criterion) {
+    let mut group = c.benchmark_group("default/build_and_first_map");
+    for (name, expression) in EXPRESSIONS {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let problem = problem(expression, "default");
+                let jacobian = &problem.jacobian;
+                let shape = jacobian.shape();
+                let grid = jacobian.slice_blocks(
+                    (2, 3),
+                    &AT,
+                    &blocks(shape[2], MAP.0),
+                    &blocks(shape[3], MAP.1),
+                );
+                black_box(grid)
+            })
+        });
+    }
+    group.finish();
+}
+
+/// Computing one 2-D slice and summarising it into 100×200 blocks, for every pair of
+/// J's axes, through the diagonal i = k where the slices are fullest.
+fn slices(c: &mut Criterion) {
+    for (name, expression) in EXPRESSIONS {
+        let problem = problem(expression, "default");
+        let jacobian = &problem.jacobian;
+        let shape = jacobian.shape();
+        let mut group = c.benchmark_group(format!("default/slice_to_100x200_map/{name}"));
+        for (axes, label) in axis_pairs(&jacobian.axis_names()) {
+            let rows = blocks(shape[axes.0], MAP.0);
+            let cols = blocks(shape[axes.1], MAP.1);
+            group.bench_function(label, |b| {
+                b.iter(|| black_box(jacobian.slice_blocks(axes, &AT, &rows, &cols)))
+            });
+        }
+        group.finish();
+    }
+}
+
+/// Counting J's structural nonzeros (from the deltas) and numeric nonzeros (evaluating
+/// the whole structural support, 2^25 entries).
+fn whole_tensor(c: &mut Criterion) {
+    let mut structural = c.benchmark_group("default/structural_count");
+    for (name, expression) in EXPRESSIONS {
+        let problem = problem(expression, "default");
+        structural.bench_function(name, |b| {
+            b.iter(|| black_box(sparsity::structural_count(problem.jacobian.formula())))
+        });
+    }
+    structural.finish();
+    let mut numeric = c.benchmark_group("default/numeric_count");
+    numeric.sample_size(10);
+    for (name, expression) in EXPRESSIONS {
+        let problem = problem(expression, "default");
+        numeric.bench_function(name, |b| {
+            b.iter(|| black_box(sparsity::numeric_nonzeros(&problem.jacobian)))
+        });
+    }
+    numeric.finish();
+}
+
+/// Exact structural counts of the 100×200 blocks of the matricized J (32768 × 65536,
+/// numerator layout, row-major vec): a full screen of the matricized view.
+fn matricized(c: &mut Criterion) {
+    let problem = problem(EXPRESSIONS[0].1, "default");
+    let support = problem.jacobian.support();
+    let shape = problem.jacobian.shape();
+    let (rows, cols) = (shape[0] * shape[1], shape[2] * shape[3]);
+    let (row_blocks, col_blocks) = (blocks(rows, MAP.0), blocks(cols, MAP.1));
+    c.bench_function("default/matricized_block_counts_100x200/linear", |b| {
+        b.iter(|| {
+            black_box(layout::matricized_block_counts(
+                support,
+                2,
+                VecOrder::RowMajor,
+                &row_blocks,
+                &col_blocks,
+            ))
+        })
+    });
+}
+
+criterion_group!(benches, first_frame, slices, whole_tensor, matricized);
+criterion_main!(benches);

@@ -1,0 +1,58 @@
+//! The performance targets at transformer size (X 2048×4096, W 4096×4096, b 4096) for
+//! `X @ W.T`, `relu(X @ W.T + b)` and `softmax(X @ W.T, axis=1)` with respect to X.
+//!
+//! Names say what is measured: `transformer/<what>/<expression>[/<slice axes>]`. Building
+//! a problem takes seconds (the relu layer needs one 34-GFLOP product, softmax two), so
+//! each is built once outside the timed loops, and the build itself is timed with the
+//! smallest sample criterion allows. The numeric nonzero count over the 2^35-entry support
+//! is timed by `examples/bench_timings.rs` (once: it takes tens of seconds).
+
+mod common;
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use jacscope::sparsity;
+
+use common::{AT, EXPRESSIONS, MAP, axis_pairs, blocks, problem};
+
+/// Building the problem: drawing the inputs, the products the formula needs, hoisted
+/// contractions.
+fn build(c: &mut Criterion) {
+    let mut group = c.benchmark_group("transformer/build");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    for (name, expression) in EXPRESSIONS {
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(problem(expression, "transformer")))
+        });
+    }
+    group.finish();
+}
+
+/// One slice summarised into 100×200 blocks, for every pair of J's axes (the (j,l) slice
+/// through i = k is 4096 × 4096, all structurally nonzero); and the structural count.
+fn slices_and_structure(c: &mut Criterion) {
+    for (name, expression) in EXPRESSIONS {
+        let problem = problem(expression, "transformer");
+        let jacobian = &problem.jacobian;
+        let shape = jacobian.shape();
+        let mut group = c.benchmark_group(format!("transformer/slice_to_100x200_map/{name}"));
+        group.sample_size(20);
+        for (axes, label) in axis_pairs(&jacobian.axis_names()) {
+            let rows = blocks(shape[axes.0], MAP.0);
+            let cols = blocks(shape[axes.1], MAP.1);
+            group.bench_function(label, |b| {
+                b.iter(|| black_box(jacobian.slice_blocks(axes, &AT, &rows, &cols)))
+            });
+        }
+        group.finish();
+        c.bench_function(&format!("transformer/structural_count/{name}"), |b| {
+            b.iter(|| black_box(sparsity::structural_count(jacobian.formula())))
+        });
+    }
+}
+
+criterion_group!(benches, slices_and_structure, build);
+criterion_main!(benches);

@@ -1,0 +1,95 @@
+//! Criterion-free timings of jacscope's side of `scripts/bench_vs_jax.py`, printed as one
+//! JSON object: preparing a problem (formula and structure, what a view can show at once),
+//! building it, summarising each 2-D slice into a 100×200-block map, the structural count
+//! and (with `--numeric`) the numeric nonzero count.
+//!
+//! ```text
+//! cargo run --release --example bench_timings -- --expr relu --size default [--numeric] [--repeat 20]
+//! ```
+//! `--expr` is linear, relu or softmax; `--size` is quick, default or transformer.
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use std::time::Instant;
+
+use jacscope::problem::Problem;
+use jacscope::sparsity;
+use serde_json::json;
+
+use common::{AT, EXPRESSIONS, MAP, axis_pairs, blocks, problem};
+
+/// The median of `repeat` timings of `f`, in milliseconds.
+fn median_ms(repeat: usize, mut f: impl FnMut()) -> f64 {
+    let mut times: Vec<f64> = (0..repeat.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|n| args.get(n + 1))
+            .cloned()
+    };
+    let name = value("--expr").unwrap_or_else(|| "linear".to_string());
+    let size = value("--size").unwrap_or_else(|| "default".to_string());
+    let repeat: usize = value("--repeat").map_or(11, |r| r.parse().expect("--repeat N"));
+    let numeric = args.iter().any(|a| a == "--numeric");
+    let expression = EXPRESSIONS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("unknown --expr {name}"))
+        .1;
+
+    let start = Instant::now();
+    let prepared = Problem::prepare(common::spec(expression, &size)).expect("the problems build");
+    let structure = prepared.support().count();
+    let prepare_ms = start.elapsed().as_secs_f64() * 1e3;
+    std::hint::black_box(structure);
+    let start = Instant::now();
+    let problem = problem(expression, &size);
+    let build_s = start.elapsed().as_secs_f64();
+    let jacobian = &problem.jacobian;
+    let shape = jacobian.shape();
+    let mut slices = serde_json::Map::new();
+    for (axes, label) in axis_pairs(&jacobian.axis_names()) {
+        let rows = blocks(shape[axes.0], MAP.0);
+        let cols = blocks(shape[axes.1], MAP.1);
+        let ms = median_ms(repeat, || {
+            std::hint::black_box(jacobian.slice_blocks(axes, &AT, &rows, &cols));
+        });
+        slices.insert(label, json!(ms));
+    }
+    let structural_ms = median_ms(repeat, || {
+        std::hint::black_box(sparsity::structural_count(jacobian.formula()));
+    });
+    let (numeric_s, nonzeros) = if numeric {
+        let start = Instant::now();
+        let nonzeros = sparsity::numeric_nonzeros(jacobian);
+        (Some(start.elapsed().as_secs_f64()), Some(nonzeros))
+    } else {
+        (None, None)
+    };
+    let report = json!({
+        "expr": name,
+        "size": size,
+        "shape": shape,
+        "prepare_ms": prepare_ms,
+        "build_s": build_s,
+        "slice_ms": slices,
+        "structural_count_ms": structural_ms,
+        "structural_nonzeros": sparsity::structural_count(jacobian.formula()).to_string(),
+        "numeric_count_s": numeric_s,
+        "nonzeros": nonzeros,
+    });
+    println!("{report}");
+}

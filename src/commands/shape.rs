@@ -1,0 +1,112 @@
+//! `jacscope shape`: J's shape in every layout, and the verdict on a claimed shape.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use super::{emit, emit_json};
+use crate::error::Error;
+use crate::layout::{self, Layout, ShapeContext, shape_tuple};
+use crate::problem::Problem;
+
+/// Prints the layouts of `problem`'s Jacobian and, with `claim`, which of them match it.
+pub fn run(
+    problem: &Problem,
+    claim: Option<&[usize]>,
+    json: bool,
+    ascii: bool,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let context = ShapeContext::of(&problem.jacobian);
+    let dims = context.dims();
+    let check = claim.map(|c| layout::check_claim(c, &context));
+    if json {
+        let layouts: Vec<_> = Layout::ALL
+            .iter()
+            .map(|l| json!({"name": l.name(), "used_by": l.used_by(), "shape": l.shape(&dims)}))
+            .collect();
+        let claim = check.as_ref().map(|c| {
+            json!({
+                "shape": c.claimed,
+                "matches": c.matches.iter().map(|l| l.name()).collect::<Vec<_>>(),
+                "note": c.note,
+            })
+        });
+        return emit_json(out, &json!({"layouts": layouts, "claim": claim}));
+    }
+    let text = |s: &str| if ascii { to_ascii(s) } else { s.to_string() };
+    let tensor = |name: &str, shape: &[usize]| match shape {
+        [] => format!("{name} is a scalar"),
+        _ => format!("{name} is {}", shape_tuple(shape)),
+    };
+    emit(
+        out,
+        &text(&format!(
+            "J = ∂{y}/∂{x} for {y} = {}: {}, {}",
+            problem.graph().source,
+            tensor(&context.y_name, &dims.out),
+            tensor(&context.x_name, &dims.input),
+            y = context.y_name,
+            x = context.x_name,
+        )),
+    )?;
+    let rows: Vec<[String; 3]> = Layout::ALL
+        .iter()
+        .map(|l| {
+            [
+                l.name().to_string(),
+                shape_tuple(&l.shape(&dims)),
+                text(l.used_by()),
+            ]
+        })
+        .collect();
+    let header = ["layout", "shape", "used by"].map(String::from);
+    let width = |column: usize| {
+        std::iter::once(&header)
+            .chain(&rows)
+            .map(|r| r[column].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1) = (width(0), width(1));
+    for row in std::iter::once(&header).chain(&rows) {
+        emit(
+            out,
+            format!("{:<w0$}  {:<w1$}  {}", row[0], row[1], row[2]).trim_end(),
+        )?;
+    }
+    if let Some(check) = check {
+        emit(out, "")?;
+        for line in wrap(&text(&format!("Claim: {}", check.note)), 90) {
+            emit(out, &line)?;
+        }
+    }
+    Ok(())
+}
+
+/// `text` broken into lines of at most `width` characters at spaces (a longer word gets a
+/// line of its own).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines
+}
+
+/// `text` with its Unicode glyphs spelled in ASCII.
+fn to_ascii(text: &str) -> String {
+    text.replace('∂', "d")
+        .replace('ᵀ', "^T")
+        .replace('×', "x")
+        .replace('–', "-")
+        .replace('′', "'")
+}

@@ -1,0 +1,257 @@
+//! End-to-end tests of the real binary in a pseudo-terminal: start the explorer on the
+//! default example, read the screen through a vt100 parser (fed by a thread that drains the
+//! output, so the program never blocks on writing), press keys, and quit.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use jacscope::problem::{Problem, ProblemSpec};
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+/// Longest wait for a screen (the debug build of the default example takes a few seconds).
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// The binary running in a pseudo-terminal, and what it has drawn so far.
+struct Session {
+    parser: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    _master: Box<dyn MasterPty + Send>,
+}
+
+impl Session {
+    /// Starts `jacscope args…` in a `cols × rows` terminal with the given environment.
+    fn start(args: &[&str], (cols, rows): (u16, u16), env: &[(&str, Option<&str>)]) -> Session {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("open a pseudo-terminal");
+        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_jacscope"));
+        command.args(args);
+        command.env("TERM", "xterm-256color");
+        for (name, value) in env {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            }
+        }
+        let child = pty.slave.spawn_command(command).expect("start jacscope");
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().expect("pty reader");
+        let writer = pty.master.take_writer().expect("pty writer");
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let sink = Arc::clone(&parser);
+        thread::spawn(move || {
+            let mut buffer = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().process(&buffer[..n]);
+            }
+        });
+        Session {
+            parser,
+            writer,
+            child,
+            _master: pty.master,
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Waits until the screen shows `text` and has stopped changing; returns it.
+    fn wait_for(&mut self, text: &str) -> String {
+        let start = Instant::now();
+        let mut previous = String::new();
+        loop {
+            let now = self.contents();
+            if now.contains(text) && now == previous {
+                return now;
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("jacscope exited ({status:?}) before showing {text:?}:\n{now}");
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "timed out waiting for {text:?}; the screen is:\n{now}"
+            );
+            previous = now;
+            thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    /// Waits until the screen no longer shows `text`.
+    fn wait_without(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let now = self.contents();
+            if !now.contains(text) {
+                return now;
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "timed out waiting for {text:?} to go; the screen is:\n{now}"
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn press(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    /// Waits for the program to exit; returns whether it succeeded.
+    fn wait_exit(&mut self) -> bool {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the drain thread take the last bytes (leaving the alternate screen).
+                thread::sleep(Duration::from_millis(300));
+                return status.success();
+            }
+            assert!(start.elapsed() < PATIENCE, "jacscope did not exit");
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn in_alternate_screen(&self) -> bool {
+        self.parser.lock().unwrap().screen().alternate_screen()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // The child is ours; make sure a failed test does not leave it running.
+        let _ = self.child.kill();
+    }
+}
+
+/// W of the default example, from the library: the independent witness of the values shown.
+fn default_w(j: usize, l: usize) -> f64 {
+    let problem = Problem::build(ProblemSpec::default_example(&[], 0)).unwrap();
+    problem.inputs.get("W").unwrap()[[j, l].as_slice()]
+}
+
+/// The value after `= ` on the line that shows `entry`, e.g. `∂Y[0,0]/∂X[0,7] = 0.99291598`.
+fn shown_value(screen: &str, entry: &str) -> f64 {
+    let line = screen
+        .lines()
+        .find(|l| l.contains(entry))
+        .unwrap_or_else(|| panic!("no line with {entry} in:\n{screen}"));
+    let after = line.split(" = ").nth(1).expect("a value after '='");
+    let number = after.split_whitespace().next().unwrap().replace('−', "-");
+    number
+        .parse()
+        .unwrap_or_else(|_| panic!("'{number}' is not a number"))
+}
+
+/// The tour of the issue: shape and formula on screen, a value checked against W, the
+/// (i,k) slice, help open and closed, quit with the terminal restored.
+fn tour(size: (u16, u16), env: &[(&str, Option<&str>)]) -> Session {
+    let mut session = Session::start(&[], size, env);
+    let screen = session.wait_for("agrees");
+    assert!(screen.contains("(64, 512, 64, 1024)"), "{screen}");
+    assert!(screen.contains("δ(i,k)·W[j,l]"), "{screen}");
+    assert!(session.in_alternate_screen());
+
+    session.press("lllllll");
+    let screen = session.wait_for("∂Y[0,0]/∂X[0,7]");
+    let shown = shown_value(&screen, "∂Y[0,0]/∂X[0,7]");
+    let expected = default_w(0, 7);
+    assert!(
+        (shown - expected).abs() <= 1e-7 * expected.abs().max(1.0),
+        "shown {shown}, W[0,7] = {expected}"
+    );
+
+    session.press("jjj");
+    let screen = session.wait_for("δ(i,k) = 0 since i = 0 ≠ k = 3");
+    assert_eq!(shown_value(&screen, "∂Y[0,0]/∂X[3,7]"), 0.0);
+
+    session.press("2");
+    session.wait_for("slice i,k");
+
+    session.press("?");
+    session.wait_for("move the cursor one entry");
+    session.press("?");
+    session.wait_without("move the cursor one entry");
+
+    session.press("q");
+    assert!(session.wait_exit(), "jacscope exited with an error");
+    assert!(
+        !session.in_alternate_screen(),
+        "the alternate screen was not left"
+    );
+    session
+}
+
+#[test]
+fn tour_of_the_default_example_in_colour() {
+    let mut session = Session::start(
+        &[],
+        (100, 30),
+        &[("NO_COLOR", None), ("COLORTERM", Some("truecolor"))],
+    );
+    session.wait_for("agrees");
+    {
+        let parser = session.parser.lock().unwrap();
+        let vt = parser.screen();
+        let truecolor = (0..30)
+            .flat_map(|row| (0..100).map(move |col| (row, col)))
+            .any(|(row, col)| {
+                matches!(vt.cell(row, col).unwrap().fgcolor(), vt100::Color::Rgb(..))
+            });
+        assert!(
+            truecolor,
+            "COLORTERM=truecolor draws the map in 24-bit colour"
+        );
+    }
+    session.press("q");
+    assert!(session.wait_exit());
+    drop(session);
+    tour(
+        (100, 30),
+        &[("NO_COLOR", None), ("COLORTERM", Some("truecolor"))],
+    );
+}
+
+#[test]
+fn tour_without_colour_at_80x24() {
+    let mut session = Session::start(&[], (80, 24), &[("NO_COLOR", Some("1"))]);
+    let screen = session.wait_for("agrees");
+    // The lit row of the (k,l) slice uses the glyph ramp and no colour at all.
+    {
+        let parser = session.parser.lock().unwrap();
+        let vt = parser.screen();
+        for row in 0..24 {
+            for col in 0..80 {
+                let cell = vt.cell(row, col).unwrap();
+                assert_eq!(cell.fgcolor(), vt100::Color::Default, "({row},{col})");
+                assert_eq!(cell.bgcolor(), vt100::Color::Default, "({row},{col})");
+            }
+        }
+    }
+    assert!(!screen.contains('▀'), "{screen}");
+    session.press("q");
+    assert!(session.wait_exit());
+    drop(session);
+    tour((80, 24), &[("NO_COLOR", Some("1"))]);
+}
+
+#[test]
+fn ctrl_c_quits_and_restores_the_terminal() {
+    let mut session = Session::start(&["X * W", "-s", "X=3x4", "-s", "W=3x4"], (80, 24), &[]);
+    session.wait_for("(3, 4, 3, 4)");
+    session.press("\u{3}");
+    assert!(session.wait_exit());
+    assert!(!session.in_alternate_screen());
+}
