@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     let mut out = stdout.lock();
     let result = match cli.command {
         Some(command) => commands::run(command, &mut out),
-        None => commands::run_interactive(&cli.problem, &cli.display, &mut out),
+        None => commands::run_interactive(&cli.problem, &cli.display),
     };
     let _ = out.flush();
     match result {

@@ -237,17 +237,20 @@ pub fn parse_index(text: &str) -> Result<Vec<usize>, Error> {
         .collect()
 }
 
-/// Plain `jacscope`: until the interactive view exists, prints what `explain` prints and
-/// says so.
+/// Plain `jacscope`: opens the interactive explorer on the problem.
 pub fn run_interactive(
     problem: &ProblemArgs,
-    _display: &crate::cli::DisplayArgs,
-    out: &mut dyn Write,
+    display: &crate::cli::DisplayArgs,
 ) -> Result<(), Error> {
-    explain::run(&build(problem)?, false, false, out)?;
-    emit(out, "")?;
-    emit(
-        out,
-        "(The interactive view is not built yet; use the subcommands: explain, at, slice, stats, dense.)",
-    )
+    let color = match display.color {
+        crate::cli::ColorChoice::Auto => crate::tui::ColorChoice::Auto,
+        crate::cli::ColorChoice::Always => crate::tui::ColorChoice::Always,
+        crate::cli::ColorChoice::Never => crate::tui::ColorChoice::Never,
+    };
+    let options = crate::tui::TuiOptions {
+        color,
+        ascii: display.ascii,
+        mouse: display.mouse,
+    };
+    crate::tui::run(spec_of(problem), options)
 }
