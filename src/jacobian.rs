@@ -27,6 +27,7 @@ use rayon::prelude::*;
 use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut1, Axis, IxDyn};
 use thiserror::Error;
 
+use crate::calculus::formula::entry_count;
 use crate::calculus::render::{self, Notation};
 use crate::calculus::{Factor, Formula, IndexId, Slot, TensorDef, TensorId, Term};
 use crate::eval::{self, Values};
@@ -703,12 +704,7 @@ pub fn binding_cost(formula: &Formula, graph: &Graph) -> BindingCost {
         if matches!(def, TensorDef::Node(_)) || arg >= graph.nodes.len() {
             continue;
         }
-        let entries = graph
-            .node(arg)
-            .shape
-            .dims()
-            .iter()
-            .fold(1u128, |n, &d| n.saturating_mul(d as u128));
+        let entries = entry_count(graph.node(arg).shape.dims().iter().copied());
         add(entries, entries);
     }
     let positions = sparsity::free_positions(formula);
@@ -724,12 +720,11 @@ pub fn binding_cost(formula: &Formula, graph: &Graph) -> BindingCost {
             {
                 continue;
             }
-            let entries = externals
-                .iter()
-                .fold(1u128, |n, &p| n.saturating_mul(dims[p] as u128));
-            let per_entry = sums.iter().fold(1u128, |n, &s| {
-                n.saturating_mul(formula.indices.get(s).map_or(1, |i| i.dim) as u128)
-            });
+            let entries = entry_count(externals.iter().map(|&p| dims[p]));
+            let per_entry = entry_count(
+                sums.iter()
+                    .map(|&s| formula.indices.get(s).map_or(1, |i| i.dim)),
+            );
             add(entries, entries.saturating_mul(per_entry));
             seen.push((factors, sums));
         }

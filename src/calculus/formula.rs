@@ -138,3 +138,10 @@ impl Formula {
         self.free().iter().map(|&i| self.indices[i].dim).collect()
     }
 }
+
+/// The number of entries of a tensor with these dimensions, exact in u128 (saturating at
+/// `u128::MAX`, far beyond any shape the language can describe).
+pub fn entry_count(dims: impl IntoIterator<Item = usize>) -> u128 {
+    dims.into_iter()
+        .fold(1u128, |n, d| n.saturating_mul(d as u128))
+}

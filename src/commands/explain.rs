@@ -141,10 +141,7 @@ pub fn run(problem: &Problem, json: bool, ascii: bool, out: &mut dyn Write) -> R
 
 /// The number of entries of a tensor of this shape (exact; may exceed 2^64).
 pub fn entry_count(shape: &[usize]) -> u128 {
-    shape
-        .iter()
-        .try_fold(1u128, |acc, &d| acc.checked_mul(d as u128))
-        .unwrap_or(u128::MAX)
+    crate::calculus::formula::entry_count(shape.iter().copied())
 }
 
 pub use crate::layout::shape_tuple;
