@@ -16,6 +16,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::theme::{Paint, SHADES, Theme};
+use crate::jacobian::SliceBlocks;
 
 /// What the colour of a nonzero block tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -306,6 +307,39 @@ impl HeatGrid {
             }
         }
         debug_assert_eq!(values.len(), rows * cols);
+        HeatGrid {
+            viewport,
+            blocks,
+            slice_max_abs,
+            values_known: true,
+        }
+    }
+
+    /// A grid from the block summaries of [`Jacobian::slice_blocks`] over the viewport's
+    /// [`HeatGrid::block_ranges`]; blocks it does not list are structurally zero.
+    ///
+    /// [`Jacobian::slice_blocks`]: crate::jacobian::Jacobian::slice_blocks
+    pub fn from_slice_blocks(
+        summaries: &SliceBlocks,
+        viewport: Viewport,
+        slice_max_abs: f64,
+    ) -> HeatGrid {
+        let blocks = (0..viewport.height * viewport.width)
+            .map(|n| {
+                let (y, x) = (n / viewport.width, n % viewport.width);
+                let (row, col) = viewport.entry_of((y, x))?;
+                let entries = viewport.block.0.min(viewport.rows - row)
+                    * viewport.block.1.min(viewport.cols - col);
+                let summary = summaries.get(y, x).copied().unwrap_or_default();
+                Some(BlockStats {
+                    entries,
+                    structural: summary.structural,
+                    nonzero: summary.nonzero,
+                    max_abs: summary.max_abs,
+                    extreme: summary.extreme,
+                })
+            })
+            .collect();
         HeatGrid {
             viewport,
             blocks,

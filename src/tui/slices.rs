@@ -1,18 +1,17 @@
-//! The adapter between the Jacobian and the heat map: which 2-D slices J has, fetching a
-//! slice (through [`Jacobian::slice`]), caching recent ones, and aggregating the visible
-//! part into a [`HeatGrid`].
+//! The adapter between the Jacobian and the heat map: which 2-D slices J has, what is kept
+//! of a slice (its size and largest |value|), caching recent ones, and summarising the
+//! visible part into a [`HeatGrid`] through [`Jacobian::slice_blocks`], which costs the
+//! structural support on screen, never the slice's size.
 //!
 //! Nothing here differentiates: values and structure come from `jacobian` and `sparsity`.
 
-use std::sync::Arc;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
 use crate::jacobian::Jacobian;
+use crate::sparsity::StructuralSupport;
 
 use super::heatmap::{HeatGrid, Viewport};
-
-/// Slices with more entries than this are not evaluated: their heat map is drawn from exact
-/// structural block counts alone.
-pub const DENSE_LIMIT: usize = 1 << 22;
 
 /// How many recent slices are kept.
 const CACHE_SIZE: usize = 8;
@@ -119,15 +118,20 @@ impl SliceKey {
     }
 }
 
-/// What is known about a slice.
-#[derive(Debug, Clone, PartialEq)]
+/// What is kept of a slice between frames.
+#[derive(Debug)]
 pub enum SliceData {
-    /// Every value, and where J is structurally nonzero (row-major).
-    Dense {
+    /// A slice over two axes: summarised block by block on demand.
+    Matrix {
         /// Rows.
         rows: usize,
         /// Columns.
         cols: usize,
+        /// The largest |value| of the whole slice, once known.
+        max_abs: OnceLock<f64>,
+    },
+    /// The single row of a J of rank 0 or 1, every value evaluated.
+    Row {
         /// The values.
         values: Vec<f64>,
         /// Structural support.
@@ -135,42 +139,29 @@ pub enum SliceData {
         /// The largest |value|.
         max_abs: f64,
     },
-    /// Too large to evaluate: the heat map uses exact structural counts.
-    StructureOnly {
-        /// Rows.
-        rows: usize,
-        /// Columns.
-        cols: usize,
-    },
 }
 
 impl SliceData {
-    /// Fetches the slice `key` of `jacobian`.
+    /// What is kept of the slice `key` of `jacobian`: a matrix slice costs nothing until it
+    /// is drawn; the row of a J of rank 0 or 1 is evaluated entry by entry.
     pub fn fetch(jacobian: &Jacobian, key: &SliceKey) -> SliceData {
         let (rows, cols) = key.axes.dims(&jacobian.shape());
-        if rows.saturating_mul(cols) > DENSE_LIMIT {
-            return SliceData::StructureOnly { rows, cols };
+        if key.axes.rows.is_some() {
+            return SliceData::Matrix {
+                rows,
+                cols,
+                max_abs: OnceLock::new(),
+            };
         }
-        let (values, structural) = match (key.axes.rows, key.axes.cols) {
-            (Some(a), Some(b)) => {
-                let slice = jacobian.slice((a, b), &key.at);
-                (slice.values, slice.structural)
-            }
-            // J of rank 0 or 1: one row, read entry by entry.
-            _ => {
-                let mut index = key.at.clone();
-                (0..cols)
-                    .map(|col| {
-                        key.axes.place(&mut index, (0, col));
-                        (jacobian.entry(&index), jacobian.support().contains(&index))
-                    })
-                    .unzip()
-            }
-        };
+        let mut index = key.at.clone();
+        let (values, structural): (Vec<f64>, Vec<bool>) = (0..cols)
+            .map(|col| {
+                key.axes.place(&mut index, (0, col));
+                (jacobian.entry(&index), jacobian.support().contains(&index))
+            })
+            .unzip();
         let max_abs = super::heatmap::max_abs(&values);
-        SliceData::Dense {
-            rows,
-            cols,
+        SliceData::Row {
             values,
             structural,
             max_abs,
@@ -180,55 +171,109 @@ impl SliceData {
     /// The slice's size: (rows, columns).
     pub fn dims(&self) -> (usize, usize) {
         match self {
-            SliceData::Dense { rows, cols, .. } | SliceData::StructureOnly { rows, cols } => {
-                (*rows, *cols)
-            }
+            SliceData::Matrix { rows, cols, .. } => (*rows, *cols),
+            SliceData::Row { values, .. } => (1, values.len()),
         }
     }
 
-    /// The on-screen blocks of this slice.
+    /// The on-screen blocks of this slice, each summarised over every entry it holds. The
+    /// colours are relative to the whole slice's largest |value|, found the first time a
+    /// zoomed-in grid needs it (at zoom 0 the grid itself covers the slice).
     pub fn grid(&self, jacobian: &Jacobian, key: &SliceKey, viewport: Viewport) -> HeatGrid {
-        match self {
-            SliceData::Dense {
+        let (rows, cols, max_abs) = match self {
+            SliceData::Row {
                 values,
                 structural,
                 max_abs,
-                ..
-            } => HeatGrid::aggregate(values, structural, viewport, *max_abs),
-            SliceData::StructureOnly { .. } => {
-                let (row_blocks, col_blocks) = HeatGrid::block_ranges(&viewport);
-                let axes = (
-                    key.axes.rows.expect("only 2-D slices are this large"),
-                    key.axes.cols.expect("only 2-D slices are this large"),
-                );
-                let counts =
-                    jacobian
-                        .support()
-                        .block_counts(axes, &key.at, &row_blocks, &col_blocks);
-                HeatGrid::from_structural_counts(&counts, viewport)
-            }
-        }
+            } => return HeatGrid::aggregate(values, structural, viewport, *max_abs),
+            SliceData::Matrix {
+                rows,
+                cols,
+                max_abs,
+            } => (*rows, *cols, max_abs),
+        };
+        let axes = matrix_axes(key);
+        let (row_blocks, col_blocks) = HeatGrid::block_ranges(&viewport);
+        let blocks = jacobian.slice_blocks(axes, &key.at, &row_blocks, &col_blocks);
+        let covers_slice = viewport.origin == (0, 0) && {
+            let (span_rows, span_cols) = viewport.span();
+            span_rows >= rows && span_cols >= cols
+        };
+        let slice_max_abs = if covers_slice {
+            *max_abs.get_or_init(|| blocks.max_abs())
+        } else {
+            *max_abs.get_or_init(|| {
+                let whole: [Range<usize>; 2] = [0..rows, 0..cols];
+                jacobian
+                    .slice_blocks(axes, &key.at, &whole[..1], &whole[1..])
+                    .max_abs()
+            })
+        };
+        HeatGrid::from_slice_blocks(&blocks, viewport, slice_max_abs)
     }
 
     /// The next (or previous) numerically nonzero entry after `from` in reading order,
-    /// wrapping around; `None` if the slice has none or is not evaluated.
-    pub fn next_nonzero(&self, from: (usize, usize), forward: bool) -> Option<(usize, usize)> {
-        let SliceData::Dense { cols, values, .. } = self else {
-            return None;
+    /// wrapping around; `None` if the slice has none.
+    pub fn next_nonzero(
+        &self,
+        jacobian: &Jacobian,
+        key: &SliceKey,
+        from: (usize, usize),
+        forward: bool,
+    ) -> Option<(usize, usize)> {
+        let values = match self {
+            SliceData::Matrix { .. } => {
+                return jacobian.next_nonzero_in_slice(matrix_axes(key), &key.at, from, forward);
+            }
+            SliceData::Row { values, .. } => values,
         };
         let len = values.len();
-        let start = from.0 * cols + from.1;
         (1..=len)
             .map(|step| {
                 if forward {
-                    (start + step) % len
+                    (from.1 + step) % len
                 } else {
-                    (start + len - step % len) % len
+                    (from.1 + len - step % len) % len
                 }
             })
             .find(|&at| values[at] != 0.0)
-            .map(|at| (at / cols, at % cols))
+            .map(|at| (0, at))
     }
+}
+
+/// The two axes of a matrix slice.
+fn matrix_axes(key: &SliceKey) -> (usize, usize) {
+    match (key.axes.rows, key.axes.cols) {
+        (Some(rows), Some(cols)) => (rows, cols),
+        _ => unreachable!("a matrix slice has two axes"),
+    }
+}
+
+/// The on-screen blocks of the slice `key` from J's structural support alone, before any
+/// value is known (while a problem is being evaluated): exact structural counts per block.
+pub fn structure_grid(support: &StructuralSupport, key: &SliceKey, viewport: Viewport) -> HeatGrid {
+    let (row_blocks, col_blocks) = HeatGrid::block_ranges(&viewport);
+    let counts = match (key.axes.rows, key.axes.cols) {
+        (Some(rows), Some(cols)) => {
+            support.block_counts((rows, cols), &key.at, &row_blocks, &col_blocks)
+        }
+        _ => {
+            let mut index = key.at.clone();
+            col_blocks
+                .iter()
+                .map(|block| {
+                    block
+                        .clone()
+                        .filter(|&col| {
+                            key.axes.place(&mut index, (0, col));
+                            support.contains(&index)
+                        })
+                        .count() as u64
+                })
+                .collect()
+        }
+    };
+    HeatGrid::from_structural_counts(&counts, viewport)
 }
 
 /// The most recently used slices of one problem.
@@ -282,53 +327,80 @@ mod tests {
         );
     }
 
-    /// The structure-only grid of a slice too large to evaluate counts the same structural
-    /// entries per block as the evaluated slice.
+    /// The block summaries of a matrix slice, and the structure-only grid drawn before
+    /// values are known, count the same entries as the dense slice from `Jacobian::slice`.
     #[test]
-    fn structure_only_grids_count_like_dense_ones() {
+    fn grids_count_like_the_dense_slice() {
         use crate::problem::{Problem, ProblemSpec};
-        let spec = ProblemSpec::default_example(&["X=6x8".into(), "W=5x8".into()], 0);
+        let spec = ProblemSpec {
+            expression: "relu(X @ W.T)".into(),
+            shapes: vec!["X=6x8".into(), "W=5x8".into()],
+            loads: Vec::new(),
+            wrt: None,
+            seed: 3,
+            max_memory: None,
+        };
         let jacobian = Problem::build(spec).unwrap().jacobian;
         for (pair, at) in [(1, [2, 3, 0, 5]), (5, [1, 0, 0, 0]), (0, [0, 0, 4, 4])] {
             let axes = SliceAxes::all(4)[pair];
             let key = SliceKey::through(axes, &at);
-            let dense = SliceData::fetch(&jacobian, &key);
-            let (rows, cols) = dense.dims();
-            let structure = SliceData::StructureOnly { rows, cols };
+            let (a, b) = (axes.rows.unwrap(), axes.cols.unwrap());
+            let dense = jacobian.slice((a, b), &key.at);
+            let data = SliceData::fetch(&jacobian, &key);
+            let (rows, cols) = data.dims();
             let viewport = Viewport::fit(rows, cols, 3, 2);
-            let a = dense.grid(&jacobian, &key, viewport);
-            let b = structure.grid(&jacobian, &key, viewport);
-            assert!(!b.values_known);
-            let counts = |g: &HeatGrid| -> Vec<Option<(usize, usize)>> {
-                g.blocks
-                    .iter()
-                    .map(|b| b.map(|b| (b.entries, b.structural)))
-                    .collect()
+            let expected = HeatGrid::aggregate(
+                &dense.values,
+                &dense.structural,
+                viewport,
+                super::super::heatmap::max_abs(&dense.values),
+            );
+            assert_eq!(data.grid(&jacobian, &key, viewport), expected, "{pair} {at:?}");
+            let structure = structure_grid(jacobian.support(), &key, viewport);
+            assert!(!structure.values_known);
+            let counts = |g: &HeatGrid| -> Vec<Option<usize>> {
+                g.blocks.iter().map(|b| b.map(|b| b.structural)).collect()
             };
-            assert_eq!(counts(&a), counts(&b), "pair {pair} at {at:?}");
+            assert_eq!(counts(&structure), counts(&expected), "{pair} {at:?}");
         }
     }
 
+    /// Zoomed in, the colours stay relative to the whole slice's largest |value|.
     #[test]
-    fn next_nonzero_in_reading_order_wraps() {
-        let data = SliceData::Dense {
-            rows: 2,
-            cols: 3,
-            values: vec![0.0, 1.0, 0.0, 0.0, 0.0, 2.0],
-            structural: vec![true; 6],
-            max_abs: 2.0,
+    fn zoomed_grids_know_the_whole_slices_largest_value() {
+        use crate::problem::{Problem, ProblemSpec};
+        let spec = ProblemSpec::default_example(&["X=6x8".into(), "W=5x8".into()], 0);
+        let jacobian = Problem::build(spec).unwrap().jacobian;
+        let key = SliceKey::through(SliceAxes::all(4)[5], &[0, 0, 0, 0]);
+        let dense = jacobian.slice((2, 3), &key.at);
+        let data = SliceData::fetch(&jacobian, &key);
+        let mut viewport = Viewport::fit(6, 8, 2, 2);
+        viewport.set_zoom(2, (0, 0));
+        let grid = data.grid(&jacobian, &key, viewport);
+        assert_eq!(grid.slice_max_abs, super::super::heatmap::max_abs(&dense.values));
+    }
+
+    #[test]
+    fn next_nonzero_in_a_row_wraps() {
+        use crate::problem::{Problem, ProblemSpec};
+        let spec = ProblemSpec {
+            expression: "sum(relu(x) * x)".into(),
+            shapes: vec!["x=6".into()],
+            loads: Vec::new(),
+            wrt: None,
+            seed: 0,
+            max_memory: None,
         };
-        assert_eq!(data.next_nonzero((0, 1), true), Some((1, 2)));
-        assert_eq!(data.next_nonzero((1, 2), true), Some((0, 1)));
-        assert_eq!(data.next_nonzero((0, 1), false), Some((1, 2)));
-        assert_eq!(data.next_nonzero((1, 0), false), Some((0, 1)));
-        let zeros = SliceData::Dense {
-            rows: 1,
-            cols: 2,
-            values: vec![0.0; 2],
-            structural: vec![false; 2],
-            max_abs: 0.0,
-        };
-        assert_eq!(zeros.next_nonzero((0, 0), true), None);
+        let problem = Problem::build(spec).unwrap();
+        let x = problem.inputs.get("x").unwrap().clone();
+        let jacobian = problem.jacobian;
+        let key = SliceKey::through(SliceAxes::all(1)[0], &[0]);
+        let data = SliceData::fetch(&jacobian, &key);
+        let positive: Vec<usize> = (0..6).filter(|&n| x[[n].as_slice()] > 0.0).collect();
+        assert!(!positive.is_empty() && positive.len() < 6, "{x}");
+        let first = positive[0];
+        let last = *positive.last().unwrap();
+        assert_eq!(data.next_nonzero(&jacobian, &key, (0, last), true), Some((0, first)));
+        assert_eq!(data.next_nonzero(&jacobian, &key, (0, first), false), Some((0, last)));
     }
 }
