@@ -8,14 +8,19 @@ use std::sync::Arc;
 
 use ratatui::layout::Rect;
 
-use crate::calculus::{self, Notation};
+use crate::calculus::formula::entry_count;
+use crate::calculus::{self, Formula, Notation};
 use crate::check::{self, FdCheck};
+use crate::error::Error;
+use crate::expr::{Graph, NodeId, Op};
 use crate::jacobian::TermBreakdown;
-use crate::problem::{Problem, ProblemSpec};
+use crate::problem::{PreparedProblem, Problem, ProblemSpec};
+use crate::progress::Progress;
 use crate::sparsity;
 
 use super::editor::{self, LineInput};
 use super::heatmap::{self, HeatGrid, MapMode, Viewport};
+use super::jobs::{Job, JobState};
 use super::picker::{self, Example};
 use super::render;
 use super::slices::{SliceAxes, SliceCache, SliceData, SliceKey};
@@ -111,6 +116,8 @@ pub enum Action {
     ListDown,
     /// Edit the text of the editor or the go-to prompt.
     Text(TextEdit),
+    /// Stop the running background work if there is any, else quit (Esc).
+    Back,
     /// Quit.
     Quit,
     /// The terminal has a new size.
@@ -240,24 +247,46 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn of(problem: &Problem, notation: Notation) -> Summary {
-        let jacobian = &problem.jacobian;
-        let formula = jacobian.formula();
-        let graph = problem.graph();
-        let shape = jacobian.shape();
+    /// The facts of the problem `expression` with its `graph`, differentiated with
+    /// respect to the input node `wrt` into `formula`: no number is needed, so the
+    /// summary of a problem still being evaluated is shown at once.
+    pub fn new(
+        expression: &str,
+        graph: &Graph,
+        wrt: NodeId,
+        formula: &Formula,
+        notation: Notation,
+    ) -> Summary {
+        let shape = formula.shape();
         Summary {
-            expression: problem.spec.expression.clone(),
-            wrt: problem.wrt_name().to_string(),
+            expression: expression.to_string(),
+            wrt: graph.text(wrt).to_string(),
             variables: graph.variables().iter().map(|v| v.to_string()).collect(),
-            names: jacobian.axis_names(),
+            names: formula
+                .free()
+                .into_iter()
+                .map(|id| formula.indices[id].name.clone())
+                .collect(),
             pairs: SliceAxes::all(shape.len()),
-            lhs: calculus::lhs(formula, graph, jacobian.wrt(), notation),
+            lhs: calculus::lhs(formula, graph, wrt, notation),
             formula: calculus::render(formula, graph, notation),
             definitions: calculus::definitions(formula, graph),
-            entries: shape.iter().map(|&d| d as u128).product(),
+            entries: entry_count(shape.iter().copied()),
             structural: sparsity::structural_count(formula),
             shape,
         }
+    }
+
+    /// The summary of a built problem.
+    fn of(problem: &Problem, notation: Notation) -> Summary {
+        let jacobian = &problem.jacobian;
+        Summary::new(
+            &problem.spec.expression,
+            problem.graph(),
+            jacobian.wrt(),
+            jacobian.formula(),
+            notation,
+        )
     }
 }
 
@@ -294,7 +323,54 @@ pub struct App {
     pub(super) examples: Vec<Example>,
     pub(super) picker: usize,
     pub(super) help_scroll: usize,
+    /// A new problem being evaluated off the UI thread; the current one stays on screen.
+    pub(super) loading: Option<Loading>,
+    /// The count of J's numerically nonzero entries.
+    pub(super) numeric: NumericCount,
     quit: bool,
+}
+
+/// A problem being evaluated off the UI thread, to replace the one on screen.
+pub struct Loading {
+    /// The evaluation.
+    pub job: Job<Result<Option<Problem>, Error>>,
+    /// The footer message once it is shown.
+    message: String,
+}
+
+/// Where the count of J's numerically nonzero entries stands.
+pub enum NumericCount {
+    /// Counting off the UI thread (`None` comes back if it was stopped).
+    Counting(Job<Option<u64>>),
+    /// The count.
+    Done(u64),
+    /// Stopped with Esc.
+    Stopped,
+    /// The counting thread failed.
+    Failed,
+}
+
+/// Problems needing at most this many units of work (products and elementwise operations,
+/// see [`PreparedProblem::work`], plus the input entries to draw) are evaluated on the UI
+/// thread: a few milliseconds, less than a frame. Larger ones are evaluated off it.
+const QUICK_WORK: u64 = 1 << 22;
+
+/// True if `prepared` evaluates within a frame.
+fn evaluates_quickly(prepared: &PreparedProblem) -> bool {
+    let drawn: u64 = prepared
+        .graph
+        .nodes
+        .iter()
+        .filter(|node| matches!(node.op, Op::Input(_)))
+        .map(|node| node.shape.numel().unwrap_or(u64::MAX))
+        .fold(0, u64::saturating_add);
+    prepared.work().saturating_add(drawn) <= QUICK_WORK
+}
+
+/// Evaluates `prepared` off the UI thread.
+pub fn evaluate_in_background(prepared: PreparedProblem) -> Job<Result<Option<Problem>, Error>> {
+    let label = format!("evaluating {}", prepared.spec.expression);
+    Job::spawn(label, move |progress| prepared.evaluate(progress))
 }
 
 impl App {
@@ -340,11 +416,97 @@ impl App {
             examples: picker::examples(),
             picker: 0,
             help_scroll: 0,
+            loading: None,
+            numeric: NumericCount::Stopped,
             quit: false,
             problem,
         };
+        app.start_count();
         app.sync();
         app
+    }
+
+    /// Counts J's numerically nonzero entries off the UI thread.
+    fn start_count(&mut self) {
+        let problem = Arc::clone(&self.problem);
+        self.numeric = NumericCount::Counting(Job::spawn("counting numeric nonzeros", move |p| {
+            sparsity::numeric_nonzeros_with_progress(&problem.jacobian, p)
+        }));
+    }
+
+    /// True while work runs off the UI thread (the event loop then redraws its progress).
+    pub fn busy(&self) -> bool {
+        self.loading.is_some() || matches!(self.numeric, NumericCount::Counting(_))
+    }
+
+    /// Takes the results of finished background work; returns true if anything did finish.
+    pub fn poll_jobs(&mut self) -> bool {
+        let mut changed = false;
+        if let NumericCount::Counting(job) = &self.numeric {
+            let next = match job.poll() {
+                JobState::Running => None,
+                JobState::Finished(Some(count)) => Some(NumericCount::Done(count)),
+                JobState::Finished(None) => Some(NumericCount::Stopped),
+                JobState::Failed => Some(NumericCount::Failed),
+            };
+            if let Some(next) = next {
+                self.numeric = next;
+                changed = true;
+            }
+        }
+        if let Some(loading) = &self.loading {
+            let state = loading.job.poll();
+            if !matches!(state, JobState::Running) {
+                let loading = self.loading.take().expect("a problem is loading");
+                self.loaded(state, loading.message);
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Waits for all background work to finish and takes its results (for tests and tools).
+    pub fn finish_jobs(&mut self) {
+        if let Some(loading) = self.loading.take() {
+            let state = loading
+                .job
+                .wait()
+                .map_or(JobState::Failed, JobState::Finished);
+            self.loaded(state, loading.message);
+        }
+        if let NumericCount::Counting(job) = &self.numeric {
+            self.numeric = match job.wait() {
+                Some(Some(count)) => NumericCount::Done(count),
+                Some(None) => NumericCount::Stopped,
+                None => NumericCount::Failed,
+            };
+        }
+    }
+
+    /// Shows the outcome of a background evaluation.
+    fn loaded(&mut self, state: JobState<Result<Option<Problem>, Error>>, message: String) {
+        match state {
+            JobState::Finished(Ok(Some(problem))) => self.show_problem(problem, message),
+            JobState::Finished(Ok(None)) => self.say("stopped: the view is unchanged"),
+            JobState::Finished(Err(error)) => self.say_error(error.to_string()),
+            JobState::Failed | JobState::Running => {
+                self.say_error("the evaluation failed unexpectedly; the view is unchanged")
+            }
+        }
+    }
+
+    /// Esc: stops the background work if there is any (a new problem first), else quits.
+    fn back(&mut self) {
+        if let Some(loading) = self.loading.take() {
+            loading.job.cancel();
+            self.say("stopped: the view is unchanged");
+        } else if let NumericCount::Counting(job) = &self.numeric {
+            job.cancel();
+            self.numeric = NumericCount::Stopped;
+            self.say("stopped counting numeric nonzeros");
+        } else {
+            self.quit = true;
+        }
     }
 
     /// True once the user asked to quit.
@@ -447,6 +609,7 @@ impl App {
                 Mode::Goto => self.goto.apply(edit),
                 _ => {}
             },
+            Action::Back => self.back(),
             Action::Quit => self.quit = true,
             Action::Resize { width, height } => self.screen = (width, height),
             Action::Click { column, row } => self.click(column, row),
@@ -638,24 +801,56 @@ impl App {
             wrt: Some(next),
             ..self.problem.spec.clone()
         };
-        if let Err(message) = self.open_problem(spec) {
+        if let Err(message) = self.open_problem(spec, None) {
             self.say_error(message);
         }
     }
 
-    /// Builds and shows a new problem; on error the current one stays.
-    fn open_problem(&mut self, spec: ProblemSpec) -> Result<(), String> {
-        let problem = Problem::build(spec).map_err(|e| e.to_string())?;
+    /// Opens a new problem, saying `message` once it is shown: checked and derived at
+    /// once (an error leaves the current problem on screen), then evaluated here if that
+    /// is quick, else off the UI thread while the current problem stays interactive.
+    fn open_problem(&mut self, spec: ProblemSpec, message: Option<String>) -> Result<(), String> {
+        let prepared = Problem::prepare(spec).map_err(|e| e.to_string())?;
+        let message = message.unwrap_or_else(|| {
+            let summary = Summary::new(
+                &prepared.spec.expression,
+                &prepared.graph,
+                prepared.wrt,
+                &prepared.formula,
+                self.notation(),
+            );
+            format!("{} = {}", summary.lhs, summary.formula)
+        });
+        if evaluates_quickly(&prepared) {
+            let problem = prepared
+                .evaluate(&Progress::new())
+                .map_err(|e| e.to_string())?
+                .expect("nobody can cancel this progress");
+            self.show_problem(problem, message);
+        } else {
+            self.loading = Some(Loading {
+                job: evaluate_in_background(prepared),
+                message,
+            });
+        }
+        Ok(())
+    }
+
+    /// Replaces the problem on screen, keeping what the user chose about the view.
+    fn show_problem(&mut self, problem: Problem, message: String) {
         let replacement = App::new(problem, self.theme, self.mouse, self.screen);
         let generation = self.generation + 1;
         let map_mode = self.map_mode;
+        let picker = self.picker;
+        let mode = self.mode;
         *self = App {
             generation,
             map_mode,
+            picker,
+            mode,
             ..replacement
         };
-        self.say(format!("{} = {}", self.summary.lhs, self.summary.formula));
-        Ok(())
+        self.say(message);
     }
 
     fn open(&mut self, mode: Mode) {
@@ -682,7 +877,7 @@ impl App {
         match self.mode {
             Mode::Editor => {
                 let result = editor::parse_spec_line(self.editor.text(), &self.problem.spec)
-                    .and_then(|spec| self.open_problem(spec));
+                    .and_then(|spec| self.open_problem(spec, None));
                 match result {
                     Ok(()) => self.mode = Mode::Normal,
                     Err(message) => self.editor_error = Some(message),
@@ -707,16 +902,12 @@ impl App {
                 let Some(example) = self.examples.get(self.picker).cloned() else {
                     return;
                 };
-                match self.open_problem(example.spec(self.problem.spec.seed)) {
-                    Ok(()) => self.say(format!("{}: {}", example.name, example.note)),
+                let message = format!("{}: {}", example.name, example.note);
+                let spec = example.spec(self.problem.spec.seed);
+                match self.open_problem(spec, Some(message)) {
+                    Ok(()) => self.mode = Mode::Normal,
                     Err(message) => self.say_error(message),
                 }
-                // open_problem replaced the state; show where the picker was.
-                self.picker = self
-                    .examples
-                    .iter()
-                    .position(|e| *e == example)
-                    .unwrap_or(0);
             }
             Mode::Normal | Mode::Help => {}
         }
@@ -837,7 +1028,7 @@ fn viewport_for(
 }
 
 /// The notation of formulas for a theme: ASCII with `--ascii`.
-fn notation(theme: &Theme) -> Notation {
+pub(super) fn notation(theme: &Theme) -> Notation {
     if theme.ascii {
         Notation::Ascii
     } else {
@@ -1069,6 +1260,12 @@ mod tests {
         app.update(Action::ListDown);
         app.update(Action::Submit);
         assert_eq!(app.mode(), Mode::Normal);
+        // The example is too large to evaluate within a frame: it loads in the background
+        // while the current problem stays.
+        assert!(app.loading.is_some());
+        assert_eq!(app.summary.wrt, "X");
+        app.finish_jobs();
+        assert!(app.loading.is_none());
         assert_eq!(app.summary.wrt, "W");
         assert!(
             app.status()
@@ -1141,6 +1338,65 @@ mod tests {
         assert_eq!(three.cursor(), [1, 0, 0]);
         three.update(Action::SelectPair(3));
         assert!(three.status().unwrap().error);
+    }
+
+    /// A problem too large to evaluate within a frame loads in the background; Esc stops
+    /// it and the current problem stays, still interactive.
+    #[test]
+    fn esc_stops_a_loading_problem_and_keeps_the_view() {
+        let mut app = small();
+        app.update(Action::Open(Mode::Editor));
+        app.update(Action::Text(TextEdit::Clear));
+        for c in "relu(X @ W.T) -s X=1024x2048 -s W=2048x2048".chars() {
+            app.update(Action::Text(TextEdit::Insert(c)));
+        }
+        app.update(Action::Submit);
+        assert_eq!(app.mode(), Mode::Normal, "{:?}", app.editor_error);
+        assert!(app.busy() && app.loading.is_some());
+        app.update(Action::Move(Direction::Right));
+        assert_eq!(app.cursor(), [0, 0, 0, 1]);
+        app.update(Action::Back);
+        assert!(app.loading.is_none());
+        assert!(!app.should_quit());
+        assert_eq!(app.problem().spec.expression, "X @ W.T");
+        assert!(app.status().unwrap().text.starts_with("stopped"));
+    }
+
+    /// Esc stops the numeric count first, and quits only when nothing runs.
+    #[test]
+    fn esc_stops_counting_before_it_quits() {
+        let mut app = small();
+        app.numeric = NumericCount::Counting(Job::spawn("counting until stopped", |p| {
+            while !p.is_cancelled() {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            None
+        }));
+        assert!(app.busy());
+        app.update(Action::Back);
+        assert!(matches!(app.numeric, NumericCount::Stopped));
+        assert!(!app.should_quit() && !app.busy());
+        app.update(Action::Back);
+        assert!(app.should_quit());
+    }
+
+    /// The count of numeric nonzeros in the header agrees with reading every entry.
+    #[test]
+    fn the_numeric_count_agrees_with_every_entry() {
+        let mut app = app_of("relu(X @ W.T + b)", &["X=4x6", "W=5x6", "b=5"], None);
+        app.finish_jobs();
+        let NumericCount::Done(count) = app.numeric else {
+            panic!("the count did not finish");
+        };
+        let shape = app.summary.shape.clone();
+        let total: usize = shape.iter().product();
+        let jacobian = &app.problem().jacobian;
+        let nonzero = (0..total)
+            .map(|flat| crate::layout::VecOrder::RowMajor.unflatten(&shape, flat))
+            .filter(|index| jacobian.entry(index) != 0.0)
+            .count();
+        assert_eq!(count, nonzero as u64);
+        assert!(nonzero > 0 && (nonzero as u128) < app.summary.structural);
     }
 
     #[test]

@@ -3,28 +3,39 @@
 //! It redraws only after events (no ticking while idle), handles a burst of events before
 //! drawing once (a run of resizes counts as the last one), wraps each frame in a
 //! synchronized update, and runs the finite-difference check on a worker thread once the
-//! cursor has rested for a moment (`REST`).
+//! cursor has rested for a moment (`REST`). While work runs in the background (see
+//! [`App::busy`]) it wakes every `PROGRESS_TICK` to take results and redraw progress.
 
 use std::io::{self, Write};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{
     self, Event, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
 };
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use ratatui::{DefaultTerminal, Frame};
 
-use super::app::{Action, App, CheckReport, CheckRequest, CheckState, Direction};
+use super::app::{
+    self, Action, App, CheckReport, CheckRequest, CheckState, Direction, Mode, Summary,
+};
+use super::jobs::JobState;
 use super::keymap;
 use super::render;
+use super::theme::Theme;
+use crate::error::Error;
+use crate::problem::{PreparedProblem, Problem};
 
 /// How long the cursor must rest before its finite-difference check starts.
 const REST: Duration = Duration::from_millis(150);
 /// How often a running check is looked at.
 const CHECK_POLL: Duration = Duration::from_millis(40);
+/// How long the first problem may take before its progress is drawn.
+const FIRST_FRAME: Duration = Duration::from_millis(50);
+/// How often the progress of background work is redrawn.
+const PROGRESS_TICK: Duration = Duration::from_millis(100);
 /// Most events handled before a frame is drawn.
 const MAX_BATCH: usize = 256;
 
@@ -40,10 +51,15 @@ pub fn run(terminal: &mut DefaultTerminal, app: &mut App) -> io::Result<()> {
         if app.should_quit() {
             return Ok(());
         }
-        let timeout = match app.inspection().check {
+        let check_timeout = match app.inspection().check {
             CheckState::Waiting => Some(REST),
             CheckState::Running => Some(CHECK_POLL),
             CheckState::Done(_) => None,
+        };
+        let timeout = match (check_timeout, app.busy()) {
+            (Some(check), true) => Some(check.min(PROGRESS_TICK)),
+            (None, true) => Some(PROGRESS_TICK),
+            (check, false) => check,
         };
         let event_ready = match timeout {
             Some(timeout) => event::poll(timeout)?,
@@ -51,9 +67,14 @@ pub fn run(terminal: &mut DefaultTerminal, app: &mut App) -> io::Result<()> {
         };
         if event_ready {
             dirty |= handle_burst(app)?;
-        } else if let Some(request) = app.check_request() {
-            worker.send(request);
+        } else {
+            if let Some(request) = app.check_request() {
+                worker.send(request);
+            }
+            // A progress bar moves between events.
+            dirty |= app.busy();
         }
+        dirty |= app.poll_jobs();
         while let Some(report) = worker.try_receive() {
             app.check_finished(report);
             dirty = true;
@@ -61,12 +82,68 @@ pub fn run(terminal: &mut DefaultTerminal, app: &mut App) -> io::Result<()> {
     }
 }
 
-/// Draws one frame inside a synchronized update.
+/// Draws one frame of `app` inside a synchronized update.
 fn draw(terminal: &mut DefaultTerminal, app: &App) -> io::Result<()> {
+    draw_with(terminal, |frame| render::draw(frame, app))
+}
+
+/// Draws one frame with `render` inside a synchronized update.
+fn draw_with(terminal: &mut DefaultTerminal, render: impl FnOnce(&mut Frame)) -> io::Result<()> {
     execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
-    terminal.draw(|frame| render::draw(frame, app))?;
+    terminal.draw(render)?;
     execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
     terminal.backend_mut().flush()
+}
+
+/// Evaluates the first problem off the UI thread. If that takes longer than
+/// `FIRST_FRAME`, its header, formula and a progress bar are drawn meanwhile; q, Esc or
+/// Ctrl-C stop it. Returns the problem, or `None` if the user stopped.
+pub fn load(
+    terminal: &mut DefaultTerminal,
+    theme: &Theme,
+    prepared: PreparedProblem,
+) -> Result<Option<Problem>, Error> {
+    let summary = Summary::new(
+        &prepared.spec.expression,
+        &prepared.graph,
+        prepared.wrt,
+        &prepared.formula,
+        app::notation(theme),
+    );
+    let job = app::evaluate_in_background(prepared);
+    let started = Instant::now();
+    let terminal_error = |e: io::Error| Error::Io(format!("terminal: {e}"));
+    loop {
+        match job.poll() {
+            JobState::Finished(result) => return result,
+            JobState::Failed => {
+                return Err(Error::Internal(
+                    "the evaluation stopped unexpectedly".into(),
+                ));
+            }
+            JobState::Running => {}
+        }
+        let waited = started.elapsed();
+        if waited >= FIRST_FRAME {
+            draw_with(terminal, |frame| {
+                render::draw_loading(frame, theme, &summary, &job.label, job.progress())
+            })
+            .map_err(terminal_error)?;
+        }
+        let timeout = FIRST_FRAME.saturating_sub(waited).max(PROGRESS_TICK);
+        if event::poll(timeout).map_err(terminal_error)? {
+            let stop = matches!(
+                event::read().map_err(terminal_error)?,
+                Event::Key(key) if key.kind == KeyEventKind::Press
+                    && keymap::action_for(Mode::Normal, &key)
+                        .is_some_and(|a| matches!(a, Action::Quit | Action::Back))
+            );
+            if stop {
+                job.cancel();
+                return Ok(None);
+            }
+        }
+    }
 }
 
 /// Reads the next event and every event already waiting (up to [`MAX_BATCH`]), applying

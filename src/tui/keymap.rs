@@ -253,13 +253,14 @@ pub const NORMAL: &[Binding] = &[
         footer: Some(("?", "help")),
     },
     Binding {
-        keys: &[
-            (Key::Char('q'), A::Quit),
-            (Key::Code(KeyCode::Esc), A::Quit),
-            (Key::Ctrl('c'), A::Quit),
-        ],
+        keys: &[(Key::Char('q'), A::Quit), (Key::Ctrl('c'), A::Quit)],
         help: "quit",
         footer: Some(("q", "quit")),
+    },
+    Binding {
+        keys: &[(Key::Code(KeyCode::Esc), A::Back)],
+        help: "stop the work in the background (a new problem, the count); with none, quit",
+        footer: None,
     },
 ];
 

@@ -14,12 +14,13 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use crate::check;
 use crate::numfmt;
 
-use super::app::{App, CheckState, Mode};
+use super::app::{App, CheckState, Mode, NumericCount, Summary};
 use super::editor::LineInput;
 use super::heatmap::{self, HeatMap};
 use super::keymap::{self, NORMAL};
 use super::theme::{self, Theme};
 use crate::jacobian::TermBreakdown;
+use crate::progress::Progress;
 
 /// Narrowest terminal the explorer draws in.
 pub const MIN_WIDTH: u16 = 60;
@@ -136,10 +137,15 @@ pub fn draw(frame: &mut Frame, app: &App) {
         ),
     }
     if app.theme.ascii {
-        for cell in &mut frame.buffer_mut().content {
-            if !cell.symbol().is_ascii() {
-                cell.set_symbol(theme::ascii_symbol(cell.symbol()));
-            }
+        to_ascii(frame);
+    }
+}
+
+/// Replaces every non-ASCII symbol on screen by its ASCII stand-in (`--ascii`).
+fn to_ascii(frame: &mut Frame) {
+    for cell in &mut frame.buffer_mut().content {
+        if !cell.symbol().is_ascii() {
+            cell.set_symbol(theme::ascii_symbol(cell.symbol()));
         }
     }
 }
@@ -173,7 +179,27 @@ fn j_name(names: &[String]) -> String {
 
 fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
-    let s = &app.summary;
+    let numeric = match &app.numeric {
+        NumericCount::Done(count) => format!("numeric {}", numfmt::grouped(u128::from(*count))),
+        NumericCount::Counting(job) => format!(
+            "numeric: counting {:.0}% (Esc stops)",
+            job.progress().fraction() * 100.0
+        ),
+        NumericCount::Stopped => "numeric: stopped".to_string(),
+        NumericCount::Failed => "numeric: the count failed".to_string(),
+    };
+    let lines = header_lines(theme, &app.summary, Some(numeric), area.width);
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The two header lines: the expression, wrt and J's shape; then J's entry count, its
+/// structural nonzeros and, if known, `numeric` (the numeric count or its progress).
+fn header_lines(
+    theme: &Theme,
+    s: &Summary,
+    numeric: Option<String>,
+    width: u16,
+) -> Vec<Line<'static>> {
     let dot = format!(" {} ", theme.glyphs.dot);
     // J's shape always shows: a long expression is cut instead.
     let tail = vec![
@@ -184,7 +210,7 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
         Span::raw(format!("{} {}", j_name(&s.names), shape_text(&s.shape))),
     ];
     let tail_width: usize = tail.iter().map(Span::width).sum();
-    let room = usize::from(area.width).saturating_sub(tail_width + 4);
+    let room = usize::from(width).saturating_sub(tail_width + 4);
     let expression = if s.expression.chars().count() > room {
         let kept: String = s.expression.chars().take(room.saturating_sub(1)).collect();
         format!("{kept}…")
@@ -201,16 +227,89 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         s.structural as f64 / s.entries as f64
     };
-    let second = Line::from(vec![
+    let mut second = Line::from(vec![
         Span::raw(format!("{} entries", numfmt::grouped(s.entries))),
         Span::styled(dot.clone(), theme.dim()),
         Span::raw(format!(
-            "{} structurally nonzero ({})",
+            "structural {} ({})",
             numfmt::grouped(s.structural),
             numfmt::percent(density)
         )),
     ]);
-    frame.render_widget(Paragraph::new(vec![first, second]), area);
+    if let Some(numeric) = numeric {
+        second.spans.push(Span::styled(dot, theme.dim()));
+        second.spans.push(Span::raw(numeric));
+    }
+    vec![first, second]
+}
+
+/// One line of progress for `width` cells: `label: stage ████····  45%  Esc stops`.
+fn progress_line(theme: &Theme, label: &str, progress: &Progress, width: u16) -> Line<'static> {
+    const BAR: usize = 20;
+    let fraction = progress.fraction();
+    let filled = (fraction * BAR as f64).round() as usize;
+    let bar = format!(
+        "{}{}",
+        theme.glyphs.ramp[theme::SHADES - 1].repeat(filled),
+        theme.glyphs.numeric_zero.repeat(BAR - filled)
+    );
+    let stage = progress.stage();
+    let percent = format!(" {:>3.0}% ", fraction * 100.0);
+    let fixed = BAR + percent.chars().count() + " Esc stops".len() + 2;
+    let words = if stage.is_empty() {
+        label.to_string()
+    } else {
+        format!("{label}: {stage}")
+    };
+    let room = usize::from(width).saturating_sub(fixed);
+    let words = if words.chars().count() > room {
+        let kept: String = words.chars().take(room.saturating_sub(1)).collect();
+        format!("{kept}…")
+    } else {
+        words
+    };
+    Line::from(vec![
+        Span::styled(format!(" {words} "), theme.selected()),
+        Span::styled(bar, theme.value()),
+        Span::raw(percent),
+        Span::styled("Esc", theme.key()),
+        Span::raw(" stops"),
+    ])
+}
+
+/// The screen while the first problem is evaluated: its header, formula and structure
+/// (known without numbers) and the progress of the evaluation.
+pub fn draw_loading(
+    frame: &mut Frame,
+    theme: &Theme,
+    summary: &Summary,
+    label: &str,
+    progress: &Progress,
+) {
+    let area = frame.area();
+    let mut lines = header_lines(theme, summary, None, area.width);
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled(format!("{} = ", summary.lhs), theme.label()),
+        Span::styled(summary.formula.clone(), theme.value()),
+    ]));
+    for (name, definition) in &summary.definitions {
+        lines.push(Line::styled(
+            format!("  {name} = {definition}"),
+            theme.dim(),
+        ));
+    }
+    lines.push(Line::raw(""));
+    lines.push(progress_line(theme, label, progress, area.width));
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled("q", theme.key()),
+        Span::raw(" quits; the explorer opens when the values are ready"),
+    ]));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    if theme.ascii {
+        to_ascii(frame);
+    }
 }
 
 fn draw_map(frame: &mut Frame, app: &App, layout: &Layout) {
@@ -517,6 +616,16 @@ fn check_span(app: &App) -> Span<'static> {
 /// (help and quit first).
 fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
+    if let Some(loading) = &app.loading {
+        let line = progress_line(
+            theme,
+            &loading.job.label,
+            loading.job.progress(),
+            area.width,
+        );
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let mut spans = Vec::new();
     let mut room = usize::from(area.width);
     if let Some(status) = app.status() {
