@@ -2,13 +2,15 @@
 //! the default example and a relu example at 80×24 and 120×40, after navigation, the help
 //! overlay, an editor error, and monochrome / ASCII modes.
 //!
-//! The finite-difference check runs synchronously before drawing, and the numbers of its
+//! Background work and the finite-difference check finish before drawing, and the numbers of its
 //! line (which depend on the floating-point rounding of the machine) are redacted, so the
 //! snapshots are deterministic.
 
 use insta::assert_snapshot;
+use jacscope::calculus::Notation;
 use jacscope::problem::{Problem, ProblemSpec};
-use jacscope::tui::app::{Action, Direction, Mode, TextEdit};
+use jacscope::progress::Progress;
+use jacscope::tui::app::{Action, Direction, Mode, Summary, TextEdit};
 use jacscope::tui::{App, ColorMode, Theme, render};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -40,8 +42,10 @@ fn relu_app(size: (u16, u16)) -> App {
     app_for(spec, ColorMode::Ansi16, false, size)
 }
 
-/// The screen as text, after running the pending check; the check line's numbers redacted.
+/// The screen as text, after the background work (the numeric count) and the pending check
+/// have finished; the check line's numbers redacted.
 fn screen(app: &mut App) -> String {
+    app.finish_jobs();
     app.check_now();
     let (width, height) = (app.screen_size().0, app.screen_size().1);
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
@@ -230,11 +234,41 @@ fn every_example_draws() {
         }
         app.update(Action::Submit);
         assert_eq!(app.mode(), Mode::Normal);
+        let text = screen(&mut app);
         let shape = format!("{:?}", app.problem().jacobian.shape())
             .replace('[', "(")
             .replace(']', ")");
-        let text = screen(&mut app);
         assert!(text.contains(&shape), "example {n}: {shape} not in\n{text}");
         assert!(text.contains("agrees"), "example {n}:\n{text}");
     }
+}
+
+/// The screen while a large problem is first evaluated: its header, formula and progress.
+#[test]
+fn loading_screen() {
+    let spec = ProblemSpec {
+        expression: "relu(X @ W.T + b)".to_string(),
+        shapes: ["X=2048x4096", "W=4096x4096", "b=4096"]
+            .map(String::from)
+            .to_vec(),
+        loads: Vec::new(),
+        wrt: None,
+        seed: 0,
+        max_memory: None,
+    };
+    let prepared = Problem::prepare(spec).expect("the problem is checked");
+    let theme = Theme::new(ColorMode::Ansi16, false);
+    let summary = Summary::new(
+        &prepared.spec.expression,
+        &prepared.graph,
+        prepared.wrt,
+        &prepared.formula,
+        Notation::Unicode,
+    );
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let progress = Progress::new();
+    terminal
+        .draw(|frame| render::draw_loading(frame, &theme, &summary, "evaluating", &progress))
+        .unwrap();
+    assert_snapshot!(terminal.backend().to_string());
 }

@@ -259,7 +259,7 @@ pub const NORMAL: &[Binding] = &[
     },
     Binding {
         keys: &[(Key::Code(KeyCode::Esc), A::Back)],
-        help: "stop the work in the background (a new problem, the count); with none, quit",
+        help: "stop background work; with none, quit",
         footer: None,
     },
 ];
