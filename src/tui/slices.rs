@@ -9,7 +9,6 @@ use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 use crate::jacobian::Jacobian;
-use crate::sparsity::StructuralSupport;
 
 use super::heatmap::{HeatGrid, Viewport};
 
@@ -249,33 +248,6 @@ fn matrix_axes(key: &SliceKey) -> (usize, usize) {
     }
 }
 
-/// The on-screen blocks of the slice `key` from J's structural support alone, before any
-/// value is known (while a problem is being evaluated): exact structural counts per block.
-pub fn structure_grid(support: &StructuralSupport, key: &SliceKey, viewport: Viewport) -> HeatGrid {
-    let (row_blocks, col_blocks) = HeatGrid::block_ranges(&viewport);
-    let counts = match (key.axes.rows, key.axes.cols) {
-        (Some(rows), Some(cols)) => {
-            support.block_counts((rows, cols), &key.at, &row_blocks, &col_blocks)
-        }
-        _ => {
-            let mut index = key.at.clone();
-            col_blocks
-                .iter()
-                .map(|block| {
-                    block
-                        .clone()
-                        .filter(|&col| {
-                            key.axes.place(&mut index, (0, col));
-                            support.contains(&index)
-                        })
-                        .count() as u64
-                })
-                .collect()
-        }
-    };
-    HeatGrid::from_structural_counts(&counts, viewport)
-}
-
 /// The most recently used slices of one problem.
 #[derive(Debug, Default)]
 pub struct SliceCache {
@@ -327,8 +299,8 @@ mod tests {
         );
     }
 
-    /// The block summaries of a matrix slice, and the structure-only grid drawn before
-    /// values are known, count the same entries as the dense slice from `Jacobian::slice`.
+    /// The block summaries of a matrix slice count the same entries, with the same largest
+    /// values, as the dense slice from `Jacobian::slice`.
     #[test]
     fn grids_count_like_the_dense_slice() {
         use crate::problem::{Problem, ProblemSpec};
@@ -355,13 +327,11 @@ mod tests {
                 viewport,
                 super::super::heatmap::max_abs(&dense.values),
             );
-            assert_eq!(data.grid(&jacobian, &key, viewport), expected, "{pair} {at:?}");
-            let structure = structure_grid(jacobian.support(), &key, viewport);
-            assert!(!structure.values_known);
-            let counts = |g: &HeatGrid| -> Vec<Option<usize>> {
-                g.blocks.iter().map(|b| b.map(|b| b.structural)).collect()
-            };
-            assert_eq!(counts(&structure), counts(&expected), "{pair} {at:?}");
+            assert_eq!(
+                data.grid(&jacobian, &key, viewport),
+                expected,
+                "{pair} {at:?}"
+            );
         }
     }
 
@@ -377,7 +347,10 @@ mod tests {
         let mut viewport = Viewport::fit(6, 8, 2, 2);
         viewport.set_zoom(2, (0, 0));
         let grid = data.grid(&jacobian, &key, viewport);
-        assert_eq!(grid.slice_max_abs, super::super::heatmap::max_abs(&dense.values));
+        assert_eq!(
+            grid.slice_max_abs,
+            super::super::heatmap::max_abs(&dense.values)
+        );
     }
 
     #[test]
@@ -400,7 +373,13 @@ mod tests {
         assert!(!positive.is_empty() && positive.len() < 6, "{x}");
         let first = positive[0];
         let last = *positive.last().unwrap();
-        assert_eq!(data.next_nonzero(&jacobian, &key, (0, last), true), Some((0, first)));
-        assert_eq!(data.next_nonzero(&jacobian, &key, (0, first), false), Some((0, last)));
+        assert_eq!(
+            data.next_nonzero(&jacobian, &key, (0, last), true),
+            Some((0, first))
+        );
+        assert_eq!(
+            data.next_nonzero(&jacobian, &key, (0, first), false),
+            Some((0, last))
+        );
     }
 }
