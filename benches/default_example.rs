@@ -10,6 +10,8 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jacscope::layout::{self, VecOrder};
 use jacscope::sparsity;
+use jacscope::tui::heatmap::Viewport;
+use jacscope::tui::matricized;
 
 use common::{AT, EXPRESSIONS, MAP, axis_pairs, blocks, problem};
 
@@ -98,5 +100,31 @@ fn matricized(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, first_frame, slices, whole_tensor, matricized);
+/// The grid of a full screen of the matricized view (200 × 100 blocks at zoom 0, the whole
+/// 32768 × 65536 matrix) in each vec order: exact structural counts from the support.
+fn matricized_view_full_screen_counts(c: &mut Criterion) {
+    let problem = problem(EXPRESSIONS[0].1, "default");
+    let support = problem.jacobian.support();
+    let shape = problem.jacobian.shape();
+    let viewport = Viewport::fit(shape[0] * shape[1], shape[2] * shape[3], 200, 100);
+    let mut group = c.benchmark_group("default/matricized_view_full_screen_counts");
+    for (name, order) in [
+        ("colmajor", VecOrder::ColMajor),
+        ("rowmajor", VecOrder::RowMajor),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(matricized::structure_grid(support, 2, order, viewport)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    first_frame,
+    slices,
+    whole_tensor,
+    matricized,
+    matricized_view_full_screen_counts
+);
 criterion_main!(benches);

@@ -14,6 +14,7 @@ use crate::check::{self, FdCheck};
 use crate::error::Error;
 use crate::expr::{Graph, NodeId, Op};
 use crate::jacobian::TermBreakdown;
+use crate::layout::VecOrder;
 use crate::problem::{PreparedProblem, Problem, ProblemSpec};
 use crate::progress::Progress;
 use crate::sparsity;
@@ -21,6 +22,7 @@ use crate::sparsity;
 use super::editor::{self, LineInput};
 use super::heatmap::{self, HeatGrid, MapMode, Viewport};
 use super::jobs::{Job, JobState};
+use super::matricized::MatrixView;
 use super::picker::{self, Example};
 use super::render;
 use super::slices::{SliceAxes, SliceCache, SliceData, SliceKey};
@@ -60,11 +62,16 @@ pub enum TextEdit {
     Clear,
 }
 
-/// What has the keyboard: the main screen or one of the overlays.
+/// What has the keyboard: the main screen (slice or matricized view) or an overlay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// The heat map and inspector.
+    /// The heat map of a slice, and the inspector.
     Normal,
+    /// The matricized view: the whole J as the numerator-layout matrix, and the inspector.
+    Matrix,
+    /// The conventions panel over the main screen: every layout of J and where the
+    /// cursor's entry lands in each.
+    Conventions,
     /// The help screen.
     Help,
     /// The example picker.
@@ -102,6 +109,10 @@ pub enum Action {
     ZoomOut,
     /// Next map mode.
     CycleMapMode,
+    /// Switch between the slice view and the matricized view.
+    ToggleMatrix,
+    /// Switch the matricized view between column-major and row-major vec order.
+    ToggleVecOrder,
     /// Differentiate with respect to the next variable.
     CycleWrt,
     /// Open an overlay.
@@ -314,6 +325,12 @@ pub struct App {
     cache: SliceCache,
     pub(super) inspection: Inspection,
     pub(super) mode: Mode,
+    /// The main screen under the overlays: [`Mode::Normal`] or [`Mode::Matrix`].
+    pub(super) main: Mode,
+    /// The matricized view, once it has been opened for this problem.
+    pub(super) matrix: Option<MatrixView>,
+    /// The vec order of the matricized view (kept across problems).
+    vec_order: VecOrder,
     pub(super) status: Option<Status>,
     pub(super) screen: (u16, u16),
     pub(super) editor: LineInput,
@@ -407,6 +424,10 @@ impl App {
             cache,
             inspection,
             mode: Mode::Normal,
+            main: Mode::Normal,
+            matrix: None,
+            // Row-major shows the block diagonal I ⊗ W of a linear layer at a glance.
+            vec_order: VecOrder::RowMajor,
             status: None,
             screen: (width, height),
             editor: LineInput::default(),
@@ -572,17 +593,19 @@ impl App {
         match action {
             Action::Move(direction) => self.move_cursor(direction, 1),
             Action::Page(direction) => {
-                let (rows, cols) = self.viewport.span();
+                let viewport = self.map_viewport();
+                let (rows, cols) = viewport.span();
                 let half = match direction {
-                    Direction::Up | Direction::Down => rows.min(self.viewport.rows) / 2,
-                    Direction::Left | Direction::Right => cols.min(self.viewport.cols) / 2,
+                    Direction::Up | Direction::Down => rows.min(viewport.rows) / 2,
+                    Direction::Left | Direction::Right => cols.min(viewport.cols) / 2,
                 };
                 self.move_cursor(direction, half.max(1));
             }
             Action::Scroll(direction) => {
+                let block = self.map_viewport().block;
                 let step = match direction {
-                    Direction::Up | Direction::Down => self.viewport.block.0,
-                    Direction::Left | Direction::Right => self.viewport.block.1,
+                    Direction::Up | Direction::Down => block.0,
+                    Direction::Left | Direction::Right => block.1,
                 };
                 self.move_cursor(direction, step);
             }
@@ -599,9 +622,11 @@ impl App {
             Action::ZoomIn => self.zoom(true),
             Action::ZoomOut => self.zoom(false),
             Action::CycleMapMode => self.map_mode = self.map_mode.next(),
+            Action::ToggleMatrix => self.toggle_matrix(),
+            Action::ToggleVecOrder => self.toggle_vec_order(),
             Action::CycleWrt => self.cycle_wrt(),
             Action::Open(mode) => self.open(mode),
-            Action::Close => self.mode = Mode::Normal,
+            Action::Close => self.mode = self.main,
             Action::Submit => self.submit(),
             Action::ListUp | Action::ListDown => self.list_step(action == Action::ListDown),
             Action::Text(edit) => match self.mode {
@@ -669,17 +694,90 @@ impl App {
         self.axes().position(&self.cursor)
     }
 
+    /// The part of the main screen's map on screen: the slice's or the matricized view's.
+    pub(super) fn map_viewport(&self) -> &Viewport {
+        match &self.matrix {
+            Some(matrix) if self.main == Mode::Matrix => &matrix.viewport,
+            _ => &self.viewport,
+        }
+    }
+
+    fn map_viewport_mut(&mut self) -> &mut Viewport {
+        match &mut self.matrix {
+            Some(matrix) if self.main == Mode::Matrix => &mut matrix.viewport,
+            _ => &mut self.viewport,
+        }
+    }
+
+    /// The cursor's (row, column) on the main screen's map.
+    pub(super) fn map_position(&self) -> (usize, usize) {
+        match &self.matrix {
+            Some(matrix) if self.main == Mode::Matrix => matrix.position(&self.cursor),
+            _ => self.position(),
+        }
+    }
+
+    /// Moves the cursor to (row, column) of the main screen's map.
+    fn place_on_map(&mut self, to: (usize, usize)) {
+        match &self.matrix {
+            Some(matrix) if self.main == Mode::Matrix => self.cursor = matrix.place(to),
+            _ => {
+                let axes = self.axes();
+                axes.place(&mut self.cursor, to);
+            }
+        }
+    }
+
     fn move_cursor(&mut self, direction: Direction, steps: usize) {
-        let (rows, cols) = self.slice.dims();
-        let (row, col) = self.position();
+        let (rows, cols) = (self.map_viewport().rows, self.map_viewport().cols);
+        let (row, col) = self.map_position();
         let to = match direction {
             Direction::Left => (row, col.saturating_sub(steps)),
             Direction::Right => (row, (col + steps).min(cols - 1)),
             Direction::Up => (row.saturating_sub(steps), col),
             Direction::Down => ((row + steps).min(rows - 1), col),
         };
-        let axes = self.axes();
-        axes.place(&mut self.cursor, to);
+        self.place_on_map(to);
+    }
+
+    /// `m`: the matricized view, built the first time; back to the slice view.
+    fn toggle_matrix(&mut self) {
+        if self.main == Mode::Matrix {
+            self.main = Mode::Normal;
+            self.mode = Mode::Normal;
+            self.say("slice view");
+            return;
+        }
+        if self.matrix.is_none() {
+            match MatrixView::new(&self.problem.jacobian, self.vec_order) {
+                Ok(matrix) => self.matrix = Some(matrix),
+                Err(too_large) => {
+                    self.say_error(too_large.to_string());
+                    return;
+                }
+            }
+        }
+        self.main = Mode::Matrix;
+        self.mode = Mode::Matrix;
+        let layout = self
+            .matrix
+            .as_ref()
+            .map(|m| m.layout().name())
+            .unwrap_or("");
+        self.say(format!(
+            "matricized view, {layout}: o switches the vec order"
+        ));
+    }
+
+    /// `o`: the other vec order of the matricized view.
+    fn toggle_vec_order(&mut self) {
+        let Some(matrix) = &mut self.matrix else {
+            return;
+        };
+        matrix.toggle_order(self.problem.jacobian.support(), &self.cursor);
+        self.vec_order = matrix.order();
+        let layout = matrix.layout();
+        self.say(format!("{}: {}", layout.name(), layout.used_by()));
     }
 
     fn select_pair(&mut self, n: usize) {
@@ -769,8 +867,8 @@ impl App {
     }
 
     fn zoom(&mut self, deeper: bool) {
-        let current = self.viewport.zoom;
-        let max = self.viewport.max_zoom();
+        let current = self.map_viewport().zoom;
+        let max = self.map_viewport().max_zoom();
         let target = match (deeper, current) {
             (true, z) if z < max => z + 1,
             (true, _) => {
@@ -778,13 +876,13 @@ impl App {
                 return;
             }
             (false, 0) => {
-                self.say("zoomed out all the way: the whole slice is on screen");
+                self.say("zoomed out all the way: everything is on screen");
                 return;
             }
             (false, z) => z - 1,
         };
-        let position = self.position();
-        self.viewport.set_zoom(target, position);
+        let position = self.map_position();
+        self.map_viewport_mut().set_zoom(target, position);
     }
 
     fn cycle_wrt(&mut self) {
@@ -842,14 +940,22 @@ impl App {
         let generation = self.generation + 1;
         let map_mode = self.map_mode;
         let picker = self.picker;
-        let mode = self.mode;
+        let (mode, main) = (self.mode, self.main);
+        let vec_order = self.vec_order;
         *self = App {
             generation,
             map_mode,
             picker,
-            mode,
+            vec_order,
             ..replacement
         };
+        if main == Mode::Matrix {
+            self.toggle_matrix();
+        }
+        if mode != main {
+            self.mode = mode;
+        }
+        self.sync();
         self.say(message);
     }
 
@@ -868,7 +974,7 @@ impl App {
                 self.goto_error = None;
             }
             Mode::Help => self.help_scroll = 0,
-            Mode::Picker | Mode::Normal => {}
+            Mode::Picker | Mode::Conventions | Mode::Normal | Mode::Matrix => {}
         }
         self.mode = mode;
     }
@@ -879,7 +985,7 @@ impl App {
                 let result = editor::parse_spec_line(self.editor.text(), &self.problem.spec)
                     .and_then(|spec| self.open_problem(spec, None));
                 match result {
-                    Ok(()) => self.mode = Mode::Normal,
+                    Ok(()) => self.mode = self.main,
                     Err(message) => self.editor_error = Some(message),
                 }
             }
@@ -893,7 +999,7 @@ impl App {
                 match parsed {
                     Ok(index) => {
                         self.cursor = index;
-                        self.mode = Mode::Normal;
+                        self.mode = self.main;
                     }
                     Err(message) => self.goto_error = Some(message),
                 }
@@ -905,11 +1011,11 @@ impl App {
                 let message = format!("{}: {}", example.name, example.note);
                 let spec = example.spec(self.problem.spec.seed);
                 match self.open_problem(spec, Some(message)) {
-                    Ok(()) => self.mode = Mode::Normal,
+                    Ok(()) => self.mode = self.main,
                     Err(message) => self.say_error(message),
                 }
             }
-            Mode::Normal | Mode::Help => {}
+            Mode::Normal | Mode::Matrix | Mode::Conventions | Mode::Help => {}
         }
     }
 
@@ -936,7 +1042,7 @@ impl App {
     }
 
     fn click(&mut self, column: u16, row: u16) {
-        if self.mode != Mode::Normal {
+        if self.mode != self.main {
             return;
         }
         let Some(cells) = self.map_cells() else {
@@ -950,9 +1056,8 @@ impl App {
             usize::from(row - cells.y) * per_cell,
             usize::from(column - cells.x),
         );
-        if let Some(entry) = self.viewport.entry_of(block) {
-            let axes = self.axes();
-            axes.place(&mut self.cursor, entry);
+        if let Some(entry) = self.map_viewport().entry_of(block) {
+            self.place_on_map(entry);
         }
     }
 
@@ -961,15 +1066,28 @@ impl App {
         self.screen
     }
 
-    /// Where the heat-map cells are on screen, if the terminal is large enough.
+    /// Where the heat-map cells of the main screen are, if the terminal is large enough.
     pub fn map_cells(&self) -> Option<Rect> {
+        let area = Rect::new(0, 0, self.screen.0, self.screen.1);
+        if let Some(matrix) = self.matrix.as_ref().filter(|_| self.main == Mode::Matrix) {
+            return matrix.parts(area).map(|parts| parts.cells);
+        }
         let (rows, _) = self.slice.dims();
         let gutter = render::gutter_width(&self.corner_label(), rows);
-        let area = Rect::new(0, 0, self.screen.0, self.screen.1);
         render::layout(area, gutter).map(|layout| layout.cells)
     }
 
-    /// The text above the row labels: the row and column axes, `k\l`.
+    /// The size of the map's grid in blocks: (wide, high).
+    fn map_blocks(&self) -> (usize, usize) {
+        self.map_cells().map_or((1, 1), |cells| {
+            (
+                usize::from(cells.width),
+                heatmap::blocks_high(usize::from(cells.height), &self.theme),
+            )
+        })
+    }
+
+    /// The text above the slice's row labels: the row and column axes, `k\l`.
     pub(super) fn corner_label(&self) -> String {
         let names = &self.summary.names;
         let axes = self.axes();
@@ -980,6 +1098,16 @@ impl App {
     /// Brings everything derived from the cursor, the pair and the screen up to date: the
     /// slice (from the cache), the viewport, the aggregated blocks, the inspected entry.
     fn sync(&mut self) {
+        if self.inspection.index != self.cursor {
+            self.inspection = Inspection::of(&self.problem, &self.cursor, self.notation());
+        }
+        if self.main == Mode::Matrix {
+            let blocks = self.map_blocks();
+            if let Some(matrix) = &mut self.matrix {
+                matrix.sync(self.problem.jacobian.support(), &self.cursor, blocks);
+            }
+            return;
+        }
         let axes = self.axes();
         let key = SliceKey::through(axes, &self.cursor);
         if key != self.slice_key {
@@ -987,12 +1115,7 @@ impl App {
             self.slice_key = key;
         }
         let (rows, cols) = self.slice.dims();
-        let (width, height) = self.map_cells().map_or((1, 1), |cells| {
-            (
-                usize::from(cells.width),
-                heatmap::blocks_high(usize::from(cells.height), &self.theme),
-            )
-        });
+        let (width, height) = self.map_blocks();
         let position = self.position();
         let viewport = &mut self.viewport;
         if (viewport.rows, viewport.cols) != (rows, cols)
@@ -1006,9 +1129,6 @@ impl App {
                 .slice
                 .grid(&self.problem.jacobian, &self.slice_key, *viewport);
             self.grid_slice = self.slice_key.clone();
-        }
-        if self.inspection.index != self.cursor {
-            self.inspection = Inspection::of(&self.problem, &self.cursor, self.notation());
         }
     }
 }

@@ -529,8 +529,10 @@ impl HeatMap<'_> {
     }
 }
 
-/// The legend under the map: what each look means in `mode`, and the block size.
-pub fn legend(theme: &Theme, mode: MapMode, viewport: &Viewport) -> Line<'static> {
+/// The legend under a map of `grid` in `mode`: what the colours mean and the block size.
+/// A grid of structural counts alone (values unknown) is shaded by its share of
+/// structurally nonzero entries and has no "zero value" colour.
+pub fn legend(theme: &Theme, grid: &HeatGrid, mode: MapMode) -> Line<'static> {
     let swatch = |paint: Paint| -> Span<'static> {
         match theme.color(paint) {
             Some(color) if theme.glyphs.half_blocks => Span::styled("█", Style::new().fg(color)),
@@ -539,7 +541,18 @@ pub fn legend(theme: &Theme, mode: MapMode, viewport: &Viewport) -> Line<'static
         }
     };
     let text = |s: &str| Span::styled(s.to_string(), theme.dim());
-    let mut spans = vec![Span::styled(format!("{} ", mode.label()), theme.label())];
+    let dot = theme.glyphs.dot;
+    let mode = if grid.values_known {
+        mode
+    } else {
+        MapMode::Sparsity
+    };
+    let label = if grid.values_known {
+        mode.label()
+    } else {
+        "structure"
+    };
+    let mut spans = vec![Span::styled(format!("{label} "), theme.label())];
     match mode {
         MapMode::Sparsity | MapMode::Magnitude => {
             spans.extend((1..=SHADES).map(|s| swatch(Paint::Level(s as f64 / SHADES as f64))));
@@ -554,12 +567,17 @@ pub fn legend(theme: &Theme, mode: MapMode, viewport: &Viewport) -> Line<'static
             spans.push(text(" "));
         }
     }
-    spans.push(swatch(Paint::NumericZero));
+    if grid.values_known {
+        spans.push(swatch(Paint::NumericZero));
+        spans.push(text(&format!(" zero value {dot} ")));
+    } else {
+        spans.push(text(&format!("{dot} ")));
+    }
+    let block = grid.viewport.block;
     spans.push(text(&format!(
-        " zero value {dot} blank: structural 0 {dot} block {}{times}{}",
-        viewport.block.0,
-        viewport.block.1,
-        dot = theme.glyphs.dot,
+        "blank: structural 0 {dot} block {}{times}{}",
+        block.0,
+        block.1,
         times = if theme.ascii { "x" } else { "×" },
     )));
     Line::from(spans)

@@ -145,122 +145,232 @@ fn arrows_at(keys: &[Key]) -> Option<&'static str> {
 use Action as A;
 use Direction as D;
 
-/// The main screen.
+/// Moves the cursor one entry.
+const MOVE: Binding = Binding {
+    keys: &[
+        (Key::Char('h'), A::Move(D::Left)),
+        (Key::Char('j'), A::Move(D::Down)),
+        (Key::Char('k'), A::Move(D::Up)),
+        (Key::Char('l'), A::Move(D::Right)),
+        (Key::Code(KeyCode::Left), A::Move(D::Left)),
+        (Key::Code(KeyCode::Down), A::Move(D::Down)),
+        (Key::Code(KeyCode::Up), A::Move(D::Up)),
+        (Key::Code(KeyCode::Right), A::Move(D::Right)),
+    ],
+    help: "move the cursor one entry",
+    footer: Some(("hjkl", "move")),
+};
+
+/// Moves half a screen.
+const PAGE: Binding = Binding {
+    keys: &[
+        (Key::Char('H'), A::Page(D::Left)),
+        (Key::Char('J'), A::Page(D::Down)),
+        (Key::Char('K'), A::Page(D::Up)),
+        (Key::Char('L'), A::Page(D::Right)),
+        (Key::Shift(KeyCode::Left), A::Page(D::Left)),
+        (Key::Shift(KeyCode::Down), A::Page(D::Down)),
+        (Key::Shift(KeyCode::Up), A::Page(D::Up)),
+        (Key::Shift(KeyCode::Right), A::Page(D::Right)),
+        (Key::Code(KeyCode::PageUp), A::Page(D::Up)),
+        (Key::Code(KeyCode::PageDown), A::Page(D::Down)),
+    ],
+    help: "move half a screen",
+    footer: Some(("HJKL", "page")),
+};
+
+/// Chooses the slice's pair of axes.
+const PAIRS: Binding = Binding {
+    keys: &[
+        (Key::Code(KeyCode::Tab), A::NextPair),
+        (Key::Code(KeyCode::BackTab), A::PrevPair),
+        (Key::Char('1'), A::SelectPair(0)),
+        (Key::Char('2'), A::SelectPair(1)),
+        (Key::Char('3'), A::SelectPair(2)),
+        (Key::Char('4'), A::SelectPair(3)),
+        (Key::Char('5'), A::SelectPair(4)),
+        (Key::Char('6'), A::SelectPair(5)),
+    ],
+    help: "slice axes: next, previous, pair n",
+    footer: Some(("Tab", "axes")),
+};
+
+/// Selects a fixed axis.
+const FIXED_AXIS: Binding = Binding {
+    keys: &[
+        (Key::Char('['), A::SelectFixed(D::Left)),
+        (Key::Char(']'), A::SelectFixed(D::Right)),
+    ],
+    help: "select a fixed axis (one not in the slice)",
+    footer: Some(("[]", "fixed axis")),
+};
+
+/// Changes the selected fixed index.
+const FIXED_INDEX: Binding = Binding {
+    keys: &[
+        (Key::Char('+'), A::ChangeFixed(1)),
+        (Key::Char('='), A::ChangeFixed(1)),
+        (Key::Char('-'), A::ChangeFixed(-1)),
+        (Key::Char('_'), A::ChangeFixed(-1)),
+    ],
+    help: "change the selected fixed index",
+    footer: Some(("+-", "fixed index")),
+};
+
+/// Goes to an index.
+const GOTO: Binding = Binding {
+    keys: &[(Key::Char('g'), A::Open(Mode::Goto))],
+    help: "go to an index: 0,3,0,7 or l=7",
+    footer: Some(("g", "go to")),
+};
+
+/// Jumps between nonzeros of the slice.
+const NONZERO: Binding = Binding {
+    keys: &[
+        (Key::Char('n'), A::NextNonzero),
+        (Key::Char('N'), A::PrevNonzero),
+    ],
+    help: "next / previous nonzero in the slice",
+    footer: Some(("nN", "nonzero")),
+};
+
+/// Zooms.
+const ZOOM: Binding = Binding {
+    keys: &[(Key::Char('z'), A::ZoomIn), (Key::Char('Z'), A::ZoomOut)],
+    help: "zoom in / out around the cursor",
+    footer: Some(("zZ", "zoom")),
+};
+
+/// Cycles the map mode.
+const MAP_MODE: Binding = Binding {
+    keys: &[(Key::Char('v'), A::CycleMapMode)],
+    help: "map: sparsity, |value|, signed value",
+    footer: Some(("v", "mode")),
+};
+
+/// Opens the editor.
+const EDIT: Binding = Binding {
+    keys: &[(Key::Char('e'), A::Open(Mode::Editor))],
+    help: "edit the expression and shapes",
+    footer: Some(("e", "edit")),
+};
+
+/// Cycles the variable.
+const WRT: Binding = Binding {
+    keys: &[(Key::Char('w'), A::CycleWrt)],
+    help: "differentiate with respect to the next variable",
+    footer: Some(("w", "wrt")),
+};
+
+/// Opens the examples.
+const EXAMPLES: Binding = Binding {
+    keys: &[(Key::Char('x'), A::Open(Mode::Picker))],
+    help: "curated examples",
+    footer: Some(("x", "examples")),
+};
+
+/// Opens the help.
+const HELP_KEY: Binding = Binding {
+    keys: &[(Key::Char('?'), A::Open(Mode::Help))],
+    help: "this help",
+    footer: Some(("?", "help")),
+};
+
+/// Quits.
+const QUIT: Binding = Binding {
+    keys: &[(Key::Char('q'), A::Quit), (Key::Ctrl('c'), A::Quit)],
+    help: "quit",
+    footer: Some(("q", "quit")),
+};
+
+/// Stops background work, or quits.
+const BACK: Binding = Binding {
+    keys: &[(Key::Code(KeyCode::Esc), A::Back)],
+    help: "stop background work; with none, quit",
+    footer: None,
+};
+
+/// Opens the matricized view (from the slice view).
+const MATRIX_VIEW: Binding = Binding {
+    keys: &[(Key::Char('m'), A::ToggleMatrix)],
+    help: "the whole J as one matrix (numerator layout)",
+    footer: Some(("m", "matrix")),
+};
+
+/// Back to the slice view (from the matricized view).
+const SLICE_VIEW: Binding = Binding {
+    keys: &[(Key::Char('m'), A::ToggleMatrix)],
+    help: "back to the slice view",
+    footer: Some(("m", "slices")),
+};
+
+/// Switches the vec order of the matricized view.
+const VEC_ORDER: Binding = Binding {
+    keys: &[(Key::Char('o'), A::ToggleVecOrder)],
+    help: "vec order: column-major (Magnus–Neudecker) or row-major (NumPy)",
+    footer: Some(("o", "order")),
+};
+
+/// Opens the conventions panel.
+const CONVENTIONS: Binding = Binding {
+    keys: &[(Key::Char('c'), A::Open(Mode::Conventions))],
+    help: "every layout of J, and where this entry lands in each",
+    footer: Some(("c", "layouts")),
+};
+
+/// The slice view.
 pub const NORMAL: &[Binding] = &[
+    MOVE,
+    PAGE,
+    PAIRS,
+    FIXED_AXIS,
+    FIXED_INDEX,
+    GOTO,
+    NONZERO,
+    ZOOM,
+    MAP_MODE,
+    MATRIX_VIEW,
+    CONVENTIONS,
+    EDIT,
+    WRT,
+    EXAMPLES,
+    HELP_KEY,
+    QUIT,
+    BACK,
+];
+
+/// The matricized view.
+pub const MATRIX: &[Binding] = &[
+    MOVE,
+    PAGE,
+    GOTO,
+    ZOOM,
+    VEC_ORDER,
+    SLICE_VIEW,
+    CONVENTIONS,
+    EDIT,
+    WRT,
+    EXAMPLES,
+    HELP_KEY,
+    QUIT,
+    BACK,
+];
+
+/// The conventions panel: the cursor still moves, so the table follows it.
+pub const CONVENTIONS_PANEL: &[Binding] = &[
+    MOVE,
     Binding {
         keys: &[
-            (Key::Char('h'), A::Move(D::Left)),
-            (Key::Char('j'), A::Move(D::Down)),
-            (Key::Char('k'), A::Move(D::Up)),
-            (Key::Char('l'), A::Move(D::Right)),
-            (Key::Code(KeyCode::Left), A::Move(D::Left)),
-            (Key::Code(KeyCode::Down), A::Move(D::Down)),
-            (Key::Code(KeyCode::Up), A::Move(D::Up)),
-            (Key::Code(KeyCode::Right), A::Move(D::Right)),
+            (Key::Char('c'), A::Close),
+            (Key::Code(KeyCode::Esc), A::Close),
         ],
-        help: "move the cursor one entry",
-        footer: Some(("hjkl", "move")),
-    },
-    Binding {
-        keys: &[
-            (Key::Char('H'), A::Page(D::Left)),
-            (Key::Char('J'), A::Page(D::Down)),
-            (Key::Char('K'), A::Page(D::Up)),
-            (Key::Char('L'), A::Page(D::Right)),
-            (Key::Shift(KeyCode::Left), A::Page(D::Left)),
-            (Key::Shift(KeyCode::Down), A::Page(D::Down)),
-            (Key::Shift(KeyCode::Up), A::Page(D::Up)),
-            (Key::Shift(KeyCode::Right), A::Page(D::Right)),
-            (Key::Code(KeyCode::PageUp), A::Page(D::Up)),
-            (Key::Code(KeyCode::PageDown), A::Page(D::Down)),
-        ],
-        help: "move half a screen",
-        footer: Some(("HJKL", "page")),
-    },
-    Binding {
-        keys: &[
-            (Key::Code(KeyCode::Tab), A::NextPair),
-            (Key::Code(KeyCode::BackTab), A::PrevPair),
-            (Key::Char('1'), A::SelectPair(0)),
-            (Key::Char('2'), A::SelectPair(1)),
-            (Key::Char('3'), A::SelectPair(2)),
-            (Key::Char('4'), A::SelectPair(3)),
-            (Key::Char('5'), A::SelectPair(4)),
-            (Key::Char('6'), A::SelectPair(5)),
-        ],
-        help: "slice axes: next, previous, pair n",
-        footer: Some(("Tab", "axes")),
-    },
-    Binding {
-        keys: &[
-            (Key::Char('['), A::SelectFixed(D::Left)),
-            (Key::Char(']'), A::SelectFixed(D::Right)),
-        ],
-        help: "select a fixed axis (one not in the slice)",
-        footer: Some(("[]", "fixed axis")),
-    },
-    Binding {
-        keys: &[
-            (Key::Char('+'), A::ChangeFixed(1)),
-            (Key::Char('='), A::ChangeFixed(1)),
-            (Key::Char('-'), A::ChangeFixed(-1)),
-            (Key::Char('_'), A::ChangeFixed(-1)),
-        ],
-        help: "change the selected fixed index",
-        footer: Some(("+-", "fixed index")),
-    },
-    Binding {
-        keys: &[(Key::Char('g'), A::Open(Mode::Goto))],
-        help: "go to an index: 0,3,0,7 or l=7",
-        footer: Some(("g", "go to")),
-    },
-    Binding {
-        keys: &[
-            (Key::Char('n'), A::NextNonzero),
-            (Key::Char('N'), A::PrevNonzero),
-        ],
-        help: "next / previous nonzero in the slice",
-        footer: Some(("nN", "nonzero")),
-    },
-    Binding {
-        keys: &[(Key::Char('z'), A::ZoomIn), (Key::Char('Z'), A::ZoomOut)],
-        help: "zoom in / out around the cursor",
-        footer: Some(("zZ", "zoom")),
-    },
-    Binding {
-        keys: &[(Key::Char('v'), A::CycleMapMode)],
-        help: "map: sparsity, |value|, signed value",
-        footer: Some(("v", "mode")),
-    },
-    Binding {
-        keys: &[(Key::Char('e'), A::Open(Mode::Editor))],
-        help: "edit the expression and shapes",
-        footer: Some(("e", "edit")),
-    },
-    Binding {
-        keys: &[(Key::Char('w'), A::CycleWrt)],
-        help: "differentiate with respect to the next variable",
-        footer: Some(("w", "wrt")),
-    },
-    Binding {
-        keys: &[(Key::Char('x'), A::Open(Mode::Picker))],
-        help: "curated examples",
-        footer: Some(("x", "examples")),
-    },
-    Binding {
-        keys: &[(Key::Char('?'), A::Open(Mode::Help))],
-        help: "this help",
-        footer: Some(("?", "help")),
+        help: "close the panel",
+        footer: Some(("c", "close")),
     },
     Binding {
         keys: &[(Key::Char('q'), A::Quit), (Key::Ctrl('c'), A::Quit)],
         help: "quit",
         footer: Some(("q", "quit")),
-    },
-    Binding {
-        keys: &[(Key::Code(KeyCode::Esc), A::Back)],
-        help: "stop background work; with none, quit",
-        footer: None,
     },
 ];
 
@@ -356,6 +466,8 @@ const CTRL_C_QUITS: Binding = Binding {
 pub fn table(mode: Mode) -> &'static [Binding] {
     match mode {
         Mode::Normal => NORMAL,
+        Mode::Matrix => MATRIX,
+        Mode::Conventions => CONVENTIONS_PANEL,
         Mode::Help => HELP,
         Mode::Picker => PICKER,
         Mode::Editor | Mode::Goto => TEXT,
@@ -412,7 +524,10 @@ mod tests {
             normal(KeyCode::Char('c'), KeyModifiers::CONTROL),
             Some(A::Quit)
         );
-        assert_eq!(normal(KeyCode::Char('c'), none), None);
+        assert_eq!(
+            normal(KeyCode::Char('c'), none),
+            Some(A::Open(Mode::Conventions))
+        );
         assert_eq!(
             action_for(Mode::Editor, &press(KeyCode::Char('q'), none)),
             Some(A::Text(TextEdit::Insert('q')))
@@ -434,7 +549,14 @@ mod tests {
     /// the same binding (or name one, like "Tab").
     #[test]
     fn footer_hints_name_keys_of_their_binding() {
-        for mode in [Mode::Normal, Mode::Help, Mode::Picker, Mode::Editor] {
+        for mode in [
+            Mode::Normal,
+            Mode::Matrix,
+            Mode::Conventions,
+            Mode::Help,
+            Mode::Picker,
+            Mode::Editor,
+        ] {
             for binding in table(mode) {
                 let Some((keys, _)) = binding.footer else {
                     continue;
@@ -450,7 +572,14 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_in_a_mode() {
-        for mode in [Mode::Normal, Mode::Help, Mode::Picker, Mode::Editor] {
+        for mode in [
+            Mode::Normal,
+            Mode::Matrix,
+            Mode::Conventions,
+            Mode::Help,
+            Mode::Picker,
+            Mode::Editor,
+        ] {
             let keys: Vec<Key> = table(mode)
                 .iter()
                 .flat_map(|b| b.keys.iter().map(|(k, _)| *k))
@@ -466,7 +595,7 @@ mod tests {
 
     #[test]
     fn labels_shorten_digit_runs() {
-        let pairs = &NORMAL[2];
+        let pairs = &PAIRS;
         assert_eq!(pairs.keys_label(false), "Tab S-Tab 1–6");
         assert_eq!(NORMAL[0].keys_label(true), "h j k l arrows");
         assert_eq!(NORMAL[1].keys_label(false), "H J K L S-arrows PgUp PgDn");

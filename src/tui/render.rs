@@ -15,11 +15,14 @@ use crate::check;
 use crate::numfmt;
 
 use super::app::{App, CheckState, Mode, NumericCount, Summary};
+use super::conventions::{self, ConventionsPanel};
 use super::editor::LineInput;
-use super::heatmap::{self, HeatMap};
-use super::keymap::{self, NORMAL};
+use super::heatmap::{self, HeatMap, Viewport};
+use super::keymap;
+use super::matricized;
 use super::theme::{self, Theme};
 use crate::jacobian::TermBreakdown;
+use crate::layout::JacobianDims;
 use crate::progress::Progress;
 
 /// Narrowest terminal the explorer draws in.
@@ -112,11 +115,21 @@ pub fn draw(frame: &mut Frame, app: &App) {
         return;
     };
     draw_header(frame, app, layout.header);
-    draw_map(frame, app, &layout);
+    match app.matrix.as_ref().filter(|_| app.main == Mode::Matrix) {
+        Some(matrix) => match matrix.parts(area) {
+            Some(parts) => matricized::draw(frame, &parts, matrix, app.cursor(), &app.theme),
+            None => {
+                draw_too_small(frame, area, &app.theme);
+                return;
+            }
+        },
+        None => draw_map(frame, app, &layout),
+    }
     draw_inspector(frame, app, layout.inspector);
     draw_footer(frame, app, layout.footer);
     match app.mode() {
-        Mode::Normal => {}
+        Mode::Normal | Mode::Matrix => {}
+        Mode::Conventions => draw_conventions(frame, app, area),
         Mode::Help => draw_help(frame, app, area),
         Mode::Picker => draw_picker(frame, app, area),
         Mode::Editor => draw_line_editor(
@@ -347,45 +360,84 @@ fn draw_map(frame: &mut Frame, app: &App, layout: &Layout) {
     }
     frame.render_widget(Paragraph::new(Line::from(title)), layout.title);
 
-    // Column ruler: first and last visible column, and the cursor's column.
-    let cells = layout.cells;
-    let mut ruler = Ruler::new(usize::from(cells.width));
+    let ruler = column_ruler(
+        viewport,
+        position,
+        &app.corner_label(),
+        (layout.gutter.width, layout.cells.width),
+        theme,
+    );
+    frame.render_widget(Paragraph::new(ruler), layout.ruler);
+    let labels = row_labels(
+        viewport,
+        position,
+        layout.gutter.width,
+        layout.cells.height,
+        theme,
+    );
+    frame.render_widget(Paragraph::new(labels), layout.gutter);
+
+    frame.render_widget(
+        HeatMap {
+            grid: &app.grid,
+            theme,
+            mode: app.map_mode(),
+            cursor: position,
+        },
+        layout.cells,
+    );
+    let legend = heatmap::legend(theme, &app.grid, app.map_mode());
+    frame.render_widget(Paragraph::new(legend), layout.legend);
+}
+
+/// The column ruler of a heat map showing `viewport` with the cursor at `position`:
+/// `corner` right-aligned over the row labels, then the first and last column on screen and
+/// the cursor's column with a marker. `widths`: the row labels' and the cells' columns.
+pub(super) fn column_ruler(
+    viewport: &Viewport,
+    position: (usize, usize),
+    corner: &str,
+    (gutter_width, cells_width): (u16, u16),
+    theme: &Theme,
+) -> Line<'static> {
+    let width = usize::from(cells_width);
+    let mut ruler = Ruler::new(width);
     if let Some((_, x)) = viewport.block_of(position) {
         ruler.place(x, &format!("{}{}", theme.glyphs.markers.0, position.1));
     }
-    let (last_row, last_col) = viewport.last_visible();
     ruler.place(0, &viewport.origin.1.to_string());
-    let last = last_col.to_string();
-    let last_x = usize::from(cells.width).saturating_sub(last.chars().count());
-    ruler.place(last_x, &last);
-    let corner = format!(
-        "{:>width$} ",
-        app.corner_label(),
-        width = usize::from(layout.gutter.width) - 1
-    );
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(corner, theme.label()),
-            Span::styled(ruler.text(), theme.dim()),
-        ])),
-        layout.ruler,
-    );
+    let last = viewport.last_visible().1.to_string();
+    ruler.place(width.saturating_sub(last.chars().count()), &last);
+    let corner_width = usize::from(gutter_width).saturating_sub(1);
+    Line::from(vec![
+        Span::styled(format!("{corner:>corner_width$} "), theme.label()),
+        Span::styled(ruler.text(), theme.dim()),
+    ])
+}
 
-    // Row labels: first and last visible row, and the cursor's row with a marker.
+/// The row labels of a heat map showing `viewport` with the cursor at `position`, for a
+/// gutter `gutter_width` wide next to `cells_height` rows of cells: the first and last row
+/// on screen, and the cursor's row with a marker.
+pub(super) fn row_labels(
+    viewport: &Viewport,
+    position: (usize, usize),
+    gutter_width: u16,
+    cells_height: u16,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let per_cell = if theme.glyphs.half_blocks { 2 } else { 1 };
-    let cell_rows = heatmap::cell_rows(viewport.height, theme).min(usize::from(cells.height));
-    let cursor_cell_row = viewport.block_of(position).map(|(y, _)| y / per_cell);
-    let last_cell_row = viewport
-        .block_of((last_row, viewport.origin.1))
-        .map(|(y, _)| y / per_cell);
-    let label_width = usize::from(layout.gutter.width) - 2;
-    let gutter: Vec<Line> = (0..cell_rows)
+    let cell_rows = heatmap::cell_rows(viewport.height, theme).min(usize::from(cells_height));
+    let cell_row = |entry: (usize, usize)| viewport.block_of(entry).map(|(y, _)| y / per_cell);
+    let cursor_row = cell_row(position);
+    let (last_row, _) = viewport.last_visible();
+    let last_cell_row = cell_row((last_row, viewport.origin.1));
+    let label_width = usize::from(gutter_width).saturating_sub(2);
+    (0..cell_rows)
         .map(|cy| {
-            let first_entry = viewport.origin.0 + cy * per_cell * viewport.block.0;
-            let (label, marker, style) = if Some(cy) == cursor_cell_row {
+            let (label, marker, style) = if Some(cy) == cursor_row {
                 (position.0.to_string(), theme.glyphs.markers.1, theme.key())
             } else if cy == 0 {
-                (first_entry.to_string(), " ", theme.dim())
+                (viewport.origin.0.to_string(), " ", theme.dim())
             } else if Some(cy) == last_cell_row {
                 (last_row.to_string(), " ", theme.dim())
             } else {
@@ -396,27 +448,7 @@ fn draw_map(frame: &mut Frame, app: &App, layout: &Layout) {
                 Span::styled(format!("{marker} "), theme.key()),
             ])
         })
-        .collect();
-    frame.render_widget(Paragraph::new(gutter), layout.gutter);
-
-    frame.render_widget(
-        HeatMap {
-            grid: &app.grid,
-            theme,
-            mode: app.map_mode(),
-            cursor: position,
-        },
-        cells,
-    );
-
-    let mut legend = heatmap::legend(theme, app.map_mode(), viewport);
-    if !app.grid.values_known {
-        legend.spans.push(Span::styled(
-            "  structure only (slice too large)",
-            theme.error(),
-        ));
-    }
-    frame.render_widget(Paragraph::new(legend), layout.legend);
+        .collect()
 }
 
 /// A line of text with labels placed at columns, later labels only where they fit.
@@ -435,13 +467,11 @@ impl Ruler {
 
     /// Writes `label` from column `at` unless it would overlap or touch a placed label.
     fn place(&mut self, at: usize, label: &str) {
-        let len = label.chars().count();
-        let end = at + len;
+        let end = at + label.chars().count();
         if end > self.chars.len() {
             return;
         }
-        let from = at.saturating_sub(1);
-        let to = (end + 1).min(self.chars.len());
+        let (from, to) = (at.saturating_sub(1), (end + 1).min(self.chars.len()));
         if self.taken[from..to].iter().any(|&t| t) {
             return;
         }
@@ -670,12 +700,13 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
     let ascii = theme.ascii;
     let s = &app.summary;
     let mut lines = Vec::new();
-    let keys_width = NORMAL
+    let table = keymap::table(app.main);
+    let keys_width = table
         .iter()
         .map(|b| b.keys_label(ascii).chars().count())
         .max()
         .unwrap_or(0);
-    for binding in NORMAL {
+    for binding in table {
         lines.push(Line::from(vec![
             Span::styled(
                 format!("{:<keys_width$}  ", binding.keys_label(ascii)),
@@ -754,6 +785,22 @@ fn overlay_block(theme: &Theme, title: String) -> Block<'static> {
     Block::bordered()
         .border_style(theme.label())
         .title(Span::styled(title, theme.title()))
+}
+
+/// The conventions panel: every layout of J and where the cursor's entry lands in each.
+fn draw_conventions(frame: &mut Frame, app: &App, area: Rect) {
+    let theme = &app.theme;
+    let dims = JacobianDims::of(&app.problem().jacobian);
+    let rows = conventions::rows(&dims, app.cursor(), theme.ascii);
+    let entry = entry_name(app, app.cursor());
+    let panel = ConventionsPanel {
+        rows: &rows,
+        entry: &entry,
+        theme,
+        block: overlay_block(theme, conventions::TITLE.to_string()),
+    };
+    let height = panel.height();
+    frame.render_widget(panel, centered(area, 100, height));
 }
 
 fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
