@@ -737,6 +737,20 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
                 .to_string(),
         ),
         (
+            "matrix",
+            "m shows all of J as one matrix, rows vec(Y) and columns vec(X) (numerator \
+             layout); o switches the vec order: column-major (Magnus–Neudecker, MATLAB) or \
+             row-major (NumPy reshape). Blocks are shaded by their share of structurally \
+             nonzero entries; `jacscope explain` prints the Kronecker form"
+                .to_string(),
+        ),
+        (
+            "layouts",
+            "c lists every layout of J (JAX, SymPy, textbooks) and where the cursor's \
+             entry lands in each"
+                .to_string(),
+        ),
+        (
             "edit",
             "one line as on the command line: EXPR -s NAME=SHAPE … [--wrt NAME] [--seed N]; \
              Enter applies, Esc cancels; an error keeps the current view"
