@@ -8,7 +8,7 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use jacscope::layout::{self, VecOrder};
+use jacscope::layout::VecOrder;
 use jacscope::sparsity;
 use jacscope::tui::heatmap::Viewport;
 use jacscope::tui::matricized;
@@ -79,27 +79,6 @@ fn whole_tensor(c: &mut Criterion) {
     numeric.finish();
 }
 
-/// Exact structural counts of the 100×200 blocks of the matricized J (32768 × 65536,
-/// numerator layout, row-major vec): a full screen of the matricized view.
-fn matricized(c: &mut Criterion) {
-    let problem = problem(EXPRESSIONS[0].1, "default");
-    let support = problem.jacobian.support();
-    let shape = problem.jacobian.shape();
-    let (rows, cols) = (shape[0] * shape[1], shape[2] * shape[3]);
-    let (row_blocks, col_blocks) = (blocks(rows, MAP.0), blocks(cols, MAP.1));
-    c.bench_function("default/matricized_block_counts_100x200/linear", |b| {
-        b.iter(|| {
-            black_box(layout::matricized_block_counts(
-                support,
-                2,
-                VecOrder::RowMajor,
-                &row_blocks,
-                &col_blocks,
-            ))
-        })
-    });
-}
-
 /// The grid of a full screen of the matricized view (200 × 100 blocks at zoom 0, the whole
 /// 32768 × 65536 matrix) in each vec order: exact structural counts from the support.
 fn matricized_view_full_screen_counts(c: &mut Criterion) {
@@ -124,7 +103,6 @@ criterion_group!(
     first_frame,
     slices,
     whole_tensor,
-    matricized,
     matricized_view_full_screen_counts
 );
 criterion_main!(benches);

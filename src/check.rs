@@ -30,6 +30,10 @@ pub struct FdCheck {
 /// input contributes no indices), by central differences on forward evaluation:
 /// perturbs the single input entry `wrt[in_index]` by `±h` and evaluates the whole graph
 /// twice.
+///
+/// Fails if `wrt` is not a variable, `index` does not fit J, or an evaluation at `x ± h`
+/// fails (an `inv` of a matrix that the step makes singular: the estimate cannot be made
+/// although the formula's value can).
 pub fn finite_difference(
     graph: &Graph,
     inputs: &Inputs,

@@ -4,24 +4,28 @@
 //! Loading validates everything a user can get wrong (missing or corrupt files,
 //! unsupported dtypes, more than two dimensions, NaN/inf entries, names that are not
 //! variables of the expression, shapes that contradict `-s`) and reports it as one
-//! [`InputError`] naming the file and the variable.
+//! [`InputError`] naming the file and the variable. An array's header is read first: an
+//! array whose values would not fit in the memory limit, or whose header does not match
+//! the bytes that follow, is refused before any of its data is read (a small `.npz` may
+//! decompress to gigabytes).
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufReader, Read, Seek};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ndarray::{ArrayD, Dimension, IxDyn, OwnedRepr};
-use ndarray_npy::{
-    NpzReader, ReadDataError, ReadNpyError, ReadNpyExt, ReadNpzError, ReadableElement,
-};
+use ndarray::{ArrayD, Dimension, IxDyn, ShapeBuilder};
+use ndarray_npy::npy::header::{Header, ReadHeaderError};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
+use zip::ZipArchive;
+
 use crate::expr::diagnostic::escape_char;
 use crate::expr::{Graph, Op, Shape};
+use crate::numfmt;
 
 /// An error in the inputs: a `-l` argument, a file, its contents, or a shape.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -67,6 +71,24 @@ pub enum InputError {
         origin: String,
         /// The dtype as written in the file header, with its kind (e.g. `<c16 (complex)`).
         dtype: String,
+    },
+    /// The array's values would need more memory than the limit allows.
+    #[error(
+        "{origin} holds a {shape} array of {dtype}, which would need about {}, more than the memory limit of {}; load a smaller array or raise the limit with --max-memory",
+        numfmt::bytes(*needed),
+        numfmt::bytes(Some(*limit))
+    )]
+    TooLarge {
+        /// The file, or `archive.npz:member`.
+        origin: String,
+        /// The shape its header declares.
+        shape: Shape,
+        /// The dtype its header declares, e.g. `<f8`.
+        dtype: String,
+        /// Bytes of its values as `f64`; `None` if that overflows `u64`.
+        needed: Option<u64>,
+        /// The memory limit in bytes.
+        limit: u64,
     },
     /// The array has more than two dimensions.
     #[error("{origin} has {ndim} dimensions; jacscope handles scalars, vectors and matrices")]
@@ -178,16 +200,20 @@ fn is_identifier(text: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Loads the arrays named by the `-l` arguments, for an expression with `variables`.
+/// Loads the arrays named by the `-l` arguments, for an expression with `variables`,
+/// refusing any array whose values would need more than `limit` bytes.
 ///
 /// From an archive only arrays whose name (with or without a `.npy` suffix) is one of
 /// `variables` are read; the others are ignored, whatever their dtype. Arguments are
 /// applied in order, so a later one overrides an earlier one for the same variable.
 /// Every array is converted to `f64` in standard (row-major) layout and checked: at most
-/// two dimensions, no NaN or infinity.
+/// two dimensions, no NaN or infinity. Each array's header is checked before its data is
+/// read: its values as `f64` must fit in `limit` bytes ([`InputError::TooLarge`]), and
+/// the data it declares must be the bytes that follow it.
 pub fn load_arrays(
     loads: &[LoadArg],
     variables: &[&str],
+    limit: u64,
 ) -> Result<BTreeMap<String, ArrayD<f64>>, InputError> {
     let mut arrays = BTreeMap::new();
     for load in loads {
@@ -201,24 +227,31 @@ pub fn load_arrays(
                     });
                 }
                 let origin = path.display().to_string();
-                let array = read_array(read_npy_file(path), &origin, ".npy")?;
+                let array =
+                    read_npy_file(path, limit).map_err(|e| input_error(e, &origin, ".npy"))?;
                 arrays.insert(name.clone(), checked(name, &origin, array)?);
             }
             LoadArg::Archive { path } => {
-                let file = open(path)?;
-                let mut npz = NpzReader::new(BufReader::new(file))
-                    .map_err(|e| invalid_npz(&path.display().to_string(), e))?;
-                let members = npz
-                    .names()
-                    .map_err(|e| invalid_npz(&path.display().to_string(), e))?;
-                for member in members {
-                    if !variables.contains(&member.as_str()) {
+                let archive_error = |e: zip::result::ZipError| InputError::Invalid {
+                    origin: path.display().to_string(),
+                    format: ".npz",
+                    reason: printable(&e.to_string()),
+                };
+                let mut zip =
+                    ZipArchive::new(BufReader::new(open(path)?)).map_err(archive_error)?;
+                for position in 0..zip.len() {
+                    let member = zip.by_index(position).map_err(archive_error)?;
+                    // Stored as `W.npy` by numpy.savez, loaded as W.
+                    let name = member.name();
+                    let name = name.strip_suffix(".npy").unwrap_or(name).to_string();
+                    if !variables.contains(&name.as_str()) {
                         continue;
                     }
-                    let origin = format!("{}:{member}", path.display());
-                    let read = read_npz_member(&mut npz, &member);
-                    let array = read_array(read, &origin, ".npz")?;
-                    arrays.insert(member.clone(), checked(&member, &origin, array)?);
+                    let origin = format!("{}:{name}", path.display());
+                    let size = Some(member.size());
+                    let array = read_npy(member, size, limit)
+                        .map_err(|e| input_error(e, &origin, ".npz"))?;
+                    arrays.insert(name.clone(), checked(&name, &origin, array)?);
                 }
             }
         }
@@ -228,7 +261,12 @@ pub fn load_arrays(
 
 /// Opens a file, telling a missing file apart from other I/O errors.
 fn open(path: &Path) -> Result<File, InputError> {
-    File::open(path).map_err(|e| match e.kind() {
+    File::open(path).map_err(|e| io_error(path, e))
+}
+
+/// An I/O error on `path`, telling a missing file apart from the others.
+fn io_error(path: &Path, e: io::Error) -> InputError {
+    match e.kind() {
         io::ErrorKind::NotFound => InputError::NotFound {
             path: path.to_path_buf(),
         },
@@ -236,15 +274,6 @@ fn open(path: &Path) -> Result<File, InputError> {
             path: path.to_path_buf(),
             message: e.to_string(),
         },
-    })
-}
-
-/// The error for an archive that is not a valid zip/`.npz` file.
-fn invalid_npz(origin: &str, e: ReadNpzError) -> InputError {
-    InputError::Invalid {
-        origin: origin.to_string(),
-        format: ".npz",
-        reason: e.to_string(),
     }
 }
 
@@ -256,114 +285,174 @@ enum ReadError {
     WrongDescriptor(String),
     /// The file is not a valid `.npy`/`.npz` file.
     Invalid(String),
+    /// The array's values would need more than `limit` bytes.
+    TooLarge {
+        /// The shape the header declares.
+        shape: Vec<usize>,
+        /// The dtype the header declares.
+        dtype: String,
+        /// Bytes of the values as `f64`, `None` if that overflows `u64`.
+        needed: Option<u64>,
+        /// The memory limit in bytes.
+        limit: u64,
+    },
 }
 
-impl From<ReadNpyError> for ReadError {
-    fn from(e: ReadNpyError) -> Self {
-        match e {
-            ReadNpyError::WrongDescriptor(desc) => ReadError::WrongDescriptor(
-                desc.as_string()
-                    .cloned()
-                    .unwrap_or_else(|| desc.to_string()),
-            ),
-            ReadNpyError::MissingData => {
+impl From<io::Error> for ReadError {
+    fn from(e: io::Error) -> Self {
+        ReadError::Invalid(format!("reading it failed: {e}"))
+    }
+}
+
+/// Reads the `.npy` file at `path` (see [`read_npy`]); its size is known unless it is not
+/// a regular file (e.g. a pipe).
+fn read_npy_file(path: &Path, limit: u64) -> Result<ArrayD<f64>, ReadError> {
+    let file = open(path).map_err(ReadError::Open)?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| ReadError::Open(io_error(path, e)))?;
+    let size = metadata.is_file().then_some(metadata.len());
+    read_npy(BufReader::new(file), size, limit)
+}
+
+/// Reads one `.npy` stream of `size` bytes (`None` if unknown) as `f64`, header first.
+///
+/// Before any data is read, the header must declare exactly the bytes that follow it (when
+/// `size` is known) and values that fit in `limit` bytes as `f64`. Reading never trusts a
+/// declared length: it takes at most the bytes that are there, so a header claiming 10¹⁵
+/// entries, or a 4 GiB header, costs no memory.
+fn read_npy<R: Read>(
+    mut reader: R,
+    size: Option<u64>,
+    limit: u64,
+) -> Result<ArrayD<f64>, ReadError> {
+    let (header, header_bytes) = read_header(&mut reader, size)?;
+    let descr = &header.type_descriptor;
+    let dtype = descr
+        .as_string()
+        .and_then(|text| RealDtype::parse(text))
+        .ok_or_else(|| ReadError::WrongDescriptor(descriptor_text(descr)))?;
+    let entries = header
+        .shape
+        .iter()
+        .try_fold(1u64, |count, &dim| count.checked_mul(dim as u64));
+    let data_bytes = entries.and_then(|count| count.checked_mul(dtype.width as u64));
+    if let Some(size) = size {
+        let follow = size.saturating_sub(header_bytes);
+        match data_bytes {
+            Some(declared) if declared == follow => {}
+            Some(declared) if declared < follow => {
+                return Err(ReadError::Invalid(format!(
+                    "it has {} extra bytes after the {} of data its header declares",
+                    follow - declared,
+                    numfmt::bytes(Some(declared))
+                )));
+            }
+            _ => {
+                return Err(ReadError::Invalid(format!(
+                    "it ends before all of the data (truncated?): its header declares {}, {} follow",
+                    numfmt::bytes(data_bytes),
+                    numfmt::bytes(Some(follow))
+                )));
+            }
+        }
+    }
+    let needed = entries.and_then(|count| count.checked_mul(8));
+    let fitting = match (entries, needed) {
+        (Some(count), Some(bytes)) if bytes <= limit => usize::try_from(count).ok(),
+        _ => None,
+    };
+    let Some(entries) = fitting else {
+        return Err(ReadError::TooLarge {
+            shape: header.shape,
+            dtype: descriptor_text(descr),
+            needed,
+            limit,
+        });
+    };
+    let values = read_values(&mut reader, dtype, entries)?;
+    let shape = IxDyn(&header.shape).set_f(header.layout.is_fortran());
+    Ok(ArrayD::from_shape_vec(shape, values).expect("one value per entry of the shape"))
+}
+
+/// Reads a `.npy` header; returns it and its length in bytes.
+///
+/// ndarray-npy would allocate the declared header length (up to 4 GiB) before reading it;
+/// here a length running past `size` is refused, and at most the bytes that are there are
+/// read before ndarray-npy parses them.
+fn read_header<R: Read>(reader: &mut R, size: Option<u64>) -> Result<(Header, u64), ReadError> {
+    // The magic string `\x93NUMPY`, the version, then the header length: 2 bytes in
+    // version 1, 4 in versions 2 and 3.
+    let mut bytes = Vec::new();
+    reader.take(8).read_to_end(&mut bytes)?;
+    let length_width = match bytes.get(6) {
+        Some(1) => 2,
+        Some(2 | 3) => 4,
+        _ => 0,
+    };
+    reader.take(length_width).read_to_end(&mut bytes)?;
+    if length_width > 0 && bytes.len() == 8 + length_width as usize {
+        let header_len = bytes[8..]
+            .iter()
+            .rev()
+            .fold(0u64, |len, &byte| len << 8 | u64::from(byte));
+        if let Some(size) = size
+            && 8 + length_width + header_len > size
+        {
+            return Err(ReadError::Invalid(format!(
+                "its header length is {header_len} bytes but the whole file is {size} (truncated?)"
+            )));
+        }
+        reader.take(header_len).read_to_end(&mut bytes)?;
+    }
+    let header = Header::from_reader(&mut bytes.as_slice()).map_err(|e| match e {
+        ReadHeaderError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            ReadError::Invalid("it ends inside the header (truncated?)".to_string())
+        }
+        other => ReadError::Invalid(other.to_string()),
+    })?;
+    Ok((header, bytes.len() as u64))
+}
+
+/// A dtype descriptor as written in a header: the string itself (`<c16`), or the Python
+/// literal of a structured dtype.
+fn descriptor_text(descr: &py_literal::Value) -> String {
+    descr
+        .as_string()
+        .cloned()
+        .unwrap_or_else(|| descr.to_string())
+}
+
+/// Reads exactly `entries` entries of `dtype` and converts them to `f64`, a block at a
+/// time (so only the `f64` values are held); fails if the stream ends early or goes on.
+fn read_values<R: Read>(
+    reader: &mut R,
+    dtype: RealDtype,
+    entries: usize,
+) -> Result<Vec<f64>, ReadError> {
+    const BLOCK_ENTRIES: usize = 1 << 13;
+    // Grown as the data arrives: `entries` is not trusted before it is there.
+    let mut values = Vec::with_capacity(entries.min(BLOCK_ENTRIES));
+    let mut block = vec![0u8; BLOCK_ENTRIES * dtype.width];
+    while values.len() < entries {
+        let count = (entries - values.len()).min(BLOCK_ENTRIES);
+        let bytes = &mut block[..count * dtype.width];
+        reader.read_exact(bytes).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => {
                 ReadError::Invalid("it ends before all of the data (truncated?)".to_string())
             }
-            ReadNpyError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                ReadError::Invalid("it ends inside the header (truncated?)".to_string())
-            }
-            other => ReadError::Invalid(other.to_string()),
+            _ => e.into(),
+        })?;
+        for entry in bytes.chunks_exact(dtype.width) {
+            values.push(dtype.decode(entry)?);
         }
     }
-}
-
-/// Reads the `.npy` file at `path`.
-fn read_npy_file(path: &Path) -> Result<ArrayD<Real>, ReadError> {
-    let mut file = open(path).map_err(ReadError::Open)?;
-    let io_error = |e: io::Error| {
-        ReadError::Open(InputError::Io {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
-    };
-    if let Some(reason) = header_overrun(&mut file).map_err(io_error)? {
-        return Err(ReadError::Invalid(reason));
+    if reader.read(&mut [0u8])? > 0 {
+        return Err(ReadError::Invalid(
+            "it has extra bytes after the data its header declares".to_string(),
+        ));
     }
-    Ok(ArrayD::<Real>::read_npy(BufReader::new(file))?)
-}
-
-/// Why a format 2 or 3 `.npy` file cannot be read: its 4-byte header length runs past the
-/// end of the file (ndarray-npy would allocate that length, up to 4 GiB, to read the
-/// header); `None` if that is not the case. Leaves the file at its start.
-fn header_overrun(file: &mut File) -> io::Result<Option<String>> {
-    let mut prefix = Vec::with_capacity(12);
-    (&mut *file).take(12).read_to_end(&mut prefix)?;
-    file.seek(io::SeekFrom::Start(0))?;
-    let long_header =
-        prefix.len() == 12 && prefix.starts_with(b"\x93NUMPY") && matches!(prefix[6], 2 | 3);
-    if !long_header {
-        return Ok(None);
-    }
-    let header_len = u32::from_le_bytes([prefix[8], prefix[9], prefix[10], prefix[11]]);
-    let file_len = file.metadata()?.len();
-    Ok((12 + u64::from(header_len) > file_len).then(|| {
-        format!(
-            "its header length is {header_len} bytes but the whole file is {file_len} (truncated?)"
-        )
-    }))
-}
-
-/// Reads the array `name` of an open `.npz` archive.
-fn read_npz_member<R: io::Read + io::Seek>(
-    npz: &mut NpzReader<R>,
-    name: &str,
-) -> Result<ArrayD<Real>, ReadError> {
-    match npz.by_name::<OwnedRepr<Real>, IxDyn>(name) {
-        Ok(array) => Ok(array),
-        Err(ReadNpzError::Npy(e)) => Err(e.into()),
-        Err(ReadNpzError::Zip(e)) => Err(ReadError::Invalid(e.to_string())),
-    }
-}
-
-/// An entry of an array of any real dtype, converted to `f64` as it is read.
-///
-/// Reading goes through this one element type rather than through ndarray-npy's own
-/// (`f64`, `i32`, …) because those allocate the whole array the header declares before
-/// reading any data: a 100-byte file claiming 10¹⁵ entries would abort the process.
-/// This one reads only the bytes that are there, then checks that they are all there.
-#[derive(Debug, Clone, Copy)]
-struct Real(f64);
-
-impl ReadableElement for Real {
-    fn read_to_end_exact_vec<R: io::Read>(
-        mut reader: R,
-        type_desc: &py_literal::Value,
-        len: usize,
-    ) -> Result<Vec<Real>, ReadDataError> {
-        let dtype = type_desc
-            .as_string()
-            .and_then(|descr| RealDtype::parse(descr))
-            .ok_or_else(|| ReadDataError::WrongDescriptor(type_desc.clone()))?;
-        // ndarray-npy has checked that `len` entries of 8 bytes fit in memory addresses.
-        let byte_len = len * dtype.width;
-        let mut bytes = Vec::new();
-        (&mut reader)
-            .take(byte_len as u64)
-            .read_to_end(&mut bytes)?;
-        if bytes.len() < byte_len {
-            return Err(ReadDataError::MissingData);
-        }
-        let extra = io::copy(&mut reader, &mut io::sink())?;
-        if extra > 0 {
-            return Err(ReadDataError::ExtraBytes(
-                usize::try_from(extra).unwrap_or(usize::MAX),
-            ));
-        }
-        bytes
-            .chunks_exact(dtype.width)
-            .map(|entry| dtype.decode(entry).map(Real))
-            .collect()
-    }
+    Ok(values)
 }
 
 /// A real NumPy dtype: bool, signed or unsigned integer, or float, with its width in bytes
@@ -417,7 +506,7 @@ impl RealDtype {
     }
 
     /// The value of one entry, given its `width` bytes.
-    fn decode(self, entry: &[u8]) -> Result<f64, ReadDataError> {
+    fn decode(self, entry: &[u8]) -> Result<f64, ReadError> {
         let mut little = [0u8; 8];
         little[..self.width].copy_from_slice(entry);
         if self.big_endian {
@@ -436,32 +525,39 @@ impl RealDtype {
                 1 => 1.0,
                 _ => {
                     let message = format!("a bool entry holds the byte {bits}, not 0 or 1");
-                    return Err(ReadDataError::ParseData(message.into()));
+                    return Err(ReadError::Invalid(message));
                 }
             },
         })
     }
 }
 
-/// Reads an array of any supported dtype as `f64`.
-fn read_array(
-    read: Result<ArrayD<Real>, ReadError>,
-    origin: &str,
-    format: &'static str,
-) -> Result<ArrayD<f64>, InputError> {
-    read.map(|array| array.mapv(|Real(x)| x))
-        .map_err(|e| match e {
-            ReadError::Open(e) => e,
-            ReadError::WrongDescriptor(dtype) => InputError::UnsupportedDtype {
-                origin: origin.to_string(),
-                dtype: describe_dtype(&printable(&dtype)),
-            },
-            ReadError::Invalid(reason) => InputError::Invalid {
-                origin: origin.to_string(),
-                format,
-                reason: printable(&reason),
-            },
-        })
+/// The error for an array of `origin` (a `format` file) that could not be read.
+fn input_error(e: ReadError, origin: &str, format: &'static str) -> InputError {
+    match e {
+        ReadError::Open(e) => e,
+        ReadError::WrongDescriptor(dtype) => InputError::UnsupportedDtype {
+            origin: origin.to_string(),
+            dtype: describe_dtype(&printable(&dtype)),
+        },
+        ReadError::Invalid(reason) => InputError::Invalid {
+            origin: origin.to_string(),
+            format,
+            reason: printable(&reason),
+        },
+        ReadError::TooLarge {
+            shape,
+            dtype,
+            needed,
+            limit,
+        } => InputError::TooLarge {
+            origin: origin.to_string(),
+            shape: Shape(shape),
+            dtype,
+            needed,
+            limit,
+        },
+    }
 }
 
 /// Text read from a file, made safe to print in a message: control and invisible
@@ -716,7 +812,8 @@ mod tests {
     }
 
     fn load_one(path: &Path) -> Result<ArrayD<f64>, InputError> {
-        load_arrays(&[named("X", path)], &["X"]).map(|mut arrays| arrays.remove("X").unwrap())
+        load_arrays(&[named("X", path)], &["X"], u64::MAX)
+            .map(|mut arrays| arrays.remove("X").unwrap())
     }
 
     #[test]
@@ -796,11 +893,16 @@ mod tests {
         npz.add_array("unused", &array![[[1u8]]]).unwrap();
         npz.finish().unwrap();
         let archive = LoadArg::Archive { path: path.clone() };
-        let arrays = load_arrays(std::slice::from_ref(&archive), &["X", "W", "b"]).unwrap();
+        let arrays =
+            load_arrays(std::slice::from_ref(&archive), &["X", "W", "b"], u64::MAX).unwrap();
         assert_eq!(arrays.keys().collect::<Vec<_>>(), ["W", "b"]);
         assert_eq!(arrays["W"], array![[1.0, 2.0]].into_dyn());
         assert_eq!(arrays["b"], array![3.0].into_dyn());
-        assert!(load_arrays(&[archive], &["Z"]).unwrap().is_empty());
+        assert!(
+            load_arrays(&[archive], &["Z"], u64::MAX)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -809,7 +911,7 @@ mod tests {
         let (a, b) = (dir.path().join("a.npy"), dir.path().join("b.npy"));
         write_npy(&a, &array![1.0]).unwrap();
         write_npy(&b, &array![2.0]).unwrap();
-        let arrays = load_arrays(&[named("X", &a), named("X", &b)], &["X"]).unwrap();
+        let arrays = load_arrays(&[named("X", &a), named("X", &b)], &["X"], u64::MAX).unwrap();
         assert_eq!(arrays["X"], array![2.0].into_dyn());
     }
 
@@ -847,7 +949,7 @@ mod tests {
         assert_eq!(
             error.to_string(),
             format!(
-                "{} is not a valid .npy file: it ends before all of the data (truncated?)",
+                "{} is not a valid .npy file: it ends before all of the data (truncated?): its header declares 32 bytes, 20 bytes follow",
                 truncated.display()
             )
         );
@@ -862,7 +964,8 @@ mod tests {
             InputError::Invalid { format: ".npy", .. }
         ));
         let not_zip = write_bytes(&dir, "n.npz", b"not a zip archive");
-        let error = load_arrays(&[LoadArg::Archive { path: not_zip }], &["X"]).unwrap_err();
+        let error =
+            load_arrays(&[LoadArg::Archive { path: not_zip }], &["X"], u64::MAX).unwrap_err();
         assert!(
             matches!(error, InputError::Invalid { format: ".npz", .. }),
             "{error}"
@@ -873,15 +976,22 @@ mod tests {
     fn a_header_claiming_more_than_the_file_holds_is_truncated_not_allocated() {
         let dir = TempDir::new().unwrap();
         // 10¹⁵ doubles would be 8 PB: reading must fail on the missing data, not abort
-        // trying to allocate the declared size.
-        for descr in ["<f8", "|u1", "<i2"] {
+        // trying to allocate the declared size, whether the size of the file is known or
+        // not (a pipe).
+        for (descr, declared) in [("<f8", "7.1 PiB"), ("|u1", "909.5 TiB"), ("<i2", "1.8 PiB")] {
             let bytes = raw_npy(descr, "(1000000000000000,)", &[0; 16]);
             let path = write_bytes(&dir, "huge.npy", &bytes);
             let error = load_one(&path).unwrap_err().to_string();
             assert!(
-                error.ends_with("it ends before all of the data (truncated?)"),
+                error.ends_with(&format!(
+                    "it ends before all of the data (truncated?): its header declares {declared}, 16 bytes follow"
+                )),
                 "{error}"
             );
+            let Err(ReadError::Invalid(reason)) = read_npy(bytes.as_slice(), None, u64::MAX) else {
+                panic!("{descr}: a stream declaring 10¹⁵ entries must be truncated");
+            };
+            assert_eq!(reason, "it ends before all of the data (truncated?)");
         }
         // A format 3 header claiming 3.6 GB (found by cargo-fuzz): refused from the file size.
         let mut long = b"\x93NUMPY\x03\x00".to_vec();
@@ -895,10 +1005,63 @@ mod tests {
                 path.display()
             )
         );
-        let extra = write_bytes(&dir, "extra.npy", &raw_npy("<f8", "(1,)", &[0; 9]));
+        let extra_bytes = raw_npy("<f8", "(1,)", &[0; 9]);
+        let Err(ReadError::Invalid(reason)) = read_npy(extra_bytes.as_slice(), None, u64::MAX)
+        else {
+            panic!("a stream with a byte after its data must be refused");
+        };
+        assert_eq!(
+            reason,
+            "it has extra bytes after the data its header declares"
+        );
+        let extra = write_bytes(&dir, "extra.npy", &extra_bytes);
         assert!(matches!(
             load_one(&extra).unwrap_err(),
             InputError::Invalid { format: ".npy", .. }
+        ));
+    }
+
+    #[test]
+    fn an_array_above_the_memory_limit_is_refused_from_its_header() {
+        let dir = TempDir::new().unwrap();
+        // 4×4 f32 entries hold 64 bytes of data and need 128 as f64.
+        let path = dir.path().join("x.npy");
+        write_npy(&path, &Array2::<f32>::ones((4, 4))).unwrap();
+        let load = [named("X", &path)];
+        assert_eq!(load_arrays(&load, &["X"], 128).unwrap()["X"].sum(), 16.0);
+        let error = load_arrays(&load, &["X"], 127).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{} holds a 4×4 array of <f4, which would need about 128 bytes, more than the memory limit of 127 bytes; load a smaller array or raise the limit with --max-memory",
+                path.display()
+            )
+        );
+        // The same for a compressed archive member, named as archive:member; 9000 entries
+        // are read in two blocks.
+        let npz = dir.path().join("p.npz");
+        let ramp = Array2::from_shape_fn((100, 90), |(i, j)| (90 * i + j) as f64);
+        let mut writer = NpzWriter::new_compressed(std::fs::File::create(&npz).unwrap());
+        writer.add_array("X", &ramp).unwrap();
+        writer.finish().unwrap();
+        let archive = [LoadArg::Archive { path: npz.clone() }];
+        let loaded = load_arrays(&archive, &["X"], 72_000).unwrap();
+        assert_eq!(loaded["X"], ramp.into_dyn());
+        assert_eq!(
+            load_arrays(&archive, &["X"], 71_999).unwrap_err(),
+            InputError::TooLarge {
+                origin: format!("{}:X", npz.display()),
+                shape: Shape(vec![100, 90]),
+                dtype: "<f8".to_string(),
+                needed: Some(72_000),
+                limit: 71_999,
+            }
+        );
+        // A count of entries beyond u64 is too large for any limit, not an overflow.
+        let overflow = raw_npy("<f8", "(4294967296, 4294967296, 4294967296)", &[]);
+        assert!(matches!(
+            read_npy(overflow.as_slice(), None, u64::MAX),
+            Err(ReadError::TooLarge { needed: None, .. })
         ));
     }
 
@@ -987,7 +1150,8 @@ mod tests {
 
     #[test]
     fn naming_a_non_variable_is_an_error() {
-        let error = load_arrays(&[named("Q", Path::new("q.npy"))], &["X", "W"]).unwrap_err();
+        let error =
+            load_arrays(&[named("Q", Path::new("q.npy"))], &["X", "W"], u64::MAX).unwrap_err();
         assert_eq!(
             error.to_string(),
             "-l Q=q.npy: Q is not a variable of the expression (its variables: X, W)"

@@ -46,6 +46,25 @@ pub fn grouped(value: u128) -> String {
     out
 }
 
+/// A byte count for people: `512 bytes`, `1.5 KiB`, `16.0 GiB`; `None` (a count that
+/// overflows `u64`) is `more than 16 EiB`.
+pub fn bytes(count: Option<u64>) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let Some(count) = count else {
+        return "more than 16 EiB".to_string();
+    };
+    if count < 1024 {
+        return format!("{count} bytes");
+    }
+    let mut value = count as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// A fraction as a percentage with enough digits to be non-zero when the fraction is.
 pub fn percent(fraction: f64) -> String {
     if fraction == 0.0 {
@@ -84,5 +103,14 @@ mod tests {
         assert_eq!(percent(1.0 / 64.0), "1.5625%");
         assert_eq!(percent(1.0 / 3.0), "33.333%");
         assert_eq!(percent(0.0), "0%");
+    }
+
+    #[test]
+    fn byte_counts_take_a_binary_unit() {
+        assert_eq!(bytes(Some(512)), "512 bytes");
+        assert_eq!(bytes(Some(1536)), "1.5 KiB");
+        assert_eq!(bytes(Some(2 << 30)), "2.0 GiB");
+        assert_eq!(bytes(Some(u64::MAX)), "16.0 EiB");
+        assert_eq!(bytes(None), "more than 16 EiB");
     }
 }

@@ -113,7 +113,8 @@ impl Problem {
             .iter()
             .map(|text| inputs::parse_load_arg(text))
             .collect::<Result<Vec<LoadArg>, _>>()?;
-        let loaded = inputs::load_arrays(&loads, &variable_names)?;
+        let limit = spec.max_memory.unwrap_or_else(default_memory_limit);
+        let loaded = inputs::load_arrays(&loads, &variable_names, limit)?;
         let shapes = inputs::merge_shapes(&explicit, &loaded)?;
 
         let graph =
@@ -123,7 +124,6 @@ impl Problem {
             None => first_variable(&graph).map_err(expression_error)?,
         };
         let formula = calculus::jacobian_formula(&graph, wrt);
-        let limit = spec.max_memory.unwrap_or_else(default_memory_limit);
         check_memory(&graph, wrt, &formula, limit)?;
         Ok(PreparedProblem {
             spec,

@@ -97,6 +97,8 @@ fn at_reads_the_entry_of_w_and_checks_it() {
     let value = doc["value"].as_f64().unwrap();
     assert!(value != 0.0);
     assert!(doc["fd_abs_error"].as_f64().unwrap() < 1e-6 * value.abs().max(1.0));
+    assert_eq!(doc["fd_verdict"], "agrees");
+    assert_eq!(doc["fd_reason"], Value::Null);
     assert_eq!(doc["zero_reason"], Value::Null);
 
     // The same entry is W[3,2]: the slice of W through `explain`'s own inputs agrees.
@@ -112,6 +114,93 @@ fn at_reads_the_entry_of_w_and_checks_it() {
     assert_eq!(doc["value"].as_f64().unwrap(), 0.0);
     let reason = doc["zero_reason"].as_str().unwrap();
     assert!(reason.contains("δ(i,k) = 0"), "{reason}");
+}
+
+/// Writes `value` to `name` in `dir`; returns the `-l` argument `variable=PATH`.
+fn load_arg(dir: &tempfile::TempDir, variable: &str, value: &ndarray::Array2<f64>) -> String {
+    let path = dir.path().join(format!("{variable}.npy"));
+    ndarray_npy::write_npy(&path, value).unwrap();
+    format!("{variable}={}", path.display())
+}
+
+#[test]
+fn at_prints_the_breakdown_with_short_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = load_arg(&dir, "X", &ndarray::arr2(&[[1.0, 2.0]]));
+    let w = load_arg(&dir, "W", &ndarray::arr2(&[[0.25, -0.123456789]]));
+    let output = jacscope()
+        .args(["at", "X @ W.T", "-l", &x, "-l", &w, "--index", "0,0,0,1"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // The entry to ten significant digits, each factor of its term to five.
+    assert_eq!(lines[0], "∂Y[0,0]/∂X[0,1] = -0.123456789");
+    assert_eq!(lines[1], "  δ(0,0)·W[0,1] = 1 × −0.12346 = −0.12346");
+    assert!(
+        lines[2].starts_with("finite difference: -0.123456789"),
+        "{text}"
+    );
+    assert!(lines[2].ends_with("— agrees"), "{text}");
+}
+
+#[test]
+fn at_says_when_the_check_disagrees_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    // X @ W.T = [[1·0 + 0·1]] = 0 exactly: relu has a kink there.
+    let x = load_arg(&dir, "X", &ndarray::arr2(&[[1.0, 0.0]]));
+    let w = load_arg(&dir, "W", &ndarray::arr2(&[[0.0, 1.0]]));
+    let doc = json_of(&[
+        "at",
+        "relu(X @ W.T)",
+        "-l",
+        &x,
+        "-l",
+        &w,
+        "--index",
+        "0,0,0,1",
+    ]);
+    assert_eq!(doc["value"], 0.0);
+    assert_eq!(doc["fd_value"], 0.5);
+    assert_eq!(doc["fd_verdict"], "disagrees");
+    let reason = doc["fd_reason"].as_str().unwrap();
+    assert!(reason.contains("kink"), "{reason}");
+}
+
+#[test]
+fn at_still_answers_when_the_check_cannot_be_made() {
+    // A[0,0] moved by the finite-difference step h = ∛ε makes A exactly singular:
+    // [[1 + h, 1 + h], [1, 1]]. A itself is invertible (det −h, condition number ~10⁶).
+    let h = f64::EPSILON.cbrt();
+    let dir = tempfile::tempdir().unwrap();
+    let a = load_arg(&dir, "A", &ndarray::arr2(&[[1.0, 1.0 + h], [1.0, 1.0]]));
+    let args = ["at", "inv(A)", "-l", &a, "--index", "0,0,0,0"];
+    // ∂inv(A)[0,0]/∂A[0,0] = −inv(A)[0,0]², with inv(A)[0,0] = 1/det = −1/h.
+    let expected = -1.0 / (h * h);
+    let doc = json_of(&args);
+    let value = doc["value"].as_f64().unwrap();
+    assert!((value - expected).abs() < 1e-6 * expected.abs(), "{value}");
+    assert_eq!(doc["fd_value"], Value::Null);
+    assert_eq!(doc["fd_abs_error"], Value::Null);
+    assert_eq!(doc["fd_verdict"], "not made");
+    let reason = doc["fd_reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("the expression cannot be evaluated next to this point: cannot compute inv(A): the matrix is singular"),
+        "{reason}"
+    );
+
+    let output = jacscope().args(args).output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("∂Y[0,0]/∂A[0,0] = -2.72"), "{text}");
+    assert!(lines[1].starts_with("  −"), "the breakdown: {text}");
+    let check = lines.last().unwrap();
+    assert!(
+        check.starts_with("finite difference: NOT MADE — the expression cannot be evaluated next to this point: cannot compute inv(A)"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -626,6 +626,73 @@ fn loading_what_is_not_there() {
     );
 }
 
+#[test]
+fn npz_decompressing_beyond_the_memory_limit() {
+    let dir = TempDir::new().unwrap();
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    // A real bomb, scaled down: 16 MiB of zeros deflate to about 16 kB. Refused from its
+    // header, naming the member, rather than read and then refused by the memory guard.
+    let bomb = dir.path().join("bomb.npz");
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(&bomb).unwrap());
+    writer.start_file("X.npy", deflated).unwrap();
+    writer
+        .write_all(&raw_npy("'<f8'", "(2048, 1024)", &[]))
+        .unwrap();
+    for _ in 0..16 {
+        writer.write_all(&[0; 1 << 20]).unwrap();
+    }
+    writer.finish().unwrap();
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 100_000);
+    refused(
+        &[
+            "stats",
+            "sum(X)",
+            "-l",
+            bomb.to_str().unwrap(),
+            "--max-memory",
+            "1M",
+        ],
+        &[
+            "bomb.npz:X holds a 2048×1024 array of <f8",
+            "16.0 MiB",
+            "memory limit of 1.0 MiB",
+            "--max-memory",
+        ],
+    );
+    // An archive of a few hundred bytes whose member declares almost 2³² one-byte entries,
+    // 32 GiB as f64, above any default limit (at most 8 GiB). Only the header is stored; the
+    // member's size in the zip headers (patched below) claims the rest: only the header tells.
+    let header = raw_npy("'|u1'", "(4194303, 1024)", &[]);
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    writer.start_file("X.npy", deflated).unwrap();
+    writer.write_all(&header).unwrap();
+    let mut bytes = writer.finish().unwrap().into_inner();
+    let claimed = u32::try_from(header.len() + 4_194_303 * 1024).unwrap();
+    // The uncompressed size: byte 22 of the local file header, 24 of the central one.
+    for (signature, offset) in [(b"PK\x03\x04", 22), (b"PK\x01\x02", 24)] {
+        let start = bytes.windows(4).position(|w| w == signature).unwrap();
+        bytes[start + offset..start + offset + 4].copy_from_slice(&claimed.to_le_bytes());
+    }
+    let small = write_file(&dir, "small.npz", &bytes);
+    assert!(bytes.len() < 400, "{}", bytes.len());
+    let started = std::time::Instant::now();
+    refused(
+        &["stats", "sum(X)", "-l", small.to_str().unwrap()],
+        &[
+            "small.npz:X holds a 4194303×1024 array of |u1",
+            "32.0 GiB",
+            "memory limit",
+            "--max-memory",
+        ],
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 // ---- flags ------------------------------------------------------------------------------
 
 #[test]

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use jacscope::inputs::{self, LoadArg};
 
+/// The memory limit of the loads (1 GiB): a file that declares more is refused unread.
+const FUZZ_MEMORY_LIMIT: u64 = 1 << 30;
+
 /// Writes `data` to a per-process scratch file named `name` and loads it (as variable X,
 /// or as an archive with variables X and W); a loaded array is at most 2-D and finite.
 pub fn load(data: &[u8], name: &str, archive: bool) {
@@ -18,7 +21,7 @@ pub fn load(data: &[u8], name: &str, archive: bool) {
             path,
         }
     };
-    match inputs::load_arrays(&[load], &["X", "W"]) {
+    match inputs::load_arrays(&[load], &["X", "W"], FUZZ_MEMORY_LIMIT) {
         Ok(arrays) => {
             for array in arrays.values() {
                 assert!(array.ndim() <= 2);

@@ -6,13 +6,19 @@ use serde_json::json;
 
 use super::{emit, emit_json, parse_index};
 use crate::calculus::render::Notation;
-use crate::check;
+use crate::check::{self, FdCheck};
 use crate::error::Error;
+use crate::eval::EvalError;
 use crate::layout::{JacobianDims, Layout, shape_tuple};
 use crate::numfmt;
 use crate::problem::Problem;
 
-/// Prints entry `index_text` of `problem`'s Jacobian, and where it lands in `layout`.
+/// Prints entry `index_text` of `problem`'s Jacobian, its finite-difference check (or why
+/// the check could not be made), and where it lands in `layout`.
+///
+/// With `json`, the check is `fd_value` and `fd_abs_error` (both `null` when it could not
+/// be made), `fd_verdict` (`agrees`, `disagrees`, `not finite` or `not made`) and
+/// `fd_reason` (why it disagrees, is not finite or was not made; `null` when it agrees).
 pub fn run(
     problem: &Problem,
     index_text: &str,
@@ -30,8 +36,8 @@ pub fn run(
         &problem.inputs,
         problem.wrt_name(),
         &index,
-    )?;
-    let fd_error = (value - fd.value).abs();
+    );
+    let verdict = Verdict::of(value, &fd);
     let notation = if ascii {
         Notation::Ascii
     } else {
@@ -41,11 +47,14 @@ pub fn run(
     let dims = JacobianDims::of(jacobian);
     let placed = layout.map(|l| (l, l.position(&dims, &index), l.shape(&dims)));
     if json {
+        let fd = fd.as_ref().ok();
         let mut value = json!({
             "index": index,
             "value": value,
-            "fd_value": fd.value,
-            "fd_abs_error": fd_error,
+            "fd_value": fd.map(|fd| fd.value),
+            "fd_abs_error": fd.map(|fd| (value - fd.value).abs()),
+            "fd_verdict": verdict.name(),
+            "fd_reason": verdict.reason(),
             "zero_reason": zero_reason.as_ref().map(|lines| lines.join("; ")),
         });
         if let Some((layout, position, shape)) = &placed {
@@ -64,22 +73,24 @@ pub fn run(
     for term in jacobian.breakdown(&index, notation) {
         emit(out, &format!("  {}", term.line()))?;
     }
-    let verdict = if !value.is_finite() || !fd.value.is_finite() {
-        "NOT FINITE — the expression produces NaN or an infinity at or next to this point"
-    } else if check::agrees(value, &fd) {
-        "agrees"
-    } else {
-        "DISAGREES — the function may not be differentiable here (a kink) or the difference is too noisy"
+    let headline = match &verdict {
+        Verdict::Agrees => "agrees".to_string(),
+        verdict => format!(
+            "{} — {}",
+            verdict.name().to_uppercase(),
+            verdict.reason().unwrap_or_default()
+        ),
     };
-    emit(
-        out,
-        &format!(
-            "finite difference: {} (step {}, abs error {}) — {verdict}",
+    let check_line = match &fd {
+        Ok(fd) => format!(
+            "finite difference: {} (step {}, abs error {}) — {headline}",
             numfmt::significant(fd.value, 10),
             numfmt::short(fd.step),
-            numfmt::short(fd_error)
+            numfmt::short((value - fd.value).abs())
         ),
-    )?;
+        Err(_) => format!("finite difference: {headline}"),
+    };
+    emit(out, &check_line)?;
     if let Some(lines) = zero_reason {
         emit(out, "zero because:")?;
         for line in lines {
@@ -97,6 +108,58 @@ pub fn run(
         )?;
     }
     Ok(())
+}
+
+/// What the finite-difference check says about the formula's value.
+enum Verdict {
+    /// Within [`check::agrees`]'s tolerance.
+    Agrees,
+    /// Beyond it.
+    Disagrees,
+    /// The value or the estimate is NaN or infinite.
+    NotFinite,
+    /// The estimate could not be computed: evaluating the expression next to the point
+    /// failed (e.g. `inv` of a matrix that the step makes singular); carries the error.
+    NotMade(String),
+}
+
+impl Verdict {
+    /// The verdict on `value` given the estimate `fd` (or the error computing it).
+    fn of(value: f64, fd: &Result<FdCheck, EvalError>) -> Verdict {
+        match fd {
+            Err(error) => Verdict::NotMade(error.to_string()),
+            Ok(fd) if !value.is_finite() || !fd.value.is_finite() => Verdict::NotFinite,
+            Ok(fd) if check::agrees(value, fd) => Verdict::Agrees,
+            Ok(_) => Verdict::Disagrees,
+        }
+    }
+
+    /// `agrees`, `disagrees`, `not finite` or `not made`.
+    fn name(&self) -> &'static str {
+        match self {
+            Verdict::Agrees => "agrees",
+            Verdict::Disagrees => "disagrees",
+            Verdict::NotFinite => "not finite",
+            Verdict::NotMade(_) => "not made",
+        }
+    }
+
+    /// Why the check disagrees, is not finite or was not made, in one plain sentence.
+    fn reason(&self) -> Option<String> {
+        match self {
+            Verdict::Agrees => None,
+            Verdict::Disagrees => Some(
+                "the function may not be differentiable here (a kink) or the difference is too noisy"
+                    .to_string(),
+            ),
+            Verdict::NotFinite => Some(
+                "the expression produces NaN or an infinity at or next to this point".to_string(),
+            ),
+            Verdict::NotMade(error) => Some(format!(
+                "the expression cannot be evaluated next to this point: {error}"
+            )),
+        }
+    }
 }
 
 /// `∂Y[0,3]/∂X[0,7]` (ASCII `dY[0,3]/dX[0,7]`) for an index of J.
