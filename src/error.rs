@@ -1,6 +1,7 @@
 //! The errors a user can cause, and how each is shown. Everything here is exit code 2
 //! ("bad input"); a bug is an [`Error::Internal`], exit code 1.
 
+use crate::calculus::TooManyTerms;
 use crate::eval::EvalError;
 use crate::expr::Diagnostic;
 use crate::inputs::InputError;
@@ -26,6 +27,9 @@ pub enum Error {
     /// A bad index or axis for the Jacobian.
     #[error("error: {0}")]
     Jacobian(#[from] JacobianError),
+    /// The derivative has more terms than jacscope works with.
+    #[error("error: {0}")]
+    TooManyTerms(#[from] TooManyTerms),
     /// A bad flag value or combination.
     #[error("error: {0}")]
     Usage(String),

@@ -4,9 +4,10 @@
 //! centred values, softmax, inverses) and plans the evaluation of each term: deltas become
 //! index comparisons, tensor factors become strided reads, and the factors that share
 //! summation indices are grouped into contractions. A contraction over at most two free
-//! indices is hoisted: computed once into a small tensor (with a matrix product when it is
-//! `Σ_m A[x,m]·B[m,y]`), so that an entry costs O(number of factors). A contraction over
-//! more free indices is summed per entry (correct, slower).
+//! indices is hoisted: computed once into a small tensor (with matrix products when it is a
+//! chain `Σ A[x,m]·B[m,n]·…·C[p,y]`), so that an entry costs O(number of factors). A
+//! contraction over more free indices is summed per entry (correct, slower). A contraction
+//! may have any number of summation indices.
 //!
 //! Node values are shared, not copied, and hoisted matrix products run on all rayon
 //! threads with progress ([`BoundFormula::with_progress`]). Along a run of entries (one
@@ -36,9 +37,8 @@ use crate::numfmt;
 use crate::progress::Progress;
 use crate::sparsity::{self, RunOverlap, StructuralSupport, SupportPattern};
 
-/// Most index positions (J's axes plus the summation indices of one contraction) a
-/// contraction may use.
-const MAX_POSITIONS: usize = 16;
+/// Most axes J can have: two of Y's and two of X's.
+const MAX_AXES: usize = 4;
 
 /// Multiply-adds per piece of parallel work when hoisting a contraction with a loop.
 const PIECE_WORK: usize = 1 << 16;
@@ -51,12 +51,12 @@ const MAX_MOVING: usize = 4;
 /// [`BoundFormula::add_run`]); further terms are added one by one.
 const MAX_STREAMS: usize = 8;
 
-/// The components of J's index followed by the summation indices of a contraction.
-type Scratch = [usize; MAX_POSITIONS];
+/// The components of J's index.
+type Scratch = [usize; MAX_AXES];
 
 /// `index` (J's components) in a scratch index.
 fn scratch(index: &[usize]) -> Scratch {
-    let mut s = [0; MAX_POSITIONS];
+    let mut s = [0; MAX_AXES];
     s[..index.len()].copy_from_slice(index);
     s
 }
@@ -161,8 +161,8 @@ impl Dense {
     }
 }
 
-/// A delta as an index comparison; positions index the scratch index (J's axes, then the
-/// summation indices of a contraction).
+/// A delta as an index comparison; positions index J's components followed by the
+/// summation indices of a contraction.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Cond {
     /// The components at two positions are equal.
@@ -174,7 +174,7 @@ enum Cond {
 }
 
 impl Cond {
-    fn holds(self, s: &Scratch) -> bool {
+    fn holds(self, s: &[usize]) -> bool {
         match self {
             Cond::Equal(p, q) => s[p] == s[q],
             Cond::Pin(p, c) => s[p] == c,
@@ -195,12 +195,12 @@ struct Read {
 }
 
 impl Read {
-    fn offset(&self, s: &Scratch) -> usize {
+    fn offset(&self, s: &[usize]) -> usize {
         let [(p, sp), (q, sq)] = self.axes;
         self.base + s[p] * sp + s[q] * sq
     }
 
-    fn value(&self, arrays: &[Dense], s: &Scratch) -> f64 {
+    fn value(&self, arrays: &[Dense], s: &[usize]) -> f64 {
         arrays[self.array].data()[self.offset(s)]
     }
 }
@@ -224,8 +224,9 @@ impl Contraction {
         if self.sum_dims.contains(&0) {
             return 0.0;
         }
-        let mut s = *free;
-        s[self.first_sum..].fill(0);
+        // J's components, then the summation indices (as many as the contraction has).
+        let mut s = free[..self.first_sum].to_vec();
+        s.resize(self.first_sum + self.sum_dims.len(), 0);
         let data: Vec<&[f64]> = self.reads.iter().map(|r| arrays[r.array].data()).collect();
         let mut total = 0.0;
         loop {
@@ -331,6 +332,12 @@ impl BoundFormula {
         node_value: impl Fn(NodeId) -> Option<Arc<ArrayD<f64>>>,
         progress: &Progress,
     ) -> Result<Option<BoundFormula>, JacobianError> {
+        let axes = formula.free().len();
+        if axes > MAX_AXES {
+            return Err(JacobianError::Malformed(format!(
+                "J has {axes} axes, more than {MAX_AXES}"
+            )));
+        }
         let mut arrays = Vec::with_capacity(formula.tensors.len());
         let mut args = Vec::with_capacity(formula.tensors.len());
         for def in &formula.tensors {
@@ -721,11 +728,14 @@ pub fn binding_cost(formula: &Formula, graph: &Graph) -> BindingCost {
                 continue;
             }
             let entries = entry_count(externals.iter().map(|&p| dims[p]));
-            let per_entry = entry_count(
-                sums.iter()
-                    .map(|&s| formula.indices.get(s).map_or(1, |i| i.dim)),
-            );
-            add(entries, entries.saturating_mul(per_entry));
+            let work = match Chain::of(&factors, &sums, formula, &positions) {
+                Some(chain) => chain.work(),
+                None => entries.saturating_mul(entry_count(
+                    sums.iter()
+                        .map(|&s| formula.indices.get(s).map_or(1, |i| i.dim)),
+                )),
+            };
+            add(entries, work);
             seen.push((factors, sums));
         }
     }
@@ -1106,12 +1116,6 @@ impl Planner<'_> {
     /// most two free indices, summed per entry otherwise.
     fn contraction(&mut self, factors: &[Factor], sums: &[IndexId]) -> Result<Planned, Stop> {
         let nfree = self.free_count();
-        if nfree + sums.len() > MAX_POSITIONS {
-            return Err(Stop::Failed(JacobianError::Malformed(format!(
-                "a contraction over {} summation indices is too large",
-                sums.len()
-            ))));
-        }
         let mut conds = Vec::new();
         let mut reads = Vec::new();
         for factor in factors {
@@ -1163,8 +1167,8 @@ impl Planner<'_> {
     }
 
     /// Computes a contraction for every value of its free indices `externals` (J's axes, in
-    /// increasing order), on all rayon threads: a matrix product for `Σ_m A[x,m]·B[m,y]`,
-    /// a loop otherwise. `None` if the progress is cancelled meanwhile.
+    /// increasing order), on all rayon threads: matrix products for a [`Chain`], a loop
+    /// otherwise. `None` if the progress is cancelled meanwhile.
     fn hoist(
         &self,
         factors: &[Factor],
@@ -1179,8 +1183,8 @@ impl Planner<'_> {
         };
         let text = render::render_term(self.formula, self.graph, &term, Notation::Unicode);
         self.progress.set_stage(format!("computing {text}"));
-        if let Some(product) = self.matrix_product(factors, sums) {
-            return product;
+        if let Some(chain) = Chain::of(factors, sums, self.formula, &self.positions) {
+            return chain.product(&self.arrays, self.progress);
         }
         let dims = self.formula.shape();
         let shape: Vec<usize> = externals.iter().map(|&p| dims[p]).collect();
@@ -1194,7 +1198,7 @@ impl Planner<'_> {
                 if self.progress.is_cancelled() {
                     return;
                 }
-                let mut free = [0; MAX_POSITIONS];
+                let mut free = [0; MAX_AXES];
                 for (d, value) in values.iter_mut().enumerate() {
                     let mut rest = n * piece + d;
                     for (k, &p) in externals.iter().enumerate().rev() {
@@ -1207,52 +1211,103 @@ impl Planner<'_> {
             });
         (!self.progress.is_cancelled()).then(|| Dense::new(shape, data))
     }
+}
 
-    /// `Σ_m A[x,m]·B[m,y]` (either factor in either orientation, x and y different free
-    /// indices) as a matrix product over (x, y) in J's axis order (`Some(None)` if the
-    /// progress is cancelled meanwhile), or `None` for any other contraction.
-    fn matrix_product(&self, factors: &[Factor], sums: &[IndexId]) -> Option<Option<Dense>> {
-        let ([a, b], [m]) = (factors, sums) else {
-            return None;
-        };
-        // (tensor, whether the summation index is its first axis, position of the other)
-        let side = |factor: &Factor| match factor {
-            Factor::Tensor { tensor, slots } => match slots.as_slice() {
-                [Slot::Index(s), Slot::Index(x)] if s == m && x != m => {
-                    Some((*tensor, true, self.positions[*x]?))
-                }
-                [Slot::Index(x), Slot::Index(s)] if s == m && x != m => {
-                    Some((*tensor, false, self.positions[*x]?))
-                }
-                _ => None,
-            },
-            Factor::Delta(..) => None,
-        };
-        let ((ta, a_sum_first, x), (tb, b_sum_first, y)) = (side(a)?, side(b)?);
-        if x == y {
+/// A contraction that is a product of matrices along a path,
+/// `Σ A1[x,m1]·A2[m1,m2]·…·An[m(n−1),y]` with x and y two different free indices of J and
+/// each matrix read in either orientation: computed as n − 1 matrix products, however
+/// long the path (a loop over every summation index at once would cost the product of
+/// their ranges).
+#[derive(Debug, Clone, PartialEq)]
+struct Chain {
+    /// The matrices in path order from x (the earlier axis of J) to y, each with whether it
+    /// is read transposed.
+    links: Vec<(TensorId, bool)>,
+    /// The ranges along the path: x's, each summation index's, y's.
+    dims: Vec<usize>,
+}
+
+impl Chain {
+    /// `factors` summed over `sums` as a chain, or `None` if they are not one.
+    /// `positions` gives the axis of J of every free index of `formula`.
+    fn of(
+        factors: &[Factor],
+        sums: &[IndexId],
+        formula: &Formula,
+        positions: &[Option<usize>],
+    ) -> Option<Chain> {
+        // Every factor a matrix read at two different indices, one more factor than sums.
+        let matrices: Vec<(TensorId, IndexId, IndexId)> = factors
+            .iter()
+            .map(|factor| match factor {
+                Factor::Tensor { tensor, slots } => match slots.as_slice() {
+                    [Slot::Index(a), Slot::Index(b)] if a != b => Some((*tensor, *a, *b)),
+                    _ => None,
+                },
+                Factor::Delta(..) => None,
+            })
+            .collect::<Option<_>>()?;
+        if matrices.len() != sums.len() + 1 {
             return None;
         }
-        // left[x,m], right[m,y]
-        let left = self.arrays[ta].matrix();
-        let right = self.arrays[tb].matrix();
-        let left = if a_sum_first {
-            left.reversed_axes()
-        } else {
-            left
+        let position = |id: IndexId| positions.get(id).copied().flatten();
+        let dim = |id: IndexId| formula.indices.get(id).map(|v| v.dim);
+        // The path starts at the free index on the earlier axis of J.
+        let start = matrices
+            .iter()
+            .flat_map(|&(_, a, b)| [a, b])
+            .filter(|id| !sums.contains(id))
+            .min_by_key(|&id| position(id))?;
+        position(start)?;
+        let mut used = vec![false; matrices.len()];
+        let mut passed: Vec<IndexId> = Vec::new();
+        let mut links = Vec::with_capacity(matrices.len());
+        let mut dims = vec![dim(start)?];
+        let mut at = start;
+        for step in 0..matrices.len() {
+            let f = (0..matrices.len())
+                .find(|&f| !used[f] && (matrices[f].1 == at || matrices[f].2 == at))?;
+            used[f] = true;
+            let (tensor, a, b) = matrices[f];
+            let (transposed, next) = if a == at { (false, b) } else { (true, a) };
+            // Inside the path every summation index is passed once (so it is read by
+            // exactly two matrices); the path ends at the other free index.
+            let inside = sums.contains(&next) && !passed.contains(&next);
+            if inside == (step + 1 == matrices.len()) {
+                return None;
+            }
+            passed.push(next);
+            links.push((tensor, transposed));
+            dims.push(dim(next)?);
+            at = next;
+        }
+        (position(at)? != position(start)?).then_some(Chain { links, dims })
+    }
+
+    /// Multiply-adds of the products, left to right.
+    fn work(&self) -> u128 {
+        let rows = self.dims[0] as u128;
+        self.dims[1..]
+            .windows(2)
+            .map(|w| rows * w[0] as u128 * w[1] as u128)
+            .fold(0u128, u128::saturating_add)
+    }
+
+    /// The product over (x, y) on all rayon threads, or `None` if `progress` is cancelled
+    /// meanwhile (it advances by [`Self::work`]).
+    fn product(&self, arrays: &[Dense], progress: &Progress) -> Option<Dense> {
+        let matrix = |&(tensor, transposed): &(TensorId, bool)| {
+            let m = arrays[tensor].matrix();
+            if transposed { m.reversed_axes() } else { m }
         };
-        let right = if b_sum_first {
-            right
-        } else {
-            right.reversed_axes()
+        let [first, second, rest @ ..] = self.links.as_slice() else {
+            unreachable!("a chain has a summation index, so two matrices")
         };
-        // The product indexed in J's axis order: (left·right)[x,y], or its transpose
-        // (rightᵀ·leftᵀ)[y,x] computed as such, without a copy.
-        let product = if x < y {
-            eval::matrix_product(left, right, self.progress)
-        } else {
-            eval::matrix_product(right.reversed_axes(), left.reversed_axes(), self.progress)
-        };
-        Some(product.map(|p| Dense::shared(Arc::new(p.into_dyn()))))
+        let mut product = eval::matrix_product(matrix(first), matrix(second), progress)?;
+        for link in rest {
+            product = eval::matrix_product(product.view(), matrix(link), progress)?;
+        }
+        Some(Dense::shared(Arc::new(product.into_dyn())))
     }
 }
 
@@ -2410,6 +2465,56 @@ mod tests {
     }
 
     #[test]
+    fn a_chain_of_matrices_is_hoisted_as_products() {
+        // Σ_m,n A[i,m]·B[n,m]·C[n,l]: a path from i through m and n to l, B read
+        // transposed, with the factors in any order.
+        let inputs: Vec<(&str, &[usize])> = vec![("A", &[3, 2]), ("B", &[3, 2]), ("C", &[3, 5])];
+        let tensors: Vec<TensorDef> = (0..3).map(TensorDef::Node).collect();
+        let (a, b, c) = (tensor(0, &[I, M]), tensor(1, &[N, M]), tensor(2, &[N, L]));
+        for factors in [
+            vec![a.clone(), b.clone(), c.clone()],
+            vec![c.clone(), a.clone(), b.clone()],
+        ] {
+            let f = formula(
+                [3, 4, 3, 5, 2, 3],
+                tensors.clone(),
+                vec![term(1.0, &[4, 5], factors)],
+            );
+            // (3×2)·(2×3) then (3×3)·(3×5)
+            assert_eq!(
+                binding_cost(&f, &graph(&inputs)).work,
+                3 * 2 * 3 + 3 * 3 * 5
+            );
+            let (jac, values) = jacobian(&inputs, f.clone());
+            assert_eq!(jac.bound().arrays.len(), 3 + 1);
+            for index in all_indices(&jac.shape()) {
+                let expected = naive_entry(&f, &values, &index);
+                assert!((jac.entry(&index) - expected).abs() < 1e-12, "{index:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn contractions_that_are_not_chains_are_summed_over_every_index() {
+        let positions = vec![Some(0), Some(1), Some(2), Some(3), None, None];
+        let f = formula([3, 4, 3, 5, 3, 3], Vec::new(), Vec::new());
+        let chain = |factors: &[Factor]| Chain::of(factors, &[4, 5], &f, &positions);
+        // A[i,m]·B[m,n]·C[n,l] is one; δ inside, a vector end, a summation index read
+        // by three factors, a cycle or both ends at one free index are not.
+        let path = [tensor(0, &[I, M]), tensor(1, &[M, N]), tensor(2, &[N, L])];
+        assert_eq!(chain(&path).map(|c| c.dims), Some(vec![3, 3, 3, 5]));
+        for factors in [
+            vec![Factor::Delta(I, M), tensor(1, &[M, N]), tensor(2, &[N, L])],
+            vec![tensor(0, &[M]), tensor(1, &[M, N]), tensor(2, &[N, L])],
+            vec![tensor(0, &[I, M]), tensor(1, &[M, N]), tensor(2, &[M, L])],
+            vec![tensor(0, &[M, N]), tensor(1, &[N, M]), tensor(2, &[I, L])],
+            vec![tensor(0, &[I, M]), tensor(1, &[M, N]), tensor(2, &[N, I])],
+        ] {
+            assert_eq!(chain(&factors), None, "{factors:?}");
+        }
+    }
+
+    #[test]
     fn every_slice_agrees_with_entries() {
         let (inputs, f) = mixed();
         let (jac, _) = jacobian(&inputs, f);
@@ -2962,6 +3067,37 @@ mod tests {
                     .filter(|ix| jac.entry(ix) != 0.0)
                     .count();
                 assert_eq!(sparsity::numeric_nonzeros(&jac), brute as u64, "{source}");
+            }
+        }
+
+        #[test]
+        fn a_long_matrix_power_matches_the_power_computed_directly() {
+            // d(A¹⁷)[i,j]/dA[k,l] = Σ_p (A^p)[i,k]·(A^(16−p))[l,j]; the longest chains of
+            // its terms have 15 summation indices.
+            let source = vec!["A"; 17].join(" @ ");
+            let (jac, inputs) = problem(&source, &[("A", "3x3")], "A", BTreeMap::new());
+            let a = inputs
+                .get("A")
+                .unwrap()
+                .clone()
+                .into_dimensionality::<ndarray::Ix2>()
+                .unwrap();
+            let mut powers = vec![ndarray::Array2::eye(3)];
+            for p in 1..17 {
+                powers.push(powers[p - 1].dot(&a));
+            }
+            for index in all_indices(&jac.shape()) {
+                let [i, j, k, l] = index[..] else {
+                    unreachable!()
+                };
+                let expected: f64 = (0..17)
+                    .map(|p| powers[p][[i, k]] * powers[16 - p][[l, j]])
+                    .sum();
+                let got = jac.entry(&index);
+                assert!(
+                    (got - expected).abs() <= 1e-12 * expected.abs().max(1.0),
+                    "{index:?}: {got} vs {expected}"
+                );
             }
         }
 

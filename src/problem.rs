@@ -123,7 +123,7 @@ impl Problem {
             Some(name) => expr::typecheck::check_wrt(&graph, name).map_err(expression_error)?,
             None => first_variable(&graph).map_err(expression_error)?,
         };
-        let formula = calculus::jacobian_formula(&graph, wrt);
+        let formula = calculus::jacobian_formula_within(&graph, wrt, calculus::MAX_TERMS)?;
         check_memory(&graph, wrt, &formula, limit)?;
         Ok(PreparedProblem {
             spec,

@@ -30,6 +30,22 @@ pub(super) fn summation_name(n: usize) -> String {
     }
 }
 
+/// The most terms a raw formula may have before derivation stops ([`raw_formula_within`]).
+/// A formula this long is long past reading; expressions reach it by nesting softmax calls,
+/// since each one doubles the terms of its argument's derivative.
+pub const MAX_TERMS: usize = 4096;
+
+/// The derivative has more terms than the limit allows (see [`MAX_TERMS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the derivative has more than {limit} terms, the limit of jacscope (each softmax nested in \
+     another doubles them); differentiate a smaller expression, e.g. with fewer nested softmax calls"
+)]
+pub struct TooManyTerms {
+    /// The limit on the number of terms.
+    pub limit: usize,
+}
+
 /// The raw Jacobian of `graph`'s root with respect to the input node `wrt`:
 /// J[i,j,k,l] = ∂Y[i,j]/∂X[k,l] as the expanded sum of terms the chain rule gives, before
 /// any delta is eliminated (for `X @ W.T` wrt X: `Σ_m δ(i,k)·δ(m,l)·W[j,m]`).
@@ -40,7 +56,19 @@ pub(super) fn summation_name(n: usize) -> String {
 /// that does not use `wrt` gives a formula without terms (J = 0). `wrt` must be an input
 /// node of `graph` (see [`Graph::input`]).
 pub fn raw_formula(graph: &Graph, wrt: NodeId) -> Formula {
-    let mut deriver = Deriver::new(graph, wrt);
+    raw_formula_within(graph, wrt, usize::MAX)
+        .unwrap_or_else(|_| unreachable!("no formula has more than usize::MAX terms"))
+}
+
+/// [`raw_formula`], stopping as soon as the derivative of some node of the graph has more
+/// than `max_terms` terms (checked node by node during the derivation, so a formula that
+/// would grow exponentially is refused after about as much work as the limit allows).
+pub fn raw_formula_within(
+    graph: &Graph,
+    wrt: NodeId,
+    max_terms: usize,
+) -> Result<Formula, TooManyTerms> {
+    let mut deriver = Deriver::new(graph, wrt, max_terms);
     let out = deriver.free_indices(
         &graph.node(graph.root).shape,
         OUTPUT_NAMES,
@@ -49,14 +77,14 @@ pub fn raw_formula(graph: &Graph, wrt: NodeId) -> Formula {
     let input = deriver.free_indices(&graph.node(wrt).shape, INPUT_NAMES, IndexRole::Input);
     deriver.input_slots = input.iter().map(|&k| Slot::Index(k)).collect();
     let out_slots: Vec<Slot> = out.iter().map(|&i| Slot::Index(i)).collect();
-    let terms = deriver.derive(graph.root, &out_slots);
-    name_summations(&Formula {
+    let terms = deriver.derive(graph.root, &out_slots)?;
+    Ok(name_summations(&Formula {
         indices: deriver.indices,
         out,
         input,
         tensors: deriver.tensors,
         terms,
-    })
+    }))
 }
 
 /// A constant coefficient times a product of factors: the value of a node (or of a tensor
@@ -147,10 +175,12 @@ struct Deriver<'g> {
     input_slots: Vec<Slot>,
     indices: Vec<IndexVar>,
     tensors: Vec<TensorDef>,
+    /// The most terms the derivative of a node may have.
+    max_terms: usize,
 }
 
 impl<'g> Deriver<'g> {
-    fn new(graph: &'g Graph, wrt: NodeId) -> Self {
+    fn new(graph: &'g Graph, wrt: NodeId, max_terms: usize) -> Self {
         let mut depends = vec![false; graph.nodes.len()];
         for (id, node) in graph.nodes.iter().enumerate() {
             depends[id] = id == wrt || node.op.operands().iter().any(|&a| depends[a]);
@@ -162,6 +192,7 @@ impl<'g> Deriver<'g> {
             input_slots: Vec::new(),
             indices: Vec::new(),
             tensors: Vec::new(),
+            max_terms,
         }
     }
 
@@ -279,10 +310,22 @@ impl<'g> Deriver<'g> {
         }
     }
 
-    /// D(node) read at `slots` (one slot per axis of the node), as a sum of terms.
-    fn derive(&mut self, node: NodeId, slots: &[Slot]) -> Vec<Term> {
+    /// D(node) read at `slots` (one slot per axis of the node), as a sum of terms, or an
+    /// error if it has more than `max_terms` terms.
+    fn derive(&mut self, node: NodeId, slots: &[Slot]) -> Result<Vec<Term>, TooManyTerms> {
+        let terms = self.derive_node(node, slots)?;
+        if terms.len() > self.max_terms {
+            return Err(TooManyTerms {
+                limit: self.max_terms,
+            });
+        }
+        Ok(terms)
+    }
+
+    /// [`Self::derive`] by the rule of `node`'s operation.
+    fn derive_node(&mut self, node: NodeId, slots: &[Slot]) -> Result<Vec<Term>, TooManyTerms> {
         if !self.depends[node] {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         if node == self.wrt {
             let factors = slots
@@ -290,23 +333,23 @@ impl<'g> Deriver<'g> {
                 .zip(&self.input_slots)
                 .map(|(&a, &k)| Factor::Delta(a, k))
                 .collect();
-            return vec![Term {
+            return Ok(vec![Term {
                 coeff: 1.0,
                 sums: Vec::new(),
                 factors,
-            }];
+            }]);
         }
         let graph = self.graph;
         let one = Product::one();
-        match graph.node(node).op {
+        Ok(match graph.node(node).op {
             // Inputs other than wrt and numbers do not depend on wrt: handled above.
             Op::Input(_) | Op::Number(_) => Vec::new(),
-            Op::Neg(a) => scale(self.derive(a, slots), -1.0),
+            Op::Neg(a) => scale(self.derive(a, slots)?, -1.0),
             Op::Binary(op, a, b) => {
                 let out = &graph.node(node).shape;
                 let sa = broadcast(&graph.node(a).shape, out, slots, Slot::Fixed(0));
                 let sb = broadcast(&graph.node(b).shape, out, slots, Slot::Fixed(0));
-                self.derive_binary(op, (a, &sa), (b, &sb))
+                self.derive_binary(op, (a, &sa), (b, &sb))?
             }
             Op::MatMul(a, b) => {
                 let rank_a = graph.node(a).shape.rank();
@@ -321,23 +364,23 @@ impl<'g> Deriver<'g> {
                 let mut terms = Vec::new();
                 if self.depends[a] {
                     let vb = self.value(b, &sb);
-                    terms.extend(attach(self.derive(a, &sa), 1.0, &[m_id], &one, &vb));
+                    terms.extend(attach(self.derive(a, &sa)?, 1.0, &[m_id], &one, &vb));
                 }
                 if self.depends[b] {
                     let va = self.value(a, &sa);
-                    terms.extend(attach(self.derive(b, &sb), 1.0, &[m_id], &va, &one));
+                    terms.extend(attach(self.derive(b, &sb)?, 1.0, &[m_id], &va, &one));
                 }
                 terms
             }
             Op::Pow(a, p) => {
                 let factor = self.power(a, p - 1.0, slots);
-                attach(self.derive(a, slots), p, &[], &factor, &one)
+                attach(self.derive(a, slots)?, p, &[], &factor, &one)
             }
-            Op::Transpose(a) => self.derive(a, &transposed(slots)),
+            Op::Transpose(a) => self.derive(a, &transposed(slots))?,
             Op::Elementwise(func, a) => {
                 let factor =
                     self.through_transposes(a, slots, |arg| TensorDef::ElemDeriv { func, arg });
-                attach(self.derive(a, slots), 1.0, &[], &factor, &one)
+                attach(self.derive(a, slots)?, 1.0, &[], &factor, &one)
             }
             Op::Reduce {
                 kind,
@@ -363,7 +406,7 @@ impl<'g> Deriver<'g> {
                         (1.0 / n, centered)
                     }
                 };
-                attach(self.derive(arg, &arg_slots), coeff, &sums, &factor, &one)
+                attach(self.derive(arg, &arg_slots)?, coeff, &sums, &factor, &one)
             }
             Op::Softmax { arg, axis } => {
                 let s_ab = self.value(node, slots);
@@ -372,9 +415,9 @@ impl<'g> Deriver<'g> {
                 along[axis] = Slot::Index(m);
                 let mut s_ab_s_am = self.value(node, slots);
                 s_ab_s_am.factors.extend(self.value(node, &along).factors);
-                let mut terms = attach(self.derive(arg, slots), 1.0, &[], &s_ab, &one);
+                let mut terms = attach(self.derive(arg, slots)?, 1.0, &[], &s_ab, &one);
                 terms.extend(attach(
-                    self.derive(arg, &along),
+                    self.derive(arg, &along)?,
                     -1.0,
                     &[m],
                     &s_ab_s_am,
@@ -389,18 +432,18 @@ impl<'g> Deriver<'g> {
             } => {
                 let (arg_slots, sums, _) = self.reduced(arg, axis, keepdims, slots);
                 let softmax = self.tensor(TensorDef::Softmax { arg, axis }, arg_slots.clone());
-                attach(self.derive(arg, &arg_slots), 1.0, &sums, &softmax, &one)
+                attach(self.derive(arg, &arg_slots)?, 1.0, &sums, &softmax, &one)
             }
             Op::Trace(a) => {
                 let m = self.fresh(graph.node(a).shape.dims()[0]);
-                attach(self.derive(a, &[Slot::Index(m); 2]), 1.0, &[m], &one, &one)
+                attach(self.derive(a, &[Slot::Index(m); 2])?, 1.0, &[m], &one, &one)
             }
             Op::Inv(a) => {
                 let n = graph.node(a).shape.dims()[0];
                 let (m, p) = (self.fresh(n), self.fresh(n));
                 let before = self.value(node, &[slots[0], Slot::Index(m)]);
                 let after = self.value(node, &[Slot::Index(p), slots[1]]);
-                let inner = self.derive(a, &[Slot::Index(m), Slot::Index(p)]);
+                let inner = self.derive(a, &[Slot::Index(m), Slot::Index(p)])?;
                 attach(inner, -1.0, &[m, p], &before, &after)
             }
             Op::Det(a) => {
@@ -412,10 +455,10 @@ impl<'g> Deriver<'g> {
                         TensorDef::Inverse { arg }
                     });
                 before.factors.extend(inverse.factors);
-                let inner = self.derive(a, &[Slot::Index(m), Slot::Index(p)]);
+                let inner = self.derive(a, &[Slot::Index(m), Slot::Index(p)])?;
                 attach(inner, 1.0, &[m, p], &before, &one)
             }
-        }
+        })
     }
 
     /// D(A op B) for the elementwise binary operators, each operand with its broadcast slots.
@@ -424,42 +467,42 @@ impl<'g> Deriver<'g> {
         op: BinOp,
         (a, sa): (NodeId, &[Slot]),
         (b, sb): (NodeId, &[Slot]),
-    ) -> Vec<Term> {
+    ) -> Result<Vec<Term>, TooManyTerms> {
         let one = Product::one();
         let mut terms = Vec::new();
         match op {
             BinOp::Add => {
-                terms.extend(self.derive(a, sa));
-                terms.extend(self.derive(b, sb));
+                terms.extend(self.derive(a, sa)?);
+                terms.extend(self.derive(b, sb)?);
             }
             BinOp::Sub => {
-                terms.extend(self.derive(a, sa));
-                terms.extend(scale(self.derive(b, sb), -1.0));
+                terms.extend(self.derive(a, sa)?);
+                terms.extend(scale(self.derive(b, sb)?, -1.0));
             }
             BinOp::Mul => {
                 if self.depends[a] {
                     let vb = self.value(b, sb);
-                    terms.extend(attach(self.derive(a, sa), 1.0, &[], &one, &vb));
+                    terms.extend(attach(self.derive(a, sa)?, 1.0, &[], &one, &vb));
                 }
                 if self.depends[b] {
                     let va = self.value(a, sa);
-                    terms.extend(attach(self.derive(b, sb), 1.0, &[], &va, &one));
+                    terms.extend(attach(self.derive(b, sb)?, 1.0, &[], &va, &one));
                 }
             }
             BinOp::Div => {
                 // D(A)/B − A·D(B)/B²
                 if self.depends[a] {
                     let reciprocal = self.power(b, -1.0, sb);
-                    terms.extend(attach(self.derive(a, sa), 1.0, &[], &one, &reciprocal));
+                    terms.extend(attach(self.derive(a, sa)?, 1.0, &[], &one, &reciprocal));
                 }
                 if self.depends[b] {
                     let va = self.value(a, sa);
                     let inverse_square = self.power(b, -2.0, sb);
-                    terms.extend(attach(self.derive(b, sb), -1.0, &[], &va, &inverse_square));
+                    terms.extend(attach(self.derive(b, sb)?, -1.0, &[], &va, &inverse_square));
                 }
             }
         }
-        terms
+        Ok(terms)
     }
 }
 
@@ -627,6 +670,42 @@ mod tests {
         assert_eq!(
             ascii("softmax(v, axis=0)", &[("v", "4")], "v"),
             "Y[i]*delta(i,k) - sum_m Y[i]*Y[m]*delta(m,k)"
+        );
+    }
+
+    /// `softmax(softmax(…(X)…))`, `depth` calls along axis 1.
+    fn nested_softmax(depth: usize) -> String {
+        format!("{}X{}", "softmax(".repeat(depth), ", axis=1)".repeat(depth))
+    }
+
+    #[test]
+    fn each_nested_softmax_doubles_the_terms() {
+        for depth in 1..=5 {
+            let (_, f) = raw(&nested_softmax(depth), &[("X", "3x4")], "X");
+            assert_eq!(f.terms.len(), 1 << depth, "depth {depth}");
+        }
+    }
+
+    #[test]
+    fn derivation_stops_past_the_term_limit() {
+        let g = graph(&nested_softmax(4), &[("X", "3x4")]);
+        let x = g.input("X").unwrap();
+        assert_eq!(raw_formula_within(&g, x, 16), Ok(raw_formula(&g, x)));
+        assert_eq!(
+            raw_formula_within(&g, x, 15),
+            Err(TooManyTerms { limit: 15 })
+        );
+        // 2^40 terms in full: the derivation stops at the level that crosses the limit.
+        let g = graph(&nested_softmax(40), &[("X", "3x4")]);
+        assert_eq!(
+            raw_formula_within(&g, g.input("X").unwrap(), MAX_TERMS),
+            Err(TooManyTerms { limit: MAX_TERMS })
+        );
+        assert_eq!(
+            TooManyTerms { limit: 4096 }.to_string(),
+            "the derivative has more than 4096 terms, the limit of jacscope (each softmax nested \
+             in another doubles them); differentiate a smaller expression, e.g. with fewer \
+             nested softmax calls"
         );
     }
 

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use super::derive::{raw_formula, summation_name};
+use super::derive::{TooManyTerms, raw_formula, raw_formula_within, summation_name};
 use super::formula::{Factor, Formula, IndexId, IndexRole, IndexVar, Slot, Term};
 use crate::expr::{Graph, NodeId};
 
@@ -17,6 +17,16 @@ use crate::expr::{Graph, NodeId};
 /// (`simplify(&raw_formula(graph, wrt))`): for `X @ W.T` wrt X, `δ(i,k)·W[j,l]`.
 pub fn jacobian_formula(graph: &Graph, wrt: NodeId) -> Formula {
     simplify(&raw_formula(graph, wrt))
+}
+
+/// [`jacobian_formula`], refused if the chain rule gives more than `max_terms` terms
+/// (see [`raw_formula_within`]); simplification never adds terms.
+pub fn jacobian_formula_within(
+    graph: &Graph,
+    wrt: NodeId,
+    max_terms: usize,
+) -> Result<Formula, TooManyTerms> {
+    Ok(simplify(&raw_formula_within(graph, wrt, max_terms)?))
 }
 
 /// Simplifies a formula without changing its value at any index.
@@ -611,6 +621,8 @@ mod tests {
         "trace(inv(A) @ B)",
         "-(X - V) * -c",
         "X - X",
+        "softmax(softmax(softmax(X, axis=1), axis=0), axis=1)",
+        "softmax(softmax(softmax(softmax(X @ W.T, axis=1), axis=1), axis=0), axis=1)",
     ];
 
     /// For every expression and every variable it uses, at every index of J: the raw and
