@@ -34,6 +34,8 @@ const REST: Duration = Duration::from_millis(150);
 const CHECK_POLL: Duration = Duration::from_millis(40);
 /// How long the first problem may take before its progress is drawn.
 const FIRST_FRAME: Duration = Duration::from_millis(50);
+/// How often the first evaluation is looked at while it runs.
+const LOAD_POLL: Duration = Duration::from_millis(5);
 /// How often the progress of background work is redrawn.
 const PROGRESS_TICK: Duration = Duration::from_millis(100);
 /// Most events handled before a frame is drawn.
@@ -112,6 +114,7 @@ pub fn load(
     );
     let job = app::evaluate_in_background(prepared);
     let started = Instant::now();
+    let mut drawn: Option<Instant> = None;
     let terminal_error = |e: io::Error| Error::Io(format!("terminal: {e}"));
     loop {
         match job.poll() {
@@ -123,15 +126,19 @@ pub fn load(
             }
             JobState::Running => {}
         }
-        let waited = started.elapsed();
-        if waited >= FIRST_FRAME {
+        let due = match drawn {
+            None => started.elapsed() >= FIRST_FRAME,
+            Some(at) => at.elapsed() >= PROGRESS_TICK,
+        };
+        if due {
             draw_with(terminal, |frame| {
                 render::draw_loading(frame, theme, &summary, &job.label, job.progress())
             })
             .map_err(terminal_error)?;
+            drawn = Some(Instant::now());
         }
-        let timeout = FIRST_FRAME.saturating_sub(waited).max(PROGRESS_TICK);
-        if event::poll(timeout).map_err(terminal_error)? {
+        // Short waits, so that the explorer opens as soon as the values are ready.
+        if event::poll(LOAD_POLL).map_err(terminal_error)? {
             let stop = matches!(
                 event::read().map_err(terminal_error)?,
                 Event::Key(key) if key.kind == KeyEventKind::Press
@@ -159,6 +166,8 @@ fn handle_burst(app: &mut App) -> io::Result<bool> {
                 if let Some(action) = resize.take() {
                     app.update(action);
                 }
+                // Test hook: JACSCOPE_TEST_PANIC panics here (tests/tui_hostile.rs).
+                super::terminal::panic_on_key_if_asked(&other);
                 if let Some(action) = action_of(app, &other) {
                     app.update(action);
                     changed = true;

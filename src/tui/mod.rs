@@ -9,19 +9,20 @@
 //! `jacobian`, `sparsity` and `check`, exactly as for the subcommands.
 
 pub mod app;
+pub mod conventions;
 pub mod editor;
 pub mod event_loop;
 pub mod heatmap;
+pub mod jobs;
 pub mod keymap;
+pub mod matricized;
 pub mod picker;
 pub mod render;
 pub mod slices;
+pub mod terminal;
 pub mod theme;
 
 use std::io::{IsTerminal, stdout};
-
-use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
-use ratatui::crossterm::execute;
 
 use crate::error::Error;
 use crate::problem::{Problem, ProblemSpec};
@@ -40,47 +41,45 @@ pub struct TuiOptions {
     pub mouse: bool,
 }
 
-/// Checks that stdout is a terminal; otherwise says to use the subcommands (exit code 2).
+/// What to do instead of the interactive view, when it cannot run.
+const USE_A_SUBCOMMAND: &str =
+    "use a subcommand instead: explain, shape, at, slice, stats or dense (see jacscope --help)";
+
+/// Checks that stdout is a terminal that can move its cursor (`TERM` is not `dumb`);
+/// otherwise says to use the subcommands (exit code 2), before anything is written to it.
 pub fn require_terminal() -> Result<(), Error> {
-    if stdout().is_terminal() {
-        Ok(())
+    let refusal = if !stdout().is_terminal() {
+        "the interactive view needs a terminal, and stdout is not one"
+    } else if std::env::var_os("TERM").is_some_and(|term| term == "dumb") {
+        "the interactive view needs a terminal that can move its cursor, and TERM=dumb cannot"
     } else {
-        Err(Error::Usage(
-            "the interactive view needs a terminal, and stdout is not one; use a subcommand \
-             instead: explain, shape, at, slice, stats or dense (see jacscope --help)"
-                .to_string(),
-        ))
-    }
+        return Ok(());
+    };
+    Err(Error::Usage(format!("{refusal}; {USE_A_SUBCOMMAND}")))
 }
 
-/// Builds the problem and runs the explorer on it until the user quits. The terminal is
-/// restored on quit, on error and on panic.
+/// Checks and derives the problem, then runs the explorer on it until the user quits
+/// (evaluating it off the UI thread, with progress, see [`event_loop::load`]). The terminal
+/// is restored on quit, on error, on panic and on SIGTERM, SIGHUP or SIGINT
+/// ([`terminal`]).
 pub fn run(spec: ProblemSpec, options: TuiOptions) -> Result<(), Error> {
     require_terminal()?;
-    let problem = Problem::build(spec)?;
+    let prepared = Problem::prepare(spec)?;
     let theme = Theme::new(ColorMode::from_env(options.color), options.ascii);
     let io_error = |e: std::io::Error| Error::Io(format!("terminal: {e}"));
 
-    let mut terminal = ratatui::try_init().map_err(io_error)?;
-    if options.mouse {
-        // ratatui's panic hook restores raw mode and the screen; release the mouse too.
-        let restore_screen = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let _ = execute!(stdout(), DisableMouseCapture);
-            restore_screen(info);
-        }));
-        if let Err(e) = execute!(stdout(), EnableMouseCapture) {
-            ratatui::restore();
-            return Err(io_error(e));
-        }
-    }
-    let result = terminal
-        .size()
-        .map(|size| App::new(problem, theme, options.mouse, (size.width, size.height)))
-        .and_then(|mut app| event_loop::run(&mut terminal, &mut app));
-    if options.mouse {
-        let _ = execute!(stdout(), DisableMouseCapture);
-    }
-    ratatui::restore();
-    result.map_err(io_error)
+    let mut terminal = terminal::enter(options.mouse).map_err(io_error)?;
+    let result = event_loop::load(&mut terminal, &theme, prepared).and_then(|loaded| {
+        let Some(problem) = loaded else {
+            return Ok(());
+        };
+        terminal
+            .size()
+            .map(|size| App::new(problem, theme, options.mouse, (size.width, size.height)))
+            .and_then(|mut app| event_loop::run(&mut terminal, &mut app))
+            .map_err(io_error)
+    });
+    // Dropping `terminal` gives the terminal back.
+    drop(terminal);
+    result
 }
