@@ -6,6 +6,7 @@ use crate::eval::EvalError;
 use crate::expr::Diagnostic;
 use crate::inputs::InputError;
 use crate::jacobian::JacobianError;
+use crate::numfmt;
 
 /// Everything that can go wrong between the command line and the numbers.
 #[derive(Debug, thiserror::Error)]
@@ -36,8 +37,8 @@ pub enum Error {
     /// The request would need more memory than the limit allows.
     #[error(
         "error: {what} would need about {}, more than the memory limit of {}; use smaller shapes",
-        bytes(*needed),
-        bytes(Some(*limit))
+        numfmt::bytes(*needed),
+        numfmt::bytes(Some(*limit))
     )]
     TooLarge {
         /// What would need the memory, e.g. "the values of this expression".
@@ -69,37 +70,9 @@ impl Error {
     }
 }
 
-/// A byte count for people: `512 bytes`, `1.5 GiB`, `7.3 EiB`; `None` (an overflow) is
-/// "more than 16 EiB".
-fn bytes(count: Option<u64>) -> String {
-    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let Some(count) = count else {
-        return "more than 16 EiB".to_string();
-    };
-    if count < 1024 {
-        return format!("{count} bytes");
-    }
-    let mut value = count as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn byte_counts_read_naturally() {
-        assert_eq!(bytes(Some(512)), "512 bytes");
-        assert_eq!(bytes(Some(1536)), "1.5 KiB");
-        assert_eq!(bytes(Some(8 << 30)), "8.0 GiB");
-        assert_eq!(bytes(Some(u64::MAX)), "16.0 EiB");
-        assert_eq!(bytes(None), "more than 16 EiB");
-    }
 
     #[test]
     fn too_large_names_the_estimate_and_the_limit() {

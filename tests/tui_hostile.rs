@@ -59,17 +59,6 @@ fn rows(screen: &vt100::Screen) -> Vec<String> {
     screen.rows(0, cols).collect()
 }
 
-/// Every mode of the explorer.
-const MODES: [Mode; 7] = [
-    Mode::Normal,
-    Mode::Matrix,
-    Mode::Conventions,
-    Mode::Help,
-    Mode::Picker,
-    Mode::Editor,
-    Mode::Goto,
-];
-
 /// The overlay a mode draws, by the start of its title; the main screens have none.
 fn overlay_title(mode: Mode) -> Option<&'static str> {
     match mode {
@@ -84,7 +73,7 @@ fn overlay_title(mode: Mode) -> Option<&'static str> {
 
 /// The title of the overlay a screen shows, if any.
 fn shown_overlay(rows: &[String]) -> Option<&'static str> {
-    MODES
+    Mode::ALL
         .into_iter()
         .filter_map(overlay_title)
         .find(|title| rows.iter().any(|row| row.contains(title)))
@@ -241,7 +230,7 @@ const TYPED: &str = "0123456789,.=@*()+- XWTsbx";
 /// and characters that make expressions, shapes and indices.
 fn alphabet() -> Vec<TestKey> {
     let mut keys: Vec<Key> = Vec::new();
-    let bound = MODES
+    let bound = Mode::ALL
         .into_iter()
         .flat_map(keymap::table)
         .flat_map(|binding| binding.keys.iter().map(|&(key, _)| key));
@@ -320,7 +309,7 @@ fn a_thousand_random_keys_in_process() {
         problems += usize::from(!std::ptr::eq(before, app.problem()));
     }
     // The seed takes the monkey everywhere: every mode, and several new problems.
-    assert_eq!(modes.len(), MODES.len(), "modes visited: {modes:?}");
+    assert_eq!(modes.len(), Mode::ALL.len(), "modes visited: {modes:?}");
     assert!(problems >= 2, "only {problems} new problems opened");
 }
 

@@ -82,6 +82,19 @@ pub enum Mode {
     Goto,
 }
 
+impl Mode {
+    /// Every mode.
+    pub const ALL: [Mode; 7] = [
+        Mode::Normal,
+        Mode::Matrix,
+        Mode::Conventions,
+        Mode::Help,
+        Mode::Picker,
+        Mode::Editor,
+        Mode::Goto,
+    ];
+}
+
 /// Everything the explorer can be told to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {

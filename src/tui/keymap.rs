@@ -549,14 +549,7 @@ mod tests {
     /// the same binding (or name one, like "Tab").
     #[test]
     fn footer_hints_name_keys_of_their_binding() {
-        for mode in [
-            Mode::Normal,
-            Mode::Matrix,
-            Mode::Conventions,
-            Mode::Help,
-            Mode::Picker,
-            Mode::Editor,
-        ] {
+        for mode in Mode::ALL {
             for binding in table(mode) {
                 let Some((keys, _)) = binding.footer else {
                     continue;
@@ -572,14 +565,7 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_in_a_mode() {
-        for mode in [
-            Mode::Normal,
-            Mode::Matrix,
-            Mode::Conventions,
-            Mode::Help,
-            Mode::Picker,
-            Mode::Editor,
-        ] {
+        for mode in Mode::ALL {
             let keys: Vec<Key> = table(mode)
                 .iter()
                 .flat_map(|b| b.keys.iter().map(|(k, _)| *k))
