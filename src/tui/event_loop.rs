@@ -21,7 +21,7 @@ use ratatui::{DefaultTerminal, Frame};
 use super::app::{
     self, Action, App, CheckReport, CheckRequest, CheckState, Direction, Mode, Summary,
 };
-use super::jobs::JobState;
+use super::jobs::{JobState, in_own_pool};
 use super::keymap;
 use super::render;
 use super::theme::Theme;
@@ -224,7 +224,7 @@ impl CheckWorker {
                 while let Ok(newer) = inbox.try_recv() {
                     request = newer;
                 }
-                if outbox.send(request.run()).is_err() {
+                if outbox.send(in_own_pool(|| request.run())).is_err() {
                     return;
                 }
             }

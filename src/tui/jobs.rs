@@ -1,4 +1,6 @@
-//! Long work off the UI thread: evaluating a large problem, counting numeric nonzeros.
+//! Long work off the UI thread: evaluating a large problem, counting numeric nonzeros,
+//! checking an entry by finite differences; each on a thread pool of its own
+//! ([`in_own_pool`]), so that the UI's own parallel work is never queued behind it.
 //!
 //! A [`Job`] runs a closure on its own thread with a shared [`Progress`]; the explorer polls
 //! it once per frame ([`Job::poll`]) to draw a bar, and cancels it on Esc or when it is no
@@ -41,14 +43,32 @@ impl<T: Send + 'static> Job<T> {
         let (sender, result) = mpsc::channel();
         let shared = Arc::clone(&progress);
         thread::spawn(move || {
+            let result = in_own_pool(|| work(&shared));
             // The receiver is gone if the job was dropped: nobody wants the result.
-            let _ = sender.send(work(&shared));
+            let _ = sender.send(result);
         });
         Job {
             label: label.into(),
             progress,
             result,
         }
+    }
+}
+
+/// Runs `work` with its parallel parts (rayon) on a thread pool of its own, as large as the
+/// global one. Background work must not fill the global pool: rayon's workers finish their
+/// own queued pieces before they take new work, so a keypress that summarises a slice on
+/// the global pool would wait for a long count to end. With a pool each, the operating
+/// system shares the cores between the UI and the background.
+pub fn in_own_pool<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(rayon::current_num_threads())
+        .thread_name(|n| format!("jacscope-background-{n}"))
+        .build();
+    match pool {
+        Ok(pool) => pool.install(work),
+        // No threads to spare: the work shares the global pool.
+        Err(_) => work(),
     }
 }
 
@@ -110,6 +130,31 @@ mod tests {
         assert_eq!(job.poll(), JobState::Running);
         job.cancel();
         assert_eq!(job.wait(), Some("stopped"));
+    }
+
+    /// A job that keeps all its threads busy does not hold up parallel work on the global
+    /// pool (a keypress summarising a large slice).
+    #[test]
+    fn background_work_leaves_the_global_pool_free() {
+        use rayon::prelude::*;
+        let job = Job::spawn("keeping every thread busy", |progress| {
+            (0..rayon::current_num_threads() * 4)
+                .into_par_iter()
+                .for_each(|_| {
+                    while !progress.is_cancelled() {
+                        thread::sleep(Duration::from_millis(1));
+                    }
+                });
+        });
+        thread::sleep(Duration::from_millis(50));
+        let (done, finished) = mpsc::channel();
+        thread::spawn(move || {
+            let sum: u64 = (0..1000u64).into_par_iter().sum();
+            let _ = done.send(sum);
+        });
+        let sum = finished.recv_timeout(Duration::from_secs(20));
+        job.cancel();
+        assert_eq!(sum, Ok(499_500));
     }
 
     #[test]
