@@ -345,6 +345,9 @@ pub struct App {
     /// The vec order of the matricized view (kept across problems).
     vec_order: VecOrder,
     pub(super) status: Option<Status>,
+    /// What the user should know about the numbers ([`Problem::warnings`]): the first shows
+    /// in the footer when the problem opens, all of them in the help.
+    pub(super) warnings: Vec<String>,
     pub(super) screen: (u16, u16),
     pub(super) editor: LineInput,
     pub(super) editor_error: Option<String>,
@@ -419,6 +422,11 @@ impl App {
         let viewport = Viewport::fit(rows, cols, 1, 1);
         let grid = slice.grid(&problem.jacobian, &slice_key, viewport);
         let inspection = Inspection::of(&problem, &cursor, notation);
+        let warnings = problem.warnings();
+        let status = warnings.first().map(|warning| Status {
+            text: warning.clone(),
+            error: true,
+        });
         let grid_slice = slice_key.clone();
         let mut app = App {
             theme,
@@ -441,7 +449,8 @@ impl App {
             matrix: None,
             // Row-major shows the block diagonal I ⊗ W of a linear layer at a glance.
             vec_order: VecOrder::RowMajor,
-            status: None,
+            status,
+            warnings,
             screen: (width, height),
             editor: LineInput::default(),
             editor_error: None,
@@ -969,7 +978,10 @@ impl App {
             self.mode = mode;
         }
         self.sync();
-        self.say(message);
+        match self.warnings.first() {
+            Some(warning) => self.say_error(warning.clone()),
+            None => self.say(message),
+        }
     }
 
     fn open(&mut self, mode: Mode) {
@@ -1530,6 +1542,35 @@ mod tests {
             .count();
         assert_eq!(count, nonzero as u64);
         assert!(nonzero > 0 && (nonzero as u128) < app.summary.structural);
+    }
+
+    /// NaN produced during evaluation is said when the problem opens, naming the node,
+    /// and listed in the help.
+    #[test]
+    fn evaluation_warnings_show_when_a_problem_opens() {
+        let app = app_of("log(X) @ W", &["X=3x4", "W=4x2"], None);
+        let x = app.problem().inputs.get("X").unwrap();
+        assert!(
+            x.iter().any(|&v| v < 0.0),
+            "the seed draws a negative entry"
+        );
+        let status = app.status().expect("a warning in the footer");
+        assert!(status.error, "{status:?}");
+        assert!(
+            status.text.starts_with("log(X) evaluates to NaN"),
+            "{}",
+            status.text
+        );
+        let help: Vec<String> = render::help_lines(&app)
+            .iter()
+            .map(|line| line.to_string())
+            .collect();
+        assert!(
+            help.iter()
+                .any(|l| l.starts_with("warning") && l.contains("NaN"))
+        );
+        let clean = small();
+        assert!(clean.status().is_none() && clean.warnings.is_empty());
     }
 
     #[test]

@@ -780,6 +780,12 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
             Span::raw(text),
         ]));
     }
+    for warning in &app.warnings {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<8}", "warning"), theme.error()),
+            Span::raw(warning.clone()),
+        ]));
+    }
     lines
 }
 
