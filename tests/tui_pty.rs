@@ -128,3 +128,65 @@ fn ctrl_c_quits_and_restores_the_terminal() {
     assert!(session.wait_exit());
     assert!(!session.in_alternate_screen());
 }
+
+/// The layouts of J as a person reaches them: `m` for the matricized view (row-major first,
+/// `o` for column-major), a step down that moves the shared cursor, `c` for the panel with
+/// the entry's position in every layout, `m` back to the slices where the cursor stayed.
+#[test]
+fn matricized_view_and_conventions_panel() {
+    let mut session = Session::start(&["-s", "X=6x8", "-s", "W=5x8"], (100, 30), &[]);
+    session.wait_for("(6, 5, 6, 8)");
+    session.press("m");
+    session.wait_for("numerator-rowmajor: ∂vec(Y)/∂vec(X)ᵀ, 30 × 48");
+    session.press("o");
+    session.wait_for("numerator-colmajor: ∂vec(Y)/∂vec(X)ᵀ, 30 × 48");
+    // One row down in column-major vec(Y) is the next i.
+    session.press("j");
+    session.wait_for("∂Y[1,0]/∂X[0,0]");
+    session.press("c");
+    let screen = session.wait_for("in each layout of J");
+    assert!(screen.contains("(6, 8, 6, 5)"), "{screen}");
+    assert!(screen.contains("(row 1, col 0)"), "{screen}");
+    session.press("c");
+    session.wait_without("in each layout of J");
+    session.press("m");
+    session.wait_for("slice k,l");
+    assert!(session.contents().contains("∂Y[1,0]/∂X[0,0]"));
+    session.press("q");
+    assert!(session.wait_exit());
+    assert!(!session.in_alternate_screen());
+}
+
+/// A problem that takes a while opens on the loading screen (formula and progress); q stops
+/// it, exits cleanly and gives the terminal back.
+#[test]
+fn a_slow_problem_shows_its_progress_and_q_stops_it() {
+    let args = [
+        "relu(X @ W.T + b)",
+        "-s",
+        "X=1024x2048",
+        "-s",
+        "W=2048x2048",
+        "-s",
+        "b=2048",
+    ];
+    let mut session = Session::start(&args, (100, 30), &[]);
+    // The bar moves, so the screen need not settle: wait for the text alone.
+    let started = std::time::Instant::now();
+    let screen = loop {
+        let screen = session.contents();
+        if screen.contains("Esc stops") {
+            break screen;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no loading screen:\n{screen}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(screen.contains("δ(i,k)·relu′(Z1)[i,j]·W[j,l]"), "{screen}");
+    assert!(screen.contains("evaluating relu(X @ W.T + b)"), "{screen}");
+    session.press("q");
+    assert!(session.wait_exit(), "jacscope exited with an error");
+    assert!(!session.in_alternate_screen());
+}
