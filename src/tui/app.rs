@@ -2,7 +2,9 @@
 //!
 //! No terminal here: the event loop turns keys into [`Action`]s (through `keymap`), feeds
 //! them to `update`, and `render` draws the state. Everything `render` needs (the slice,
-//! its aggregated heat-map blocks, the inspected entry) is computed here, once per change.
+//! its aggregated heat-map blocks or the matricized view's, the inspected entry) is
+//! computed here, once per change; results of background work arrive through
+//! [`App::poll_jobs`].
 
 use std::sync::Arc;
 

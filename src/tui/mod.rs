@@ -1,6 +1,11 @@
 //! The interactive explorer: move through the index space of J = ∂Y/∂X with the keyboard,
 //! read the value, formula and finite-difference check at the cursor, and see the sparsity
-//! of each 2-D slice as a heat map.
+//! of each 2-D slice as a heat map, or of all of J as one matrix ([`matricized`]), with
+//! every layout convention a panel away ([`conventions`]).
+//!
+//! Long work (evaluating a large problem, the numeric count, the finite-difference check)
+//! runs off the UI thread ([`jobs`]) with its progress on screen; [`terminal`] owns the
+//! terminal's setup and its restoration on every way out.
 //!
 //! Keys become [`app::Action`]s through one table per mode ([`keymap`]), which also writes
 //! the footer and the help; [`app::App::update`] is the only place state changes;

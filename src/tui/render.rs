@@ -1,9 +1,12 @@
 //! Drawing: a pure function of the [`App`] state, never changing it.
 //!
 //! The screen is a header (expression, wrt, J's shape, counts), the heat map of the current
-//! slice with its title, rulers and legend, an inspector for the entry under the cursor,
-//! and a footer of key hints generated from the keymap. Overlays: help, editor, go-to and
-//! the example picker. Below [`MIN_WIDTH`]×[`MIN_HEIGHT`] only a message is drawn.
+//! slice with its title, rulers and legend (or the matricized view, drawn by
+//! [`matricized::draw`] in the same place), an inspector for the entry under the cursor,
+//! and a footer of key hints generated from the keymap, or the progress of a problem
+//! loading. Overlays: help, editor, go-to, the example picker and the conventions panel.
+//! Before the first problem is evaluated, [`draw_loading`] draws its formula and progress.
+//! Below [`MIN_WIDTH`]×[`MIN_HEIGHT`] only a message is drawn.
 
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
