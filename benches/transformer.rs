@@ -13,9 +13,13 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use jacscope::layout::VecOrder;
+use jacscope::problem::Problem;
 use jacscope::sparsity;
+use jacscope::tui::heatmap::Viewport;
+use jacscope::tui::matricized;
 
-use common::{AT, EXPRESSIONS, MAP, axis_pairs, blocks, problem};
+use common::{AT, EXPRESSIONS, MAP, axis_pairs, blocks, problem, spec};
 
 /// Building the problem: drawing the inputs, the products the formula needs, hoisted
 /// contractions.
@@ -54,5 +58,31 @@ fn slices_and_structure(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, slices_and_structure, build);
+/// A full screen of the matricized view (200 × 100 blocks over the whole 8388608 × 8388608
+/// matrix) in each vec order: exact structural counts from the deltas, no values needed.
+fn matricized_view_full_screen_counts(c: &mut Criterion) {
+    let mut group = c.benchmark_group("transformer/matricized_view_full_screen_counts");
+    for (name, expression) in EXPRESSIONS {
+        let prepared = Problem::prepare(spec(expression, "transformer")).expect("it is checked");
+        let support = prepared.support();
+        let shape = prepared.formula.shape();
+        let viewport = Viewport::fit(shape[0] * shape[1], shape[2] * shape[3], 200, 100);
+        for (order_name, order) in [
+            ("colmajor", VecOrder::ColMajor),
+            ("rowmajor", VecOrder::RowMajor),
+        ] {
+            group.bench_function(format!("{name}/{order_name}"), |b| {
+                b.iter(|| black_box(matricized::structure_grid(&support, 2, order, viewport)))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    slices_and_structure,
+    matricized_view_full_screen_counts,
+    build
+);
 criterion_main!(benches);

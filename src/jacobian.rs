@@ -1608,12 +1608,7 @@ impl Jacobian {
 
     /// J's axis names, as in the formula (`i, j, k, l`).
     pub fn axis_names(&self) -> Vec<String> {
-        let formula = self.formula();
-        formula
-            .free()
-            .into_iter()
-            .map(|id| formula.indices[id].name.clone())
-            .collect()
+        self.formula().axis_names()
     }
 
     /// The formula of J (the readable form, before hoisting).

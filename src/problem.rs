@@ -206,6 +206,16 @@ impl PreparedProblem {
         StructuralSupport::new(&self.formula)
     }
 
+    /// Entries of the input variables [`Self::evaluate`] draws at random (those not loaded).
+    pub fn drawn_entries(&self) -> u64 {
+        self.graph
+            .nodes
+            .iter()
+            .filter(|node| matches!(&node.op, Op::Input(name) if !self.loaded.contains_key(name)))
+            .map(|node| node.shape.numel().unwrap_or(u64::MAX))
+            .fold(0, u64::saturating_add)
+    }
+
     /// Units of work [`Self::evaluate`] reports in its progress.
     pub fn work(&self) -> u64 {
         let wanted = nodes_to_evaluate(&self.graph, &self.formula);

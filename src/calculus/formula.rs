@@ -133,6 +133,14 @@ impl Formula {
         self.out.iter().chain(self.input.iter()).copied().collect()
     }
 
+    /// J's axis names, in axis order (`i, j, k, l`).
+    pub fn axis_names(&self) -> Vec<String> {
+        self.free()
+            .into_iter()
+            .map(|id| self.indices[id].name.clone())
+            .collect()
+    }
+
     /// J's shape: out.shape + in.shape.
     pub fn shape(&self) -> Vec<usize> {
         self.free().iter().map(|&i| self.indices[i].dim).collect()

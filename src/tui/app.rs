@@ -14,7 +14,7 @@ use crate::calculus::formula::entry_count;
 use crate::calculus::{self, Formula, Notation};
 use crate::check::{self, FdCheck};
 use crate::error::Error;
-use crate::expr::{Graph, NodeId, Op};
+use crate::expr::{Graph, NodeId};
 use crate::jacobian::TermBreakdown;
 use crate::layout::VecOrder;
 use crate::problem::{PreparedProblem, Problem, ProblemSpec};
@@ -288,11 +288,7 @@ impl Summary {
             expression: expression.to_string(),
             wrt: graph.text(wrt).to_string(),
             variables: graph.variables().iter().map(|v| v.to_string()).collect(),
-            names: formula
-                .free()
-                .into_iter()
-                .map(|id| formula.indices[id].name.clone())
-                .collect(),
+            names: formula.axis_names(),
             pairs: SliceAxes::all(shape.len()),
             lhs: calculus::lhs(formula, graph, wrt, notation),
             formula: calculus::render(formula, graph, notation),
@@ -385,6 +381,23 @@ pub enum NumericCount {
     Failed,
 }
 
+impl NumericCount {
+    /// Where the count stands once its job is in `state`; `None` while it runs.
+    fn after(state: JobState<Option<u64>>) -> Option<NumericCount> {
+        match state {
+            JobState::Running => None,
+            JobState::Finished(Some(count)) => Some(NumericCount::Done(count)),
+            JobState::Finished(None) => Some(NumericCount::Stopped),
+            JobState::Failed => Some(NumericCount::Failed),
+        }
+    }
+}
+
+/// Waits for `job` to end: how it ended.
+fn finished<T>(job: &Job<T>) -> JobState<T> {
+    job.wait().map_or(JobState::Failed, JobState::Finished)
+}
+
 /// Problems needing at most this many units of work (products and elementwise operations,
 /// see [`PreparedProblem::work`], plus the input entries to draw) are evaluated on the UI
 /// thread: a few milliseconds, less than a frame. Larger ones are evaluated off it.
@@ -392,14 +405,7 @@ const QUICK_WORK: u64 = 1 << 22;
 
 /// True if `prepared` evaluates within a frame.
 fn evaluates_quickly(prepared: &PreparedProblem) -> bool {
-    let drawn: u64 = prepared
-        .graph
-        .nodes
-        .iter()
-        .filter(|node| matches!(node.op, Op::Input(_)))
-        .map(|node| node.shape.numel().unwrap_or(u64::MAX))
-        .fold(0, u64::saturating_add);
-    prepared.work().saturating_add(drawn) <= QUICK_WORK
+    prepared.work().saturating_add(prepared.drawn_entries()) <= QUICK_WORK
 }
 
 /// Evaluates `prepared` off the UI thread.
@@ -487,17 +493,11 @@ impl App {
     /// Takes the results of finished background work; returns true if anything did finish.
     pub fn poll_jobs(&mut self) -> bool {
         let mut changed = false;
-        if let NumericCount::Counting(job) = &self.numeric {
-            let next = match job.poll() {
-                JobState::Running => None,
-                JobState::Finished(Some(count)) => Some(NumericCount::Done(count)),
-                JobState::Finished(None) => Some(NumericCount::Stopped),
-                JobState::Failed => Some(NumericCount::Failed),
-            };
-            if let Some(next) = next {
-                self.numeric = next;
-                changed = true;
-            }
+        if let NumericCount::Counting(job) = &self.numeric
+            && let Some(next) = NumericCount::after(job.poll())
+        {
+            self.numeric = next;
+            changed = true;
         }
         if let Some(loading) = &self.loading {
             let state = loading.job.poll();
@@ -513,18 +513,13 @@ impl App {
     /// Waits for all background work to finish and takes its results (for tests and tools).
     pub fn finish_jobs(&mut self) {
         if let Some(loading) = self.loading.take() {
-            let state = loading
-                .job
-                .wait()
-                .map_or(JobState::Failed, JobState::Finished);
+            let state = finished(&loading.job);
             self.loaded(state, loading.message);
         }
-        if let NumericCount::Counting(job) = &self.numeric {
-            self.numeric = match job.wait() {
-                Some(Some(count)) => NumericCount::Done(count),
-                Some(None) => NumericCount::Stopped,
-                None => NumericCount::Failed,
-            };
+        if let NumericCount::Counting(job) = &self.numeric
+            && let Some(next) = NumericCount::after(finished(job))
+        {
+            self.numeric = next;
         }
     }
 
@@ -718,34 +713,37 @@ impl App {
         self.axes().position(&self.cursor)
     }
 
+    /// The matricized view, if it is the main screen.
+    pub(super) fn shown_matrix(&self) -> Option<&MatrixView> {
+        self.matrix.as_ref().filter(|_| self.main == Mode::Matrix)
+    }
+
     /// The part of the main screen's map on screen: the slice's or the matricized view's.
     pub(super) fn map_viewport(&self) -> &Viewport {
-        match &self.matrix {
-            Some(matrix) if self.main == Mode::Matrix => &matrix.viewport,
-            _ => &self.viewport,
-        }
+        self.shown_matrix()
+            .map_or(&self.viewport, |matrix| &matrix.viewport)
     }
 
     fn map_viewport_mut(&mut self) -> &mut Viewport {
-        match &mut self.matrix {
-            Some(matrix) if self.main == Mode::Matrix => &mut matrix.viewport,
-            _ => &mut self.viewport,
+        if self.main == Mode::Matrix
+            && let Some(matrix) = &mut self.matrix
+        {
+            return &mut matrix.viewport;
         }
+        &mut self.viewport
     }
 
     /// The cursor's (row, column) on the main screen's map.
     pub(super) fn map_position(&self) -> (usize, usize) {
-        match &self.matrix {
-            Some(matrix) if self.main == Mode::Matrix => matrix.position(&self.cursor),
-            _ => self.position(),
-        }
+        self.shown_matrix()
+            .map_or_else(|| self.position(), |matrix| matrix.position(&self.cursor))
     }
 
     /// Moves the cursor to (row, column) of the main screen's map.
     fn place_on_map(&mut self, to: (usize, usize)) {
-        match &self.matrix {
-            Some(matrix) if self.main == Mode::Matrix => self.cursor = matrix.place(to),
-            _ => {
+        match self.shown_matrix() {
+            Some(matrix) => self.cursor = matrix.place(to),
+            None => {
                 let axes = self.axes();
                 axes.place(&mut self.cursor, to);
             }
@@ -1096,7 +1094,7 @@ impl App {
     /// Where the heat-map cells of the main screen are, if the terminal is large enough.
     pub fn map_cells(&self) -> Option<Rect> {
         let area = Rect::new(0, 0, self.screen.0, self.screen.1);
-        if let Some(matrix) = self.matrix.as_ref().filter(|_| self.main == Mode::Matrix) {
+        if let Some(matrix) = self.shown_matrix() {
             return matrix.parts(area).map(|parts| parts.cells);
         }
         let (rows, _) = self.slice.dims();

@@ -220,14 +220,16 @@ impl CheckWorker {
         let (requests, inbox) = mpsc::channel::<CheckRequest>();
         let (outbox, reports) = mpsc::channel();
         thread::spawn(move || {
-            while let Ok(mut request) = inbox.recv() {
-                while let Ok(newer) = inbox.try_recv() {
-                    request = newer;
+            in_own_pool(move || {
+                while let Ok(mut request) = inbox.recv() {
+                    while let Ok(newer) = inbox.try_recv() {
+                        request = newer;
+                    }
+                    if outbox.send(request.run()).is_err() {
+                        return;
+                    }
                 }
-                if outbox.send(in_own_pool(|| request.run())).is_err() {
-                    return;
-                }
-            }
+            })
         });
         CheckWorker { requests, reports }
     }

@@ -118,7 +118,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         return;
     };
     draw_header(frame, app, layout.header);
-    match app.matrix.as_ref().filter(|_| app.main == Mode::Matrix) {
+    match app.shown_matrix() {
         Some(matrix) => match matrix.parts(area) {
             Some(parts) => matricized::draw(frame, &parts, matrix, app.cursor(), &app.theme),
             None => {
@@ -227,12 +227,7 @@ fn header_lines(
     ];
     let tail_width: usize = tail.iter().map(Span::width).sum();
     let room = usize::from(width).saturating_sub(tail_width + 4);
-    let expression = if s.expression.chars().count() > room {
-        let kept: String = s.expression.chars().take(room.saturating_sub(1)).collect();
-        format!("{kept}…")
-    } else {
-        s.expression.clone()
-    };
+    let expression = shortened(&s.expression, room);
     let mut first = Line::from(vec![
         Span::styled("Y = ", theme.label()),
         Span::styled(expression, theme.title()),
@@ -259,6 +254,15 @@ fn header_lines(
     vec![first, second]
 }
 
+/// `text` cut to at most `room` characters, the last of them `…` if it was cut.
+fn shortened(text: &str, room: usize) -> String {
+    if text.chars().count() <= room {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(room.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
 /// One line of progress for `width` cells: `label: stage ████····  45%  Esc stops`.
 fn progress_line(theme: &Theme, label: &str, progress: &Progress, width: u16) -> Line<'static> {
     const BAR: usize = 20;
@@ -277,13 +281,7 @@ fn progress_line(theme: &Theme, label: &str, progress: &Progress, width: u16) ->
     } else {
         format!("{label}: {stage}")
     };
-    let room = usize::from(width).saturating_sub(fixed);
-    let words = if words.chars().count() > room {
-        let kept: String = words.chars().take(room.saturating_sub(1)).collect();
-        format!("{kept}…")
-    } else {
-        words
-    };
+    let words = shortened(&words, usize::from(width).saturating_sub(fixed));
     Line::from(vec![
         Span::styled(format!(" {words} "), theme.selected()),
         Span::styled(bar, theme.value()),
