@@ -1,204 +1,21 @@
-//! The numbers an expression is evaluated at: arrays loaded from `.npy`/`.npz` files,
-//! and seeded standard-normal values for every variable that was not loaded.
-//!
-//! Loading validates everything a user can get wrong (missing or corrupt files,
-//! unsupported dtypes, more than two dimensions, NaN/inf entries, names that are not
-//! variables of the expression, shapes that contradict `-s`) and reports it as one
-//! [`InputError`] naming the file and the variable. An array's header is read first: an
-//! array whose values would not fit in the memory limit, or whose header does not match
-//! the bytes that follow, is refused before any of its data is read (a small `.npz` may
-//! decompress to gigabytes).
+//! Reading `.npy` files and `.npz` archives, header first: an array whose values would not
+//! fit in the memory limit, or whose header does not match the bytes that follow, is
+//! refused before any of its data is read; every array read is validated (rank ≤ 2,
+//! finite) and converted to `f64` in standard layout.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
-use ndarray::{ArrayD, Dimension, IxDyn, ShapeBuilder};
+use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use ndarray_npy::npy::header::{Header, ReadHeaderError};
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
-
 use zip::ZipArchive;
 
+use super::{InputError, LoadArg, first_non_finite, standard_layout};
+use crate::expr::Shape;
 use crate::expr::diagnostic::escape_char;
-use crate::expr::{Graph, Op, Shape};
 use crate::numfmt;
-
-/// An error in the inputs: a `-l` argument, a file, its contents, or a shape.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum InputError {
-    /// A `-l` argument that is neither `NAME=FILE.npy` nor `FILE.npz`.
-    #[error("-l {text}: {reason}")]
-    BadLoadArg {
-        /// The argument as given.
-        text: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The file does not exist.
-    #[error("{path}: no such file")]
-    NotFound {
-        /// The file.
-        path: PathBuf,
-    },
-    /// The file exists but could not be read.
-    #[error("cannot read {path}: {message}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The operating system's explanation.
-        message: String,
-    },
-    /// The file is not a valid `.npy` or `.npz` file (truncated, corrupt, not NumPy).
-    #[error("{origin} is not a valid {format} file: {reason}")]
-    Invalid {
-        /// The file, or `archive.npz:member` for an array inside an archive.
-        origin: String,
-        /// `.npy` or `.npz`.
-        format: &'static str,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The array's element type is not a real number type.
-    #[error(
-        "{origin} has unsupported dtype {dtype}; jacscope reads float, integer and bool arrays"
-    )]
-    UnsupportedDtype {
-        /// The file, or `archive.npz:member`.
-        origin: String,
-        /// The dtype as written in the file header, with its kind (e.g. `<c16 (complex)`).
-        dtype: String,
-    },
-    /// The array's values would need more memory than the limit allows.
-    #[error(
-        "{origin} holds a {shape} array of {dtype}, which would need about {}, more than the memory limit of {}; load a smaller array or raise the limit with --max-memory",
-        numfmt::bytes(*needed),
-        numfmt::bytes(Some(*limit))
-    )]
-    TooLarge {
-        /// The file, or `archive.npz:member`.
-        origin: String,
-        /// The shape its header declares.
-        shape: Shape,
-        /// The dtype its header declares, e.g. `<f8`.
-        dtype: String,
-        /// Bytes of its values as `f64`; `None` if that overflows `u64`.
-        needed: Option<u64>,
-        /// The memory limit in bytes.
-        limit: u64,
-    },
-    /// The array has more than two dimensions.
-    #[error("{origin} has {ndim} dimensions; jacscope handles scalars, vectors and matrices")]
-    TooManyDimensions {
-        /// The file, or `archive.npz:member`.
-        origin: String,
-        /// Its number of dimensions.
-        ndim: usize,
-    },
-    /// The array contains NaN or an infinity.
-    #[error("{name} ({origin}) contains {what} at index {index:?}")]
-    NonFinite {
-        /// The variable.
-        name: String,
-        /// The file, or `archive.npz:member`.
-        origin: String,
-        /// `NaN`, `inf` or `-inf`.
-        what: String,
-        /// The first offending index in row-major order.
-        index: Vec<usize>,
-    },
-    /// `-l NAME=FILE` where NAME is not a variable of the expression.
-    #[error(
-        "-l {name}={path}: {name} is not a variable of the expression (its variables: {variables})"
-    )]
-    UnknownVariable {
-        /// The name given.
-        name: String,
-        /// The file given.
-        path: PathBuf,
-        /// The expression's variables, comma-separated.
-        variables: String,
-    },
-    /// A `-s` shape disagrees with the shape of the loaded array.
-    #[error("-s {name}={explicit} disagrees with the loaded {name}, which is {loaded}")]
-    ShapeConflict {
-        /// The variable.
-        name: String,
-        /// The shape given with `-s` (ASCII form, as typed).
-        explicit: String,
-        /// The shape of the loaded array.
-        loaded: Shape,
-    },
-    /// A loaded array does not have the shape the expression was checked with.
-    #[error("the loaded {name} is {found} but the expression needs {expected}")]
-    ShapeMismatch {
-        /// The variable.
-        name: String,
-        /// The shape of the input node.
-        expected: Shape,
-        /// The shape of the loaded array.
-        found: Shape,
-    },
-}
-
-/// One `-l` argument.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoadArg {
-    /// `NAME=FILE.npy`: the array in FILE is the value of variable NAME.
-    Named {
-        /// The variable.
-        name: String,
-        /// The `.npy` file.
-        path: PathBuf,
-    },
-    /// `FILE.npz`: every array in the archive whose name is a variable.
-    Archive {
-        /// The `.npz` file.
-        path: PathBuf,
-    },
-}
-
-/// Parses a `-l` argument: `NAME=FILE.npy` or `FILE.npz`.
-pub fn parse_load_arg(text: &str) -> Result<LoadArg, InputError> {
-    let bad = |reason: &str| InputError::BadLoadArg {
-        text: text.to_string(),
-        reason: reason.to_string(),
-    };
-    let is_npz = |path: &str| path.to_ascii_lowercase().ends_with(".npz");
-    if let Some((name, path)) = text.split_once('=')
-        && is_identifier(name)
-    {
-        if path.is_empty() {
-            return Err(bad("missing file name after ="));
-        }
-        if is_npz(path) {
-            return Err(bad(&format!(
-                "a .npz archive is loaded without a name: -l {path}"
-            )));
-        }
-        return Ok(LoadArg::Named {
-            name: name.to_string(),
-            path: PathBuf::from(path),
-        });
-    }
-    if is_npz(text) {
-        Ok(LoadArg::Archive {
-            path: PathBuf::from(text),
-        })
-    } else {
-        Err(bad("expected NAME=FILE.npy or FILE.npz"))
-    }
-}
-
-/// Whether `text` is a variable name of the expression language: `[A-Za-z][A-Za-z0-9_]*`.
-fn is_identifier(text: &str) -> bool {
-    let mut chars = text.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
 
 /// Loads the arrays named by the `-l` arguments, for an expression with `variables`,
 /// refusing any array whose values would need more than `limit` bytes.
@@ -630,155 +447,16 @@ fn checked(name: &str, origin: &str, array: ArrayD<f64>) -> Result<ArrayD<f64>, 
     Ok(standard_layout(array))
 }
 
-/// The first index (in row-major order) of a NaN or infinite entry, if there is one.
-pub fn first_non_finite(array: &ArrayD<f64>) -> Option<Vec<usize>> {
-    array
-        .indexed_iter()
-        .find(|(_, x)| !x.is_finite())
-        .map(|(index, _)| index.slice().to_vec())
-}
-
-/// The array in standard (row-major, contiguous) layout, copying only if needed.
-pub fn standard_layout(array: ArrayD<f64>) -> ArrayD<f64> {
-    if array.is_standard_layout() {
-        array
-    } else {
-        array.as_standard_layout().into_owned()
-    }
-}
-
-/// Combines the `-s` shapes with the shapes of the loaded arrays.
-///
-/// `explicit` maps names to shapes given with `-s`. A name in both must have the same
-/// shape in both, otherwise [`InputError::ShapeConflict`] names the two shapes.
-pub fn merge_shapes(
-    explicit: &BTreeMap<String, Shape>,
-    loaded: &BTreeMap<String, ArrayD<f64>>,
-) -> Result<BTreeMap<String, Shape>, InputError> {
-    let mut shapes = explicit.clone();
-    for (name, array) in loaded {
-        let shape = Shape(array.shape().to_vec());
-        match explicit.get(name) {
-            Some(given) if *given != shape => {
-                return Err(InputError::ShapeConflict {
-                    name: name.clone(),
-                    explicit: given.to_ascii(),
-                    loaded: shape,
-                });
-            }
-            _ => {
-                shapes.insert(name.clone(), shape);
-            }
-        }
-    }
-    Ok(shapes)
-}
-
-/// Bytes needed to hold the value of every node of `graph` as `f64`, or `None` if that
-/// overflows `u64`. Used to refuse expressions whose values would not fit in memory.
-pub fn estimate_bytes(graph: &Graph) -> Option<u64> {
-    graph.nodes.iter().try_fold(0u64, |total, node| {
-        node.shape.numel()?.checked_mul(8)?.checked_add(total)
-    })
-}
-
-/// The value of every input variable of a graph.
-///
-/// Values are shared (`Arc`), so cloning `Inputs` or perturbing one entry with
-/// [`Inputs::with_value`] copies only the array that changes. Every array is in standard
-/// (row-major) layout.
-#[derive(Debug, Clone)]
-pub struct Inputs {
-    values: BTreeMap<String, Arc<ArrayD<f64>>>,
-}
-
-impl Inputs {
-    /// The inputs of `graph`: the `loaded` arrays, and random values for the rest.
-    ///
-    /// **Random values (a user-facing contract; `--seed` reproduces them):** one
-    /// `ChaCha8Rng::seed_from_u64(seed)` stream draws standard normal values
-    /// (`rand_distr::StandardNormal`) for every variable that is not loaded. The
-    /// variables are visited in ascending order of name, compared byte by byte (so
-    /// uppercase before lowercase: `W`, `X`, `b`), and each is filled in row-major order.
-    /// Loaded variables draw nothing, so loading a variable changes the random values of
-    /// the variables that sort after it.
-    ///
-    /// Arrays in `loaded` that are not variables of `graph` are ignored; a loaded array
-    /// whose shape differs from the graph's is an [`InputError::ShapeMismatch`].
-    pub fn new(
-        graph: &Graph,
-        mut loaded: BTreeMap<String, ArrayD<f64>>,
-        seed: u64,
-    ) -> Result<Inputs, InputError> {
-        let shapes: BTreeMap<&str, &Shape> = graph
-            .nodes
-            .iter()
-            .filter_map(|node| match &node.op {
-                Op::Input(name) => Some((name.as_str(), &node.shape)),
-                _ => None,
-            })
-            .collect();
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut values = BTreeMap::new();
-        for (name, shape) in shapes {
-            let value = match loaded.remove(name) {
-                Some(array) => {
-                    let found = Shape(array.shape().to_vec());
-                    if found != *shape {
-                        return Err(InputError::ShapeMismatch {
-                            name: name.to_string(),
-                            expected: shape.clone(),
-                            found,
-                        });
-                    }
-                    standard_layout(array)
-                }
-                None => {
-                    let numel = shape.dims().iter().product();
-                    let draws: Vec<f64> = (0..numel).map(|_| rng.sample(StandardNormal)).collect();
-                    ArrayD::from_shape_vec(IxDyn(shape.dims()), draws)
-                        .expect("one draw per element")
-                }
-            };
-            values.insert(name.to_string(), Arc::new(value));
-        }
-        Ok(Inputs { values })
-    }
-
-    /// The value of variable `name`.
-    pub fn get(&self, name: &str) -> Option<&ArrayD<f64>> {
-        self.values.get(name).map(|value| &**value)
-    }
-
-    /// The shared value of variable `name` (for evaluation without copying).
-    pub(crate) fn shared(&self, name: &str) -> Option<&Arc<ArrayD<f64>>> {
-        self.values.get(name)
-    }
-
-    /// A copy of these inputs with one entry changed: `name[index] = value`.
-    ///
-    /// Only the changed array is copied. `None` if `name` is not an input or `index`
-    /// does not fit its shape.
-    pub fn with_value(&self, name: &str, index: &[usize], value: f64) -> Option<Inputs> {
-        let mut array = ArrayD::clone(self.values.get(name)?);
-        *array.get_mut(IxDyn(index))? = value;
-        let mut values = self.values.clone();
-        values.insert(name.to_string(), Arc::new(array));
-        Some(Inputs { values })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::io::Write;
+    use std::path::PathBuf;
 
     use ndarray::{Array2, ArrayD, IxDyn, arr0, array};
     use ndarray_npy::{NpzWriter, write_npy};
-    use rand::{RngExt, SeedableRng};
     use tempfile::TempDir;
 
     use super::*;
-    use crate::eval::testing::GraphBuilder;
 
     /// A `.npy` file written byte by byte, for dtypes and headers ndarray-npy cannot write.
     fn raw_npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
@@ -814,40 +492,6 @@ mod tests {
     fn load_one(path: &Path) -> Result<ArrayD<f64>, InputError> {
         load_arrays(&[named("X", path)], &["X"], u64::MAX)
             .map(|mut arrays| arrays.remove("X").unwrap())
-    }
-
-    #[test]
-    fn load_args_are_name_equals_npy_or_an_npz() {
-        assert_eq!(
-            parse_load_arg("W1=weights/w.npy").unwrap(),
-            named("W1", Path::new("weights/w.npy"))
-        );
-        assert_eq!(
-            parse_load_arg("./run=3/params.npz").unwrap(),
-            LoadArg::Archive {
-                path: PathBuf::from("./run=3/params.npz")
-            }
-        );
-        assert_eq!(
-            parse_load_arg("params.NPZ").unwrap(),
-            LoadArg::Archive {
-                path: PathBuf::from("params.NPZ")
-            }
-        );
-        for (text, message) in [
-            ("x.npy", "-l x.npy: expected NAME=FILE.npy or FILE.npz"),
-            ("X=", "-l X=: missing file name after ="),
-            (
-                "X=p.npz",
-                "-l X=p.npz: a .npz archive is loaded without a name: -l p.npz",
-            ),
-            (
-                "1X=x.npy",
-                "-l 1X=x.npy: expected NAME=FILE.npy or FILE.npz",
-            ),
-        ] {
-            assert_eq!(parse_load_arg(text).unwrap_err().to_string(), message);
-        }
     }
 
     #[test]
@@ -1156,103 +800,5 @@ mod tests {
             error.to_string(),
             "-l Q=q.npy: Q is not a variable of the expression (its variables: X, W)"
         );
-    }
-
-    #[test]
-    fn merged_shapes_are_the_union_and_conflicts_name_both() {
-        let explicit = BTreeMap::from([
-            ("X".to_string(), Shape(vec![2, 3])),
-            ("b".to_string(), Shape(vec![3])),
-        ]);
-        let mut loaded = BTreeMap::from([
-            ("X".to_string(), ArrayD::zeros(IxDyn(&[2, 3]))),
-            ("W".to_string(), ArrayD::zeros(IxDyn(&[4, 3]))),
-        ]);
-        let merged = merge_shapes(&explicit, &loaded).unwrap();
-        assert_eq!(merged.len(), 3);
-        assert_eq!(merged["W"], Shape(vec![4, 3]));
-        loaded.insert("b".to_string(), ArrayD::zeros(IxDyn(&[4])));
-        assert_eq!(
-            merge_shapes(&explicit, &loaded).unwrap_err().to_string(),
-            "-s b=3 disagrees with the loaded b, which is 4"
-        );
-    }
-
-    fn two_input_graph() -> Graph {
-        let mut builder = GraphBuilder::new("X + W");
-        builder.input("X", &[2, 2]);
-        builder.input("W", &[3]);
-        builder.build()
-    }
-
-    #[test]
-    fn random_inputs_follow_the_documented_stream() {
-        let graph = two_input_graph();
-        let inputs = Inputs::new(&graph, BTreeMap::new(), 7).unwrap();
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let draws: Vec<f64> = (0..7).map(|_| rng.sample(StandardNormal)).collect();
-        // W sorts before X: W takes the first three draws, X the next four, row-major.
-        assert_eq!(inputs.get("W").unwrap().as_slice().unwrap(), &draws[..3]);
-        assert_eq!(inputs.get("X").unwrap().as_slice().unwrap(), &draws[3..]);
-        let again = Inputs::new(&graph, BTreeMap::new(), 7).unwrap();
-        assert_eq!(again.get("X"), inputs.get("X"));
-        let other_seed = Inputs::new(&graph, BTreeMap::new(), 8).unwrap();
-        assert_ne!(other_seed.get("X"), inputs.get("X"));
-    }
-
-    #[test]
-    fn loaded_variables_draw_nothing() {
-        let graph = two_input_graph();
-        let w = array![1.0, 2.0, 3.0].into_dyn();
-        let loaded = BTreeMap::from([("W".to_string(), w.clone())]);
-        let inputs = Inputs::new(&graph, loaded, 7).unwrap();
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let draws: Vec<f64> = (0..4).map(|_| rng.sample(StandardNormal)).collect();
-        assert_eq!(inputs.get("W"), Some(&w));
-        assert_eq!(inputs.get("X").unwrap().as_slice().unwrap(), &draws[..]);
-    }
-
-    #[test]
-    fn loaded_arrays_must_have_the_graph_shape() {
-        let loaded = BTreeMap::from([("W".to_string(), ArrayD::zeros(IxDyn(&[4])))]);
-        let error = Inputs::new(&two_input_graph(), loaded, 0).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "the loaded W is 4 but the expression needs 3"
-        );
-    }
-
-    #[test]
-    fn with_value_changes_one_entry_and_shares_the_rest() {
-        let inputs = Inputs::new(&two_input_graph(), BTreeMap::new(), 0).unwrap();
-        let changed = inputs.with_value("X", &[1, 0], 42.0).unwrap();
-        assert_eq!(changed.get("X").unwrap()[[1, 0]], 42.0);
-        assert_ne!(inputs.get("X").unwrap()[[1, 0]], 42.0);
-        assert_eq!(
-            changed.get("X").unwrap()[[0, 1]],
-            inputs.get("X").unwrap()[[0, 1]]
-        );
-        assert!(std::ptr::eq(
-            changed.get("W").unwrap(),
-            inputs.get("W").unwrap()
-        ));
-        assert!(inputs.with_value("X", &[2, 0], 1.0).is_none());
-        assert!(inputs.with_value("X", &[0], 1.0).is_none());
-        assert!(inputs.with_value("Y", &[0, 0], 1.0).is_none());
-    }
-
-    #[test]
-    fn estimated_bytes_count_every_node() {
-        let mut builder = GraphBuilder::new("X @ W");
-        let x = builder.input("X", &[64, 1024]);
-        let w = builder.input("W", &[1024, 512]);
-        builder.push(Op::MatMul(x, w), &[64, 512]);
-        assert_eq!(
-            estimate_bytes(&builder.build()),
-            Some(8 * (64 * 1024 + 1024 * 512 + 64 * 512))
-        );
-        let mut huge = GraphBuilder::new("X");
-        huge.input("X", &[usize::MAX, 2]);
-        assert_eq!(estimate_bytes(&huge.build()), None);
     }
 }

@@ -1,0 +1,144 @@
+//! The numbers an expression is evaluated at: arrays loaded from `.npy`/`.npz` files,
+//! and seeded standard-normal values for every variable that was not loaded.
+//!
+//! Loading validates everything a user can get wrong (missing or corrupt files,
+//! unsupported dtypes, more than two dimensions, NaN/inf entries, names that are not
+//! variables of the expression, shapes that contradict `-s`) and reports it as one
+//! [`InputError`] naming the file and the variable. An array's header is read first: an
+//! array whose values would not fit in the memory limit, or whose header does not match
+//! the bytes that follow, is refused before any of its data is read (a small `.npz` may
+//! decompress to gigabytes).
+//!
+//! Three files, one job each: [`args`] parses the `-l` arguments and combines them with
+//! the `-s` shapes, [`npy`] reads `.npy` and `.npz` files header first, [`store`] holds
+//! the value of every variable (loaded or drawn from the seed).
+
+mod args;
+mod npy;
+mod store;
+
+use std::path::PathBuf;
+
+use crate::expr::Shape;
+use crate::numfmt;
+
+pub use args::{LoadArg, merge_shapes, parse_load_arg};
+pub use npy::load_arrays;
+pub use store::{Inputs, estimate_bytes, first_non_finite, standard_layout};
+
+/// An error in the inputs: a `-l` argument, a file, its contents, or a shape.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InputError {
+    /// A `-l` argument that is neither `NAME=FILE.npy` nor `FILE.npz`.
+    #[error("-l {text}: {reason}")]
+    BadLoadArg {
+        /// The argument as given.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The file does not exist.
+    #[error("{path}: no such file")]
+    NotFound {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file exists but could not be read.
+    #[error("cannot read {path}: {message}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's explanation.
+        message: String,
+    },
+    /// The file is not a valid `.npy` or `.npz` file (truncated, corrupt, not NumPy).
+    #[error("{origin} is not a valid {format} file: {reason}")]
+    Invalid {
+        /// The file, or `archive.npz:member` for an array inside an archive.
+        origin: String,
+        /// `.npy` or `.npz`.
+        format: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The array's element type is not a real number type.
+    #[error(
+        "{origin} has unsupported dtype {dtype}; jacscope reads float, integer and bool arrays"
+    )]
+    UnsupportedDtype {
+        /// The file, or `archive.npz:member`.
+        origin: String,
+        /// The dtype as written in the file header, with its kind (e.g. `<c16 (complex)`).
+        dtype: String,
+    },
+    /// The array's values would need more memory than the limit allows.
+    #[error(
+        "{origin} holds a {shape} array of {dtype}, which would need about {}, more than the memory limit of {}; load a smaller array or raise the limit with --max-memory",
+        numfmt::bytes(*needed),
+        numfmt::bytes(Some(*limit))
+    )]
+    TooLarge {
+        /// The file, or `archive.npz:member`.
+        origin: String,
+        /// The shape its header declares.
+        shape: Shape,
+        /// The dtype its header declares, e.g. `<f8`.
+        dtype: String,
+        /// Bytes of its values as `f64`; `None` if that overflows `u64`.
+        needed: Option<u64>,
+        /// The memory limit in bytes.
+        limit: u64,
+    },
+    /// The array has more than two dimensions.
+    #[error("{origin} has {ndim} dimensions; jacscope handles scalars, vectors and matrices")]
+    TooManyDimensions {
+        /// The file, or `archive.npz:member`.
+        origin: String,
+        /// Its number of dimensions.
+        ndim: usize,
+    },
+    /// The array contains NaN or an infinity.
+    #[error("{name} ({origin}) contains {what} at index {index:?}")]
+    NonFinite {
+        /// The variable.
+        name: String,
+        /// The file, or `archive.npz:member`.
+        origin: String,
+        /// `NaN`, `inf` or `-inf`.
+        what: String,
+        /// The first offending index in row-major order.
+        index: Vec<usize>,
+    },
+    /// `-l NAME=FILE` where NAME is not a variable of the expression.
+    #[error(
+        "-l {name}={path}: {name} is not a variable of the expression (its variables: {variables})"
+    )]
+    UnknownVariable {
+        /// The name given.
+        name: String,
+        /// The file given.
+        path: PathBuf,
+        /// The expression's variables, comma-separated.
+        variables: String,
+    },
+    /// A `-s` shape disagrees with the shape of the loaded array.
+    #[error("-s {name}={explicit} disagrees with the loaded {name}, which is {loaded}")]
+    ShapeConflict {
+        /// The variable.
+        name: String,
+        /// The shape given with `-s` (ASCII form, as typed).
+        explicit: String,
+        /// The shape of the loaded array.
+        loaded: Shape,
+    },
+    /// A loaded array does not have the shape the expression was checked with.
+    #[error("the loaded {name} is {found} but the expression needs {expected}")]
+    ShapeMismatch {
+        /// The variable.
+        name: String,
+        /// The shape of the input node.
+        expected: Shape,
+        /// The shape of the loaded array.
+        found: Shape,
+    },
+}
