@@ -4,6 +4,10 @@
 use assert_cmd::Command;
 use serde_json::Value;
 
+#[path = "common/files.rs"]
+mod files;
+use files::{load_arg, write_npy};
+
 fn jacscope() -> Command {
     Command::cargo_bin("jacscope").expect("binary is built")
 }
@@ -116,18 +120,17 @@ fn at_reads_the_entry_of_w_and_checks_it() {
     assert!(reason.contains("δ(i,k) = 0"), "{reason}");
 }
 
-/// Writes `value` to `name` in `dir`; returns the `-l` argument `variable=PATH`.
-fn load_arg(dir: &tempfile::TempDir, variable: &str, value: &ndarray::Array2<f64>) -> String {
-    let path = dir.path().join(format!("{variable}.npy"));
-    ndarray_npy::write_npy(&path, value).unwrap();
-    format!("{variable}={}", path.display())
-}
-
 #[test]
 fn at_prints_the_breakdown_with_short_numbers() {
     let dir = tempfile::tempdir().unwrap();
-    let x = load_arg(&dir, "X", &ndarray::arr2(&[[1.0, 2.0]]));
-    let w = load_arg(&dir, "W", &ndarray::arr2(&[[0.25, -0.123456789]]));
+    let x = load_arg(
+        "X",
+        &write_npy(&dir, "X.npy", &ndarray::arr2(&[[1.0, 2.0]])),
+    );
+    let w = load_arg(
+        "W",
+        &write_npy(&dir, "W.npy", &ndarray::arr2(&[[0.25, -0.123456789]])),
+    );
     let output = jacscope()
         .args(["at", "X @ W.T", "-l", &x, "-l", &w, "--index", "0,0,0,1"])
         .output()
@@ -149,8 +152,14 @@ fn at_prints_the_breakdown_with_short_numbers() {
 fn at_says_when_the_check_disagrees_and_why() {
     let dir = tempfile::tempdir().unwrap();
     // X @ W.T = [[1·0 + 0·1]] = 0 exactly: relu has a kink there.
-    let x = load_arg(&dir, "X", &ndarray::arr2(&[[1.0, 0.0]]));
-    let w = load_arg(&dir, "W", &ndarray::arr2(&[[0.0, 1.0]]));
+    let x = load_arg(
+        "X",
+        &write_npy(&dir, "X.npy", &ndarray::arr2(&[[1.0, 0.0]])),
+    );
+    let w = load_arg(
+        "W",
+        &write_npy(&dir, "W.npy", &ndarray::arr2(&[[0.0, 1.0]])),
+    );
     let doc = json_of(&[
         "at",
         "relu(X @ W.T)",
@@ -174,7 +183,10 @@ fn at_still_answers_when_the_check_cannot_be_made() {
     // [[1 + h, 1 + h], [1, 1]]. A itself is invertible (det −h, condition number ~10⁶).
     let h = f64::EPSILON.cbrt();
     let dir = tempfile::tempdir().unwrap();
-    let a = load_arg(&dir, "A", &ndarray::arr2(&[[1.0, 1.0 + h], [1.0, 1.0]]));
+    let a = load_arg(
+        "A",
+        &write_npy(&dir, "A.npy", &ndarray::arr2(&[[1.0, 1.0 + h], [1.0, 1.0]])),
+    );
     let args = ["at", "inv(A)", "-l", &a, "--index", "0,0,0,0"];
     // ∂inv(A)[0,0]/∂A[0,0] = −inv(A)[0,0]², with inv(A)[0,0] = 1/det = −1/h.
     let expected = -1.0 / (h * h);
@@ -317,9 +329,7 @@ fn bad_flags_are_clear_errors() {
 fn loaded_inputs_are_used_and_checked() {
     let dir = tempfile::tempdir().unwrap();
     let w = ndarray::arr2(&[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]);
-    let w_path = dir.path().join("W.npy");
-    ndarray_npy::write_npy(&w_path, &w).unwrap();
-    let load = format!("W={}", w_path.display());
+    let load = load_arg("W", &write_npy(&dir, "W.npy", &w));
     let doc = json_of(&[
         "at", "X @ W.T", "-s", "X=4x2", "-l", &load, "--index", "1,2,1,1",
     ]);
@@ -335,9 +345,7 @@ fn loaded_inputs_are_used_and_checked() {
     assert!(stderr.contains("W"), "{stderr}");
 
     let nan = ndarray::arr2(&[[1.0, f64::NAN]]);
-    let nan_path = dir.path().join("nan.npy");
-    ndarray_npy::write_npy(&nan_path, &nan).unwrap();
-    let load = format!("X={}", nan_path.display());
+    let load = load_arg("X", &write_npy(&dir, "nan.npy", &nan));
     let stderr = bad_input(&["stats", "sum(X)", "-l", &load]);
     assert!(
         stderr.contains("NaN") && stderr.contains("[0, 1]"),

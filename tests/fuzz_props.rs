@@ -39,6 +39,10 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
+#[path = "common/files.rs"]
+mod files;
+use files::raw_npy_version;
+
 /// The memory limit of the loads (1 GiB): a file that declares more is refused unread.
 const FUZZ_MEMORY_LIMIT: u64 = 1 << 30;
 
@@ -574,28 +578,6 @@ struct Corpus {
     npz: Vec<Vec<u8>>,
 }
 
-/// A `.npy` file written byte by byte (version 1 or 2 header).
-fn raw_npy(version: u8, descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
-    let order = if fortran { "True" } else { "False" };
-    let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape}, }}");
-    let prefix = if version == 1 { 10 } else { 12 };
-    while (prefix + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY".to_vec();
-    bytes.extend([version, 0]);
-    if version == 1 {
-        bytes.extend((header.len() as u16).to_le_bytes());
-    } else {
-        bytes.extend((header.len() as u32).to_le_bytes());
-    }
-    bytes.extend(header.as_bytes());
-    bytes.extend(data);
-    bytes
-}
-
 fn npy_bytes(array: &ArrayD<f64>) -> Vec<u8> {
     let mut bytes = Vec::new();
     array.write_npy(&mut bytes).unwrap();
@@ -611,39 +593,45 @@ fn corpus() -> &'static Corpus {
             npy_bytes(&arr1(&[1.0, 2.0, 3.0]).into_dyn()),
             npy_bytes(&arr0(7.0).into_dyn()),
             npy_bytes(&matrix.t().to_owned()),
-            raw_npy(
+            raw_npy_version(
                 1,
-                ">f8",
+                "'>f8'",
                 false,
                 "(2,)",
                 &[&1.5f64.to_be_bytes()[..], &2.0f64.to_be_bytes()].concat(),
             ),
-            raw_npy(
+            raw_npy_version(
                 1,
-                "<f4",
+                "'<f4'",
                 true,
                 "(2, 1)",
                 &[&1.5f32.to_le_bytes()[..], &(-3.0f32).to_le_bytes()].concat(),
             ),
-            raw_npy(
+            raw_npy_version(
                 2,
-                "<i8",
+                "'<i8'",
                 false,
                 "(1, 2)",
                 &[&(-5i64).to_le_bytes()[..], &9i64.to_le_bytes()].concat(),
             ),
-            raw_npy(1, "<i4", false, "(3,)", &[0u8; 12]),
-            raw_npy(1, ">i2", false, "(2, 2)", &[0, 1, 255, 254, 0, 3, 128, 0]),
-            raw_npy(1, "|i1", false, "(4,)", &[1, 255, 127, 128]),
-            raw_npy(1, "|u1", false, "()", &[200]),
-            raw_npy(1, "<u2", false, "(1,)", &[1, 2]),
-            raw_npy(1, ">u4", false, "(1,)", &[0, 0, 1, 2]),
-            raw_npy(1, "<u8", false, "(1,)", &[0xff; 8]),
-            raw_npy(1, "|b1", false, "(2, 2)", &[0, 1, 1, 0]),
-            raw_npy(1, "<c16", false, "(1,)", &[0; 16]),
-            raw_npy(1, "<U2", false, "(1,)", &[65, 0, 0, 0, 66, 0, 0, 0]),
+            raw_npy_version(1, "'<i4'", false, "(3,)", &[0u8; 12]),
+            raw_npy_version(1, "'>i2'", false, "(2, 2)", &[0, 1, 255, 254, 0, 3, 128, 0]),
+            raw_npy_version(1, "'|i1'", false, "(4,)", &[1, 255, 127, 128]),
+            raw_npy_version(1, "'|u1'", false, "()", &[200]),
+            raw_npy_version(1, "'<u2'", false, "(1,)", &[1, 2]),
+            raw_npy_version(1, "'>u4'", false, "(1,)", &[0, 0, 1, 2]),
+            raw_npy_version(1, "'<u8'", false, "(1,)", &[0xff; 8]),
+            raw_npy_version(1, "'|b1'", false, "(2, 2)", &[0, 1, 1, 0]),
+            raw_npy_version(1, "'<c16'", false, "(1,)", &[0; 16]),
+            raw_npy_version(1, "'<U2'", false, "(1,)", &[65, 0, 0, 0, 66, 0, 0, 0]),
         ];
-        npy.push(raw_npy(1, "<f8", false, "(1000000000000000,)", &[0; 8]));
+        npy.push(raw_npy_version(
+            1,
+            "'<f8'",
+            false,
+            "(1000000000000000,)",
+            &[0; 8],
+        ));
         let mut npz = Vec::new();
         for compressed in [false, true] {
             let mut bytes = std::io::Cursor::new(Vec::new());

@@ -4,13 +4,16 @@
 //! hostile text is echoed escaped, never raw.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assert_cmd::Command;
 use ndarray::{Array2, arr2};
 use serde_json::Value;
 use tempfile::TempDir;
+
+#[path = "common/files.rs"]
+mod files;
+use files::{load_arg, raw_npy, write_file, write_npy};
 
 /// Every run is cut off after this long: a hang is a failure, not a stuck test suite.
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -79,42 +82,6 @@ fn succeeds(args: &[&str]) -> Run {
     assert_eq!(run.code, Some(0), "jacscope {args:?}: {}", run.stderr);
     run
 }
-
-/// A `.npy` file written byte by byte, for dtypes and headers ndarray-npy cannot write;
-/// `descr` is the Python literal of the dtype (`'<f8'`, with the quotes).
-fn raw_npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
-    let mut header = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    bytes.extend(data);
-    bytes
-}
-
-fn write_file(dir: &TempDir, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.path().join(name);
-    std::fs::File::create(&path)
-        .unwrap()
-        .write_all(bytes)
-        .unwrap();
-    path
-}
-
-fn write_npy(dir: &TempDir, name: &str, value: &Array2<f64>) -> PathBuf {
-    let path = dir.path().join(name);
-    ndarray_npy::write_npy(&path, value).unwrap();
-    path
-}
-
-/// `NAME=PATH`, the argument of `-l`.
-fn load(name: &str, path: &Path) -> String {
-    format!("{name}={}", path.display())
-}
-
 /// `(` × depth, `X`, `)` × depth.
 fn nested(open: &str, depth: usize, close: &str) -> String {
     format!("{}X{}", open.repeat(depth), close.repeat(depth))
@@ -376,7 +343,7 @@ fn inverse_of_a_singular_matrix() {
             "at",
             "inv(A)",
             "-l",
-            &load("A", &singular),
+            &load_arg("A", &singular),
             "--index",
             "0,0,0,0",
         ],
@@ -385,7 +352,7 @@ fn inverse_of_a_singular_matrix() {
     // Nearly singular beyond the limit: refused with the estimated condition number.
     let nearly = write_npy(&dir, "b.npy", &arr2(&[[1.0, 1.0], [1.0, 1.0 + 1e-14]]));
     refused(
-        &["stats", "inv(A)", "-l", &load("A", &nearly)],
+        &["stats", "inv(A)", "-l", &load_arg("A", &nearly)],
         &["singular or nearly so", "e14"],
     );
 }
@@ -400,7 +367,7 @@ fn determinant_of_a_singular_matrix() {
             "at",
             "det(A)",
             "-l",
-            &load("A", &singular),
+            &load_arg("A", &singular),
             "--index",
             "0,0",
         ],
@@ -413,7 +380,14 @@ fn badly_conditioned_matrices_warn_with_the_condition_number() {
     let dir = TempDir::new().unwrap();
     let ill = write_npy(&dir, "a.npy", &arr2(&[[1.0, 1.0], [1.0, 1.0 + 1e-10]]));
     for (expression, index) in [("inv(A)", "0,0,0,1"), ("det(A)", "0,1")] {
-        let run = succeeds(&["at", expression, "-l", &load("A", &ill), "--index", index]);
+        let run = succeeds(&[
+            "at",
+            expression,
+            "-l",
+            &load_arg("A", &ill),
+            "--index",
+            index,
+        ]);
         assert!(
             run.stderr.starts_with(&format!(
                 "warning: {expression}: the matrix A is badly conditioned (1-norm condition number 4.0e10)"
@@ -428,7 +402,7 @@ fn badly_conditioned_matrices_warn_with_the_condition_number() {
         "at",
         "inv(A)",
         "-l",
-        &load("A", &fine),
+        &load_arg("A", &fine),
         "--index",
         "0,0,0,1",
     ]);
@@ -447,7 +421,7 @@ fn nan_or_inf_in_a_loaded_file() {
     ] {
         let path = write_npy(&dir, "x.npy", &arr2(&[[1.0, 2.0], [3.0, value]]));
         refused(
-            &["stats", "sum(X)", "-l", &load("X", &path)],
+            &["stats", "sum(X)", "-l", &load_arg("X", &path)],
             &[&format!("contains {shown} at index [1, 1]")],
         );
         let npz = dir.path().join("p.npz");
@@ -469,7 +443,7 @@ fn truncated_or_corrupt_npy() {
     for cut in [0, 3, 8, 9, 40, valid.len() - 32, valid.len() - 1] {
         let path = write_file(&dir, "t.npy", &valid[..cut]);
         refused(
-            &["stats", "sum(X)", "-l", &load("X", &path)],
+            &["stats", "sum(X)", "-l", &load_arg("X", &path)],
             &["is not a valid .npy file"],
         );
     }
@@ -491,7 +465,7 @@ fn truncated_or_corrupt_npy() {
     ];
     for (bytes, needle) in cases {
         let path = write_file(&dir, "c.npy", bytes);
-        refused(&["stats", "sum(X)", "-l", &load("X", &path)], &[needle]);
+        refused(&["stats", "sum(X)", "-l", &load_arg("X", &path)], &[needle]);
     }
     // A 100-byte file declaring 10¹⁵ doubles (8 PB) is truncated, not an allocation.
     let huge = write_file(
@@ -500,20 +474,20 @@ fn truncated_or_corrupt_npy() {
         &raw_npy("'<f8'", "(1000000000000000,)", &[0; 8]),
     );
     refused(
-        &["stats", "sum(X)", "-l", &load("X", &huge)],
+        &["stats", "sum(X)", "-l", &load_arg("X", &huge)],
         &["ends before all of the data"],
     );
     // A header that quotes terminal escapes and runs on for 60 kB: shown escaped and cut.
     let hostile = format!("'\x1b[2J\x1b]0;pwned\x07{}'", "A".repeat(60_000));
     let path = write_file(&dir, "e.npy", &raw_npy(&hostile, "(1,)", &[0; 8]));
     let message = refused(
-        &["stats", "sum(X)", "-l", &load("X", &path)],
+        &["stats", "sum(X)", "-l", &load_arg("X", &path)],
         &["unsupported dtype \\u{1b}[2J"],
     );
     assert!(message.len() < 500, "{message}");
     let path = write_file(&dir, "d.npy", &raw_npy("'<f8'", &"(".repeat(30_000), &[]));
     let message = refused(
-        &["stats", "sum(X)", "-l", &load("X", &path)],
+        &["stats", "sum(X)", "-l", &load_arg("X", &path)],
         &["is not a valid .npy file"],
     );
     assert!(message.len() < 2000, "{message}");
@@ -563,13 +537,13 @@ fn complex_string_and_object_dtypes() {
         let literal = format!("'{descr}'");
         let path = write_file(&dir, "x.npy", &raw_npy(&literal, "(1,)", &[0; 16]));
         refused(
-            &["stats", "sum(X)", "-l", &load("X", &path)],
+            &["stats", "sum(X)", "-l", &load_arg("X", &path)],
             &[&format!("unsupported dtype {descr} ({kind})")],
         );
     }
     let structured = write_file(&dir, "s.npy", &raw_npy("[('a', '<f8')]", "(1,)", &[0; 8]));
     refused(
-        &["stats", "sum(X)", "-l", &load("X", &structured)],
+        &["stats", "sum(X)", "-l", &load_arg("X", &structured)],
         &["unsupported dtype"],
     );
 }
@@ -587,7 +561,7 @@ fn shape_flag_disagreeing_with_a_loaded_shape() {
             "-s",
             "W=2x2",
             "-l",
-            &load("W", &w),
+            &load_arg("W", &w),
         ],
         &["-s W=2x2 disagrees with the loaded W, which is 3×2"],
     );
@@ -598,11 +572,11 @@ fn loading_what_is_not_there() {
     let dir = TempDir::new().unwrap();
     let missing = dir.path().join("missing.npy");
     refused(
-        &["stats", "sum(X)", "-l", &load("X", &missing)],
+        &["stats", "sum(X)", "-l", &load_arg("X", &missing)],
         &["no such file"],
     );
     refused(
-        &["stats", "sum(X)", "-l", &load("X", dir.path())],
+        &["stats", "sum(X)", "-l", &load_arg("X", dir.path())],
         &[&dir.path().display().to_string()],
     );
     refused(
@@ -611,17 +585,17 @@ fn loading_what_is_not_there() {
     );
     let x = write_npy(&dir, "x.npy", &Array2::zeros((2, 2)));
     refused(
-        &["stats", "sum(X)", "-l", &load("Q", &x)],
+        &["stats", "sum(X)", "-l", &load_arg("Q", &x)],
         &["Q is not a variable of the expression"],
     );
     let cube = write_file(&dir, "c.npy", &raw_npy("'<f8'", "(1, 1, 1)", &[0; 8]));
     refused(
-        &["stats", "sum(X)", "-l", &load("X", &cube)],
+        &["stats", "sum(X)", "-l", &load_arg("X", &cube)],
         &["3 dimensions"],
     );
     let empty = write_file(&dir, "e.npy", &raw_npy("'<f8'", "(0, 3)", &[]));
     refused(
-        &["stats", "sum(X)", "-l", &load("X", &empty)],
+        &["stats", "sum(X)", "-l", &load_arg("X", &empty)],
         &["at least 1"],
     );
 }
@@ -866,9 +840,9 @@ fn at_says_when_the_finite_difference_disagrees_at_a_relu_kink() {
         "at",
         "relu(X @ W.T)",
         "-l",
-        &load("X", &x),
+        &load_arg("X", &x),
         "-l",
-        &load("W", &w),
+        &load_arg("W", &w),
         "--index",
         "0,0,0,1",
     ];
