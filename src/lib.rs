@@ -16,6 +16,7 @@ pub mod inputs;
 pub mod jacobian;
 pub mod layout;
 pub mod numfmt;
+pub mod output_file;
 pub mod problem;
 pub mod progress;
 pub mod sparsity;
