@@ -1,8 +1,10 @@
 //! Command-line definitions (clap). Parsing only: what each subcommand does lives in
 //! `commands`, and `main.rs` turns errors into messages and exit codes.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
 use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// Explore the Jacobian ∂Y/∂X of a matrix expression, in index notation.
 ///
@@ -227,9 +229,127 @@ pub enum SliceFormat {
     Npy,
 }
 
+/// The command line with an expression that starts with a minus (`-sum(X)`, `-X`) moved
+/// behind `--`, where clap reads it as the expression and not as options.
+///
+/// An argument counts as such an expression when it starts with one `-` and is not an
+/// option of the (sub)command: its first letter is no short option (`-X`, `-trace(X)`,
+/// `-2*X`), or it is a short option that takes a value but what follows has a parenthesis
+/// (`-sum(X)` is not `-s um(X)`). Values of options (`--claim -delta(i,k)`, `--seed -1`)
+/// are left alone, and so is everything after an existing `--`.
+pub fn expression_behind_double_dash(mut args: Vec<OsString>) -> Vec<OsString> {
+    let mut top = Cli::command();
+    // Adds the generated options (`-h`, `-V`) to every (sub)command.
+    top.build();
+    let mut command = &top;
+    let mut position = 1;
+    let mut found = None;
+    while position < args.len() {
+        let Some(arg) = args[position].to_str() else {
+            position += 1;
+            continue;
+        };
+        if arg == "--" {
+            return args;
+        }
+        if std::ptr::eq(command, &top)
+            && let Some(sub) = top.find_subcommand(arg)
+        {
+            command = sub;
+            position += 1;
+            continue;
+        }
+        let takes_value = |arg: &str| {
+            command.get_arguments().any(|a| {
+                a.get_action().takes_values()
+                    && (a.get_long().is_some_and(|l| arg == format!("--{l}"))
+                        || a.get_short().is_some_and(|c| arg == format!("-{c}")))
+            })
+        };
+        if takes_value(arg) {
+            position += 2;
+            continue;
+        }
+        if found.is_none() && is_minus_expression(command, arg) {
+            found = Some(position);
+        }
+        position += 1;
+    }
+    if let Some(position) = found {
+        let expression = args.remove(position);
+        args.push(OsString::from("--"));
+        args.push(expression);
+    }
+    args
+}
+
+/// Whether `arg` is an expression starting with a minus rather than an option of `command`
+/// (see [`expression_behind_double_dash`]).
+fn is_minus_expression(command: &clap::Command, arg: &str) -> bool {
+    let Some(rest) = arg.strip_prefix('-') else {
+        return false;
+    };
+    let Some(first) = rest.chars().next() else {
+        return false;
+    };
+    if first == '-' {
+        return false;
+    }
+    match command
+        .get_arguments()
+        .find(|a| a.get_short() == Some(first))
+    {
+        Some(option) => option.get_action().takes_values() && rest.contains('('),
+        None => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rewritten(args: &[&str]) -> Vec<String> {
+        let args = args.iter().map(OsString::from).collect();
+        expression_behind_double_dash(args)
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn an_expression_with_a_leading_minus_goes_behind_double_dash() {
+        assert_eq!(
+            rewritten(&["jacscope", "explain", "-sum(X)", "-s", "X=3x3"]),
+            ["jacscope", "explain", "-s", "X=3x3", "--", "-sum(X)"]
+        );
+        assert_eq!(
+            rewritten(&["jacscope", "at", "-s", "X=2x2", "-X", "--index", "-1"]),
+            ["jacscope", "at", "-s", "X=2x2", "--index", "-1", "--", "-X"]
+        );
+        assert_eq!(
+            rewritten(&["jacscope", "-trace(X)", "-s", "X=3x3"]),
+            ["jacscope", "-s", "X=3x3", "--", "-trace(X)"]
+        );
+        let parsed = Cli::parse_from(rewritten(&["jacscope", "shape", "-sum(X)", "-s", "X=3x3"]));
+        let Some(Command::Shape { problem, .. }) = parsed.command else {
+            panic!("{parsed:?}");
+        };
+        assert_eq!(problem.expr.as_deref(), Some("-sum(X)"));
+        assert_eq!(problem.shapes, ["X=3x3"]);
+    }
+
+    #[test]
+    fn options_and_their_values_stay_where_they_are() {
+        for args in [
+            &["jacscope", "explain", "X", "-sX=3x3", "-lW=w.npy"][..],
+            &["jacscope", "explain", "X", "-s", "X=3x3", "--seed", "7"],
+            &["jacscope", "slice", "X", "--fix", "i=0", "-o", "-out.csv"],
+            &["jacscope", "explain", "-s", "X=3x3", "--", "-X"],
+            &["jacscope", "-h"],
+        ] {
+            assert_eq!(rewritten(args), args, "{args:?}");
+        }
+    }
 
     #[test]
     fn sizes_read_with_binary_units() {
