@@ -447,11 +447,14 @@ fn evaluate_tensor(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use ndarray::IxDyn;
 
     use super::super::test_support::*;
     use super::*;
-    use crate::expr::ElemFn;
+    use crate::eval;
+    use crate::expr::{self, ElemFn};
 
     #[test]
     fn entries_equal_direct_summation() {
@@ -540,5 +543,32 @@ mod tests {
             matches!(err, JacobianError::Singular { condition, .. } if condition > 1e14),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn derived_tensors_are_the_values_forward_evaluation_computes_to_the_bit() {
+        // logsumexp's derivative reads softmax(X, axis=1), det's reads inv(X): the bound
+        // formula computes them with the kernels that evaluate those nodes.
+        let shapes = [("X", "3x3")];
+        for (derived, node) in [
+            ("logsumexp(X, axis=1)", "softmax(X, axis=1)"),
+            ("det(X)", "inv(X)"),
+        ] {
+            let (jac, inputs) = problem(derived, &shapes, "X", BTreeMap::new());
+            let id = jac
+                .formula()
+                .tensors
+                .iter()
+                .position(|def| {
+                    matches!(def, TensorDef::Softmax { .. } | TensorDef::Inverse { .. })
+                })
+                .expect("the derivative reads a softmax or an inverse");
+            let shapes = [("X".to_string(), expr::parse_shape("3x3").unwrap())].into();
+            let graph = expr::compile(node, &shapes).unwrap();
+            let value = eval::evaluate(&graph, &inputs).unwrap().root().clone();
+            let bits = |a: ArrayViewD<f64>| a.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(value.shape(), jac.bound().tensor(id).shape(), "{node}");
+            assert_eq!(bits(value.view()), bits(jac.bound().tensor(id)), "{node}");
+        }
     }
 }

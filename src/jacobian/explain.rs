@@ -466,5 +466,31 @@ mod tests {
         );
         let total: f64 = terms.iter().map(|t| t.value).sum();
         assert!((total - jac.entry(&[0, 1, 0, 2])).abs() < 1e-15);
+        // In ASCII too, a coefficient of −1 is a sign, not a factor.
+        let ascii = jac.breakdown(&[0, 1, 0, 2], Notation::Ascii);
+        assert!(
+            ascii[1]
+                .line()
+                .starts_with("-delta(0,0)*Y[0,1]*sum_m Y[0,m]*W[2,m] = -1 * 1 * "),
+            "{}",
+            ascii[1].line()
+        );
+    }
+
+    #[test]
+    fn entries_are_named_in_each_notation() {
+        let shapes = [("X", "3x5"), ("W", "4x5")];
+        let (jac, _) = problem("X @ W.T", &shapes, "X", BTreeMap::new());
+        assert_eq!(jac.wrt_name(), "X");
+        assert_eq!(
+            jac.entry_name(&[0, 3, 0, 4], Notation::Unicode),
+            "∂Y[0,3]/∂X[0,4]"
+        );
+        assert_eq!(
+            jac.entry_name(&[0, 3, 0, 4], Notation::Ascii),
+            "dY[0,3]/dX[0,4]"
+        );
+        let (jac, _) = problem("sum(X @ W.T)", &shapes, "W", BTreeMap::new());
+        assert_eq!(jac.entry_name(&[2, 1], Notation::Unicode), "∂Y/∂W[2,1]");
     }
 }
