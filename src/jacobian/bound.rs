@@ -59,7 +59,7 @@ impl BoundFormula {
 
     /// [`Self::new`] with shared node values (`None` for a node that was not evaluated,
     /// an error if the formula needs it), hoisted contractions computed on all rayon
-    /// threads. Advances `progress` in the units of [`BindingCost::work`] (the caller
+    /// threads. Advances `progress` in the units of [`super::BindingCost::work`] (the caller
     /// starts it) and returns `Ok(None)` soon after `progress` is cancelled.
     pub fn with_progress(
         formula: Formula,

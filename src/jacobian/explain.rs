@@ -50,10 +50,10 @@ impl Jacobian {
     }
 
     /// Why J is zero at `index`, written in `notation`: `None` if it is not; otherwise
-    /// one line per term naming the factor that vanishes there ("δ(i,k) = 0 since
-    /// i = 3 ≠ k = 5", "relu′(Z1)[3,7] = 0 (Z1[3,7] = −0.41)", "W[2,5] = 0"), prefixed
-    /// with "term n: " when there are several terms, and a last line if the remaining
-    /// terms cancel ("the terms cancel: 0.25 − 0.25"). The index must be valid.
+    /// one line per term naming the factor that vanishes there (`δ(i,k) = 0 since
+    /// i = 3 ≠ k = 5`, `relu′(Z1)[3,7] = 0 (Z1[3,7] = −0.41)`, `W[2,5] = 0`), prefixed
+    /// with `term n: ` when there are several terms, and a last line if the remaining
+    /// terms cancel (`the terms cancel: 0.25 − 0.25`). The index must be valid.
     pub fn why_zero_in(&self, index: &[usize], notation: Notation) -> Option<Vec<String>> {
         if self.entry(index) != 0.0 {
             return None;

@@ -84,7 +84,7 @@ pub fn needed_nodes(formula: &Formula) -> Vec<NodeId> {
     nodes
 }
 
-/// What binding a formula ([`BoundFormula::with_progress`]) costs beyond the node values
+/// What binding a formula ([`super::BoundFormula::with_progress`]) costs beyond the node values
 /// it reads, known before it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BindingCost {
