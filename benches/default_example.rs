@@ -8,6 +8,7 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use jacscope::jacobian::numeric_nonzeros;
 use jacscope::layout::VecOrder;
 use jacscope::sparsity;
 use jacscope::tui::heatmap::Viewport;
@@ -73,7 +74,7 @@ fn whole_tensor(c: &mut Criterion) {
     for (name, expression) in EXPRESSIONS {
         let problem = problem(expression, "default");
         numeric.bench_function(name, |b| {
-            b.iter(|| black_box(sparsity::numeric_nonzeros(&problem.jacobian)))
+            b.iter(|| black_box(numeric_nonzeros(&problem.jacobian)))
         });
     }
     numeric.finish();

@@ -13,6 +13,7 @@ mod common;
 
 use std::time::Instant;
 
+use jacscope::jacobian::numeric_nonzeros;
 use jacscope::problem::Problem;
 use jacscope::sparsity;
 use serde_json::json;
@@ -74,7 +75,7 @@ fn main() {
     });
     let (numeric_s, nonzeros) = if numeric {
         let start = Instant::now();
-        let nonzeros = sparsity::numeric_nonzeros(jacobian);
+        let nonzeros = numeric_nonzeros(jacobian);
         (Some(start.elapsed().as_secs_f64()), Some(nonzeros))
     } else {
         (None, None)

@@ -2,7 +2,8 @@
 //!
 //! Data flows one way: text → [`expr`] (tokens, AST with spans, shapes) → [`calculus`]
 //! (index formula) → [`jacobian`] (formula bound to numbers) → views (the CLI printers and
-//! the TUI). [`inputs`] provides the numbers, [`eval`] the forward values, [`check`] an
+//! the TUI). [`inputs`] provides the numbers, [`eval`] the forward values (with
+//! [`eval::kernels`], the numerical kernels the bound formula shares), [`check`] an
 //! independent finite-difference witness, [`sparsity`] the structural support.
 
 pub mod calculus;

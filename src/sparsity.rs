@@ -18,18 +18,13 @@
 //! the support inside each block of a slice for the heat map, so a lone nonzero in a block
 //! always counts.
 //!
-//! Numeric nonzeros ([`numeric_nonzeros`]) are counted by evaluating J only on the
-//! structural support, each entry once, in parallel, with progress and cancellation
-//! ([`numeric_nonzeros_with_progress`]).
+//! This module knows deltas alone, no numbers: the numeric nonzero count, which evaluates J
+//! on the support, lives with the Jacobian (`jacobian/count.rs`).
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use rayon::prelude::*;
-
 use crate::calculus::{Factor, Formula, Slot, Term};
-use crate::jacobian::Jacobian;
-pub use crate::progress::Progress;
 
 /// Where one term of a formula can be nonzero: a set of equalities between J's axes and
 /// pins of axes to positions, read from the term's deltas.
@@ -595,12 +590,6 @@ impl Odometer {
             .product()
     }
 
-    /// The length of the runs [`Self::runs`] makes: the range of the innermost class that
-    /// moves.
-    fn run_length(&self) -> usize {
-        self.classes.last().map_or(1, |&(_, len, _)| len)
-    }
-
     /// Enumerates entries `start .. start + count` as runs along the innermost class that
     /// moves:
     /// calls `f(index, axes, first, len)` where the run's entries are `index` with every
@@ -676,81 +665,6 @@ impl Odometer {
             }
         });
     }
-}
-
-/// Entries per unit of parallel work (and per progress update).
-const CHUNK: u128 = 1 << 16;
-
-/// The number of entries of J whose value is nonzero (NaN counts as nonzero), evaluating J
-/// only on its structural support.
-pub fn numeric_nonzeros(jacobian: &Jacobian) -> u64 {
-    numeric_nonzeros_with_progress(jacobian, &Progress::new())
-        .expect("a count nobody can cancel finishes")
-}
-
-/// [`numeric_nonzeros`] reporting progress in `progress` and stopping early, returning
-/// `None`, once `progress` is cancelled.
-///
-/// Each structural pattern is enumerated in chunks on the rayon pool; an entry of a
-/// pattern is skipped if an earlier pattern contains it, so every entry counts once.
-pub fn numeric_nonzeros_with_progress(jacobian: &Jacobian, progress: &Progress) -> Option<u64> {
-    let support = jacobian.support();
-    let patterns = support.patterns();
-    let full: Vec<Range<usize>> = support.dims().iter().map(|&d| 0..d).collect();
-    let work: u128 = patterns.iter().map(SupportPattern::count).sum();
-    progress.start(u64::try_from(work).unwrap_or(u64::MAX));
-    progress.set_stage("counting numeric nonzeros");
-    let mut nonzeros = 0u64;
-    for (n, pattern) in patterns.iter().enumerate() {
-        let Some(odometer) = Odometer::new(pattern, &full) else {
-            continue;
-        };
-        let earlier = &patterns[..n];
-        let len = odometer.len();
-        let chunks = u64::try_from(len.div_ceil(CHUNK)).ok()?;
-        let count: Option<u64> = (0..chunks)
-            .into_par_iter()
-            .map_init(
-                || (vec![0; full.len()], vec![0.0; odometer.run_length()]),
-                |(index, values), chunk| {
-                    if progress.is_cancelled() {
-                        return None;
-                    }
-                    let start = chunk as u128 * CHUNK;
-                    let count = CHUNK.min(len - start);
-                    let mut nonzeros = 0u64;
-                    odometer.runs(start, count, index, |index, axes, first, len| {
-                        let values = &mut values[..len];
-                        jacobian.bound().write_run(index, axes, first, values);
-                        let overlaps: Vec<RunOverlap> = earlier
-                            .iter()
-                            .map(|p| p.run_overlap(index, axes, first, len))
-                            .filter(|&o| o != RunOverlap::None)
-                            .collect();
-                        if overlaps.contains(&RunOverlap::All) {
-                            return;
-                        }
-                        let counted = values.iter().filter(|&&v| v != 0.0).count();
-                        // Nonzero entries an earlier pattern already counted.
-                        let mut repeated: Vec<usize> = overlaps
-                            .iter()
-                            .filter_map(|&o| match o {
-                                RunOverlap::One(d) if values[d] != 0.0 => Some(d),
-                                _ => None,
-                            })
-                            .collect();
-                        repeated.sort_unstable();
-                        repeated.dedup();
-                        nonzeros += (counted - repeated.len()) as u64;
-                    });
-                    progress.advance(count as u64);
-                    Some(nonzeros)
-                },
-            )
-            .sum();
-        nonzeros += count?;
-    }
-    Some(nonzeros)
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ use jacscope::check;
 use jacscope::eval::EvalError;
 use jacscope::expr::{self, Diagnostic, Graph, Shape};
 use jacscope::inputs::{self, LoadArg};
+use jacscope::jacobian::numeric_nonzeros;
 use jacscope::problem::{Problem, ProblemSpec};
 use jacscope::sparsity;
 use ndarray::{ArrayD, arr0, arr1, arr2};
@@ -541,7 +542,7 @@ fn check_problem(source: &str, wrt: Option<&str>, pick: u64) -> Result<bool, Tes
     let structural = sparsity::structural_count(jacobian.formula());
     let entries: u128 = shape.iter().map(|&d| d as u128).product();
     prop_assert!(structural <= entries);
-    prop_assert!(u128::from(sparsity::numeric_nonzeros(jacobian)) <= structural);
+    prop_assert!(u128::from(numeric_nonzeros(jacobian)) <= structural);
     Ok(true)
 }
 

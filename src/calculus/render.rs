@@ -223,7 +223,7 @@ fn tensor_node(def: &TensorDef) -> NodeId {
 }
 
 /// The minus sign.
-pub(super) fn minus(notation: Notation) -> &'static str {
+pub fn minus(notation: Notation) -> &'static str {
     match notation {
         Notation::Unicode => "−",
         Notation::Ascii | Notation::Latex => "-",
@@ -231,7 +231,7 @@ pub(super) fn minus(notation: Notation) -> &'static str {
 }
 
 /// The multiplication sign between factors.
-pub(super) fn times(notation: Notation) -> &'static str {
+pub fn times(notation: Notation) -> &'static str {
     match notation {
         Notation::Unicode => "·",
         Notation::Ascii => "*",

@@ -66,7 +66,7 @@ pub fn run(
         out,
         &format!(
             "{} = {}",
-            entry_name(problem, &index, notation),
+            problem.jacobian.entry_name(&index, notation),
             numfmt::significant(value, 10)
         ),
     )?;
@@ -160,28 +160,4 @@ impl Verdict {
             )),
         }
     }
-}
-
-/// `∂Y[0,3]/∂X[0,7]` (ASCII `dY[0,3]/dX[0,7]`) for an index of J.
-fn entry_name(problem: &Problem, index: &[usize], notation: Notation) -> String {
-    let out_rank = problem.jacobian.formula().out.len();
-    let bracket = |part: &[usize]| {
-        if part.is_empty() {
-            String::new()
-        } else {
-            let items: Vec<String> = part.iter().map(|i| i.to_string()).collect();
-            format!("[{}]", items.join(","))
-        }
-    };
-    let d = if notation == Notation::Ascii {
-        "d"
-    } else {
-        "∂"
-    };
-    format!(
-        "{d}Y{}/{d}{}{}",
-        bracket(&index[..out_rank]),
-        problem.wrt_name(),
-        bracket(&index[out_rank..])
-    )
 }

@@ -29,7 +29,7 @@ pub fn run(
     };
     let nonzeros = (!structural_only).then(|| {
         super::progress::with_progress(|progress| {
-            sparsity::numeric_nonzeros_with_progress(jacobian, progress)
+            crate::jacobian::numeric_nonzeros_with_progress(jacobian, progress)
         })
         .expect("the command line never cancels")
     });

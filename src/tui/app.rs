@@ -15,7 +15,7 @@ use crate::calculus::{self, Formula, Notation};
 use crate::check::{self, FdCheck};
 use crate::error::Error;
 use crate::expr::{Graph, NodeId};
-use crate::jacobian::TermBreakdown;
+use crate::jacobian::{TermBreakdown, numeric_nonzeros_with_progress};
 use crate::layout::VecOrder;
 use crate::problem::{PreparedProblem, Problem, ProblemSpec};
 use crate::progress::Progress;
@@ -481,7 +481,7 @@ impl App {
     fn start_count(&mut self) {
         let problem = Arc::clone(&self.problem);
         self.numeric = NumericCount::Counting(Job::spawn("counting numeric nonzeros", move |p| {
-            sparsity::numeric_nonzeros_with_progress(&problem.jacobian, p)
+            numeric_nonzeros_with_progress(&problem.jacobian, p)
         }));
     }
 

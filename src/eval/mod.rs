@@ -5,23 +5,22 @@
 //! depend on, so that `X @ W.T` differentiated with respect to X needs no product at all.
 //! Matrix products run on all rayon threads and report progress.
 //!
-//! Reductions use compensated (Neumaier) summation, so that sums over millions of
-//! entries are accurate to a few ulps; this also keeps the finite-difference witness in
-//! [`crate::check`] precise.
+//! The numbers themselves (softmax, logsumexp, powers, accurate sums, the inverse and its
+//! condition, the matrix product) come from [`kernels`], the kernels the bound formula in
+//! [`crate::jacobian`] uses too.
+
+pub mod kernels;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::sync::Arc;
 
-use nalgebra::DMatrix;
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, Axis, Ix1, Ix2, IxDyn};
-use rayon::prelude::*;
+use ndarray::{ArrayD, ArrayView1, ArrayView2, ArrayViewD, Axis, Ix1, Ix2, IxDyn};
 
 use crate::expr::{BinOp, Graph, NodeId, Op, ReduceKind, Shape, Span};
 use crate::inputs::{Inputs, first_non_finite, standard_layout};
 use crate::progress::Progress;
-
-/// Largest 1-norm condition number `‖A‖₁·‖A⁻¹‖₁` for which `inv(A)` is computed.
-pub const MAX_CONDITION: f64 = 1e12;
+pub use kernels::{MAX_CONDITION, condition_number};
 
 /// An error while evaluating a graph (or checking one of its derivatives).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -369,7 +368,7 @@ fn compute_node(
                 None => return Ok(None),
             }
         }
-        Op::Pow(a, p) => new(pow(v(a), p)),
+        Op::Pow(a, p) => new(kernels::power(v(a), p)),
         Op::Elementwise(f, a) => new(v(a).mapv(|x| f.apply(x))),
         Op::Reduce {
             kind,
@@ -379,25 +378,24 @@ fn compute_node(
         } => new(reduce(v(arg), axis, keepdims, |lane| {
             reduce_lane(kind, lane)
         })),
-        Op::Softmax { arg, axis } => new(softmax(v(arg), axis)),
+        Op::Softmax { arg, axis } => new(kernels::softmax(v(arg), Some(axis))),
         Op::LogSumExp {
             arg,
             axis,
             keepdims,
-        } => new(reduce(v(arg), axis, keepdims, logsumexp_lane)),
+        } => new(reduce(v(arg), axis, keepdims, kernels::logsumexp)),
         Op::Trace(a) => new(ArrayD::from_elem(
             IxDyn(&[]),
-            accurate_sum(matrix(v(a)).diag().iter().copied()),
+            kernels::accurate_sum(matrix(v(a)).diag().iter().copied()),
         )),
-        Op::Inv(a) => new(inverse(v(a)).map_err(|condition| EvalError::Singular {
-            span: node.span,
-            text: graph.text(id).to_string(),
-            condition,
-        })?),
-        Op::Det(a) => new(ArrayD::from_elem(
-            IxDyn(&[]),
-            to_nalgebra(v(a)).determinant(),
-        )),
+        Op::Inv(a) => new(
+            kernels::inverse(v(a)).map_err(|condition| EvalError::Singular {
+                span: node.span,
+                text: graph.text(id).to_string(),
+                condition,
+            })?,
+        ),
+        Op::Det(a) => new(ArrayD::from_elem(IxDyn(&[]), kernels::determinant(v(a)))),
     };
     Ok(Some(value))
 }
@@ -416,7 +414,7 @@ fn matrix(a: &ArrayD<f64>) -> ArrayView2<'_, f64> {
 /// `None` if `progress` is cancelled during a matrix·matrix product.
 fn matmul(a: ArrayViewD<f64>, b: ArrayViewD<f64>, progress: &Progress) -> Option<ArrayD<f64>> {
     Some(match (a.ndim(), b.ndim()) {
-        (2, 2) => matrix_product(as_matrix(a), as_matrix(b), progress)?.into_dyn(),
+        (2, 2) => kernels::matrix_product(as_matrix(a), as_matrix(b), progress)?.into_dyn(),
         (2, 1) => as_matrix(a).dot(&as_vector(b)).into_dyn(),
         (1, 2) => as_vector(a).dot(&as_matrix(b)).into_dyn(),
         _ => ArrayD::from_elem(IxDyn(&[]), as_vector(a).dot(&as_vector(b))),
@@ -433,47 +431,6 @@ fn as_matrix(x: ArrayViewD<'_, f64>) -> ArrayView2<'_, f64> {
 fn as_vector(x: ArrayViewD<'_, f64>) -> ArrayView1<'_, f64> {
     x.into_dimensionality::<Ix1>()
         .expect("shape-checked graph: operand is a vector")
-}
-
-/// Multiply-adds per piece of a matrix product (about 0.1 s of one core).
-const PRODUCT_PIECE: usize = 1 << 30;
-
-/// The matrix product `a · b` on all rayon threads: the rows of the result are cut into
-/// pieces, each a matrix product of its own. Advances `progress` by the multiply-adds of
-/// each piece as it finishes; `None` if `progress` is cancelled meanwhile.
-pub(crate) fn matrix_product(
-    a: ArrayView2<f64>,
-    b: ArrayView2<f64>,
-    progress: &Progress,
-) -> Option<Array2<f64>> {
-    let mut out = Array2::zeros((a.nrows(), b.ncols()));
-    let per_row = (a.ncols() * b.ncols()).max(1);
-    let per_thread = a.nrows().div_ceil(rayon::current_num_threads()).max(1);
-    // Pieces of at least 64 rows keep the cost of packing `b` for each piece small.
-    let rows = (PRODUCT_PIECE / per_row).max(64).min(per_thread);
-    let pieces: Vec<_> = a
-        .axis_chunks_iter(Axis(0), rows)
-        .zip(out.axis_chunks_iter_mut(Axis(0), rows))
-        .collect();
-    pieces.into_par_iter().for_each(|(a_rows, mut out_rows)| {
-        if progress.is_cancelled() {
-            return;
-        }
-        general_mat_mul(1.0, &a_rows, &b, 0.0, &mut out_rows);
-        progress.advance((a_rows.nrows() * per_row) as u64);
-    });
-    (!progress.is_cancelled()).then_some(out)
-}
-
-/// `a ** p`; an integer exponent uses repeated multiplication (`powi`) as JAX does, so
-/// negative bases give real results.
-fn pow(a: &ArrayD<f64>, p: f64) -> ArrayD<f64> {
-    if p.fract() == 0.0 && p.abs() <= f64::from(i32::MAX) {
-        let n = p as i32;
-        a.mapv(|x| x.powi(n))
-    } else {
-        a.mapv(|x| x.powf(p))
-    }
 }
 
 /// Applies `f` to every lane along `axis` (or to all entries if `axis` is `None`),
@@ -506,168 +463,15 @@ fn reduce(
 
 /// Sum, mean, population variance or population standard deviation of one lane.
 fn reduce_lane(kind: ReduceKind, lane: ArrayView1<f64>) -> f64 {
-    let n = lane.len() as f64;
-    let mean = || accurate_sum(lane.iter().copied()) / n;
     let variance = || {
-        let mean = mean();
-        accurate_sum(lane.iter().map(|x| (x - mean) * (x - mean))) / n
+        let mean = kernels::mean(lane);
+        kernels::accurate_sum(lane.iter().map(|x| (x - mean) * (x - mean))) / lane.len() as f64
     };
     match kind {
-        ReduceKind::Sum => accurate_sum(lane.iter().copied()),
-        ReduceKind::Mean => mean(),
+        ReduceKind::Sum => kernels::accurate_sum(lane.iter().copied()),
+        ReduceKind::Mean => kernels::mean(lane),
         ReduceKind::Var => variance(),
         ReduceKind::Std => variance().sqrt(),
-    }
-}
-
-/// The largest entry of a lane (−∞ for an empty lane).
-fn lane_max(lane: ArrayView1<f64>) -> f64 {
-    lane.fold(f64::NEG_INFINITY, |max, &x| max.max(x))
-}
-
-/// `log Σ exp(x)` of one lane, shifted by the maximum as JAX does (the shift is 0 when
-/// the maximum is infinite, so a lane of −∞ gives −∞ and a lane containing +∞ gives +∞).
-fn logsumexp_lane(lane: ArrayView1<f64>) -> f64 {
-    let max = lane_max(lane);
-    let shift = if max.is_finite() { max } else { 0.0 };
-    accurate_sum(lane.iter().map(|x| (x - shift).exp())).ln() + shift
-}
-
-/// `exp(x − max) / Σ exp(x − max)` along `axis`.
-fn softmax(a: &ArrayD<f64>, axis: usize) -> ArrayD<f64> {
-    let mut out = a.clone();
-    for mut lane in out.lanes_mut(Axis(axis)) {
-        let max = lane_max(lane.view());
-        lane.mapv_inplace(|x| (x - max).exp());
-        let total = accurate_sum(lane.iter().copied());
-        lane.mapv_inplace(|e| e / total);
-    }
-    out
-}
-
-/// Σ x with Neumaier's compensated summation: the error does not grow with the number of
-/// terms. Infinities and NaN propagate as in a plain sum.
-fn accurate_sum(values: impl Iterator<Item = f64>) -> f64 {
-    let (mut sum, mut compensation) = (0.0f64, 0.0f64);
-    for x in values {
-        let t = sum + x;
-        compensation += if sum.abs() >= x.abs() {
-            (sum - t) + x
-        } else {
-            (x - t) + sum
-        };
-        sum = t;
-    }
-    if sum.is_finite() {
-        sum + compensation
-    } else {
-        sum
-    }
-}
-
-/// A square matrix value as a nalgebra matrix.
-fn to_nalgebra(a: &ArrayD<f64>) -> DMatrix<f64> {
-    let a = matrix(a);
-    DMatrix::from_fn(a.nrows(), a.ncols(), |i, j| a[[i, j]])
-}
-
-/// `A⁻¹` via LU, or the estimated condition number `‖A‖₁·‖A⁻¹‖₁` if it exceeds
-/// [`MAX_CONDITION`] (infinite for an exactly singular matrix). A matrix with NaN or
-/// infinite entries has an all-NaN inverse, as in NumPy.
-fn inverse(a: &ArrayD<f64>) -> Result<ArrayD<f64>, f64> {
-    if a.iter().any(|x| !x.is_finite()) {
-        return Ok(a.mapv(|_| f64::NAN));
-    }
-    let (inverse, condition) = inverse_and_condition(a).ok_or(f64::INFINITY)?;
-    if condition.is_nan() || condition > MAX_CONDITION {
-        return Err(condition);
-    }
-    Ok(inverse.into_dyn())
-}
-
-/// The 1-norm condition number `‖A‖₁·‖A⁻¹‖₁` of a square matrix: infinite if it is
-/// singular, NaN if it has a NaN entry. About `log₁₀` of it significant digits are lost
-/// in `inv(A)`, `det(A)` and their derivatives.
-pub fn condition_number(a: &ArrayD<f64>) -> f64 {
-    inverse_and_condition(a).map_or(f64::INFINITY, |(_, condition)| condition)
-}
-
-/// The inverse of a square matrix and its 1-norm condition number, or `None` if LU
-/// finds it singular.
-fn inverse_and_condition(a: &ArrayD<f64>) -> Option<(Array2<f64>, f64)> {
-    let inverse = to_nalgebra(a).lu().try_inverse()?;
-    let inverse = Array2::from_shape_fn(inverse.shape(), |(i, j)| inverse[(i, j)]);
-    let condition = norm1(matrix(a)) * norm1(inverse.view());
-    Some((inverse, condition))
-}
-
-/// The matrix 1-norm: the largest column sum of absolute values.
-fn norm1(a: ArrayView2<f64>) -> f64 {
-    a.columns()
-        .into_iter()
-        .map(|column| column.iter().map(|x| x.abs()).sum::<f64>())
-        .fold(0.0, f64::max)
-}
-
-/// Hand-built graphs and inputs for unit tests (independent of the parser).
-#[cfg(test)]
-pub(crate) mod testing {
-    use std::collections::BTreeMap;
-
-    use ndarray::ArrayD;
-
-    use crate::expr::{Graph, Node, NodeId, Op, Shape, Span};
-    use crate::inputs::Inputs;
-
-    /// Builds a [`Graph`] node by node; every node's span is the whole source text.
-    pub(crate) struct GraphBuilder {
-        graph: Graph,
-    }
-
-    impl GraphBuilder {
-        /// An empty graph whose nodes will all show `source` as their text.
-        pub(crate) fn new(source: &str) -> Self {
-            GraphBuilder {
-                graph: Graph {
-                    source: source.to_string(),
-                    nodes: Vec::new(),
-                    root: 0,
-                },
-            }
-        }
-
-        /// The input node of `name` (created on first use).
-        pub(crate) fn input(&mut self, name: &str, dims: &[usize]) -> NodeId {
-            match self.graph.input(name) {
-                Some(id) => id,
-                None => self.push(Op::Input(name.to_string()), dims),
-            }
-        }
-
-        /// Adds a node; the last node added is the root.
-        pub(crate) fn push(&mut self, op: Op, dims: &[usize]) -> NodeId {
-            self.graph.nodes.push(Node {
-                op,
-                shape: Shape(dims.to_vec()),
-                span: Span::new(0, self.graph.source.len()),
-            });
-            self.graph.root = self.graph.nodes.len() - 1;
-            self.graph.root
-        }
-
-        /// The finished graph.
-        pub(crate) fn build(self) -> Graph {
-            self.graph
-        }
-    }
-
-    /// Inputs with exactly the given values.
-    pub(crate) fn inputs(graph: &Graph, values: &[(&str, ArrayD<f64>)]) -> Inputs {
-        let loaded: BTreeMap<String, ArrayD<f64>> = values
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.clone()))
-            .collect();
-        Inputs::new(graph, loaded, 0).expect("test inputs match the graph")
     }
 }
 
@@ -901,7 +705,7 @@ mod tests {
     }
 
     #[test]
-    fn softmax_rows_sum_to_one_and_match_the_closed_form() {
+    fn rows_of_a_softmax_sum_to_one_and_match_the_closed_form() {
         let x = array![[0.0, 2f64.ln(), 3f64.ln()], [1000.0, 1000.0, 1000.0]].into_dyn();
         let s = apply(&[&x], |n| Op::Softmax { arg: n[0], axis: 1 }, &[2, 3]);
         let third = 1.0 / 3.0;
@@ -984,7 +788,7 @@ mod tests {
     }
 
     #[test]
-    fn inverse_times_matrix_is_identity() {
+    fn a_matrix_times_its_inverse_is_identity() {
         let a = ArrayD::from_shape_fn(IxDyn(&[5, 5]), |i| {
             if i[0] == i[1] {
                 4.0
@@ -1009,7 +813,7 @@ mod tests {
     }
 
     #[test]
-    fn inverse_of_singular_or_badly_conditioned_matrix_is_an_error() {
+    fn the_inverse_of_a_singular_or_badly_conditioned_matrix_is_an_error() {
         let error = inv_error(array![[1.0, 2.0], [2.0, 4.0]].into_dyn());
         let EvalError::Singular {
             text, condition, ..
@@ -1034,24 +838,6 @@ mod tests {
     }
 
     #[test]
-    fn condition_number_is_the_one_norm_product() {
-        // A = [[2, 0], [0, 0.5]]: ‖A‖₁ = 2, ‖A⁻¹‖₁ = 2.
-        assert_eq!(
-            condition_number(&array![[2.0, 0.0], [0.0, 0.5]].into_dyn()),
-            4.0
-        );
-        // A = [[1, 1], [1, 1 + ε]]: A⁻¹ = [[1 + ε, −1], [−1, 1]] / ε, so κ₁ ≈ 2 · (2 + ε)/ε.
-        let eps = 1e-8;
-        let kappa = condition_number(&array![[1.0, 1.0], [1.0, 1.0 + eps]].into_dyn());
-        assert!(
-            (kappa / (2.0 * (2.0 + eps) / eps) - 1.0).abs() < 1e-6,
-            "{kappa}"
-        );
-        let singular = array![[1.0, 2.0], [2.0, 4.0]].into_dyn();
-        assert_eq!(condition_number(&singular), f64::INFINITY);
-    }
-
-    #[test]
     fn det_of_singular_matrix_is_zero() {
         let det = apply(
             &[&array![[1.0, 2.0], [2.0, 4.0]].into_dyn()],
@@ -1059,17 +845,6 @@ mod tests {
             &[],
         );
         assert_eq!(det[[]], 0.0);
-    }
-
-    #[test]
-    fn compensated_sum_is_exact_where_a_plain_sum_is_not() {
-        assert_eq!(accurate_sum([1e16, 1.0, -1e16].into_iter()), 1.0);
-        assert_eq!(accurate_sum(std::iter::repeat_n(0.1, 1_000_000)), 100_000.0);
-        assert_eq!(
-            accurate_sum([1.0, f64::INFINITY, 1.0].into_iter()),
-            f64::INFINITY
-        );
-        assert!(accurate_sum([f64::INFINITY, f64::NEG_INFINITY].into_iter()).is_nan());
     }
 
     #[test]
@@ -1174,20 +949,6 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-    }
-
-    #[test]
-    fn a_product_cut_into_pieces_matches_the_definition() {
-        // 300 rows: several pieces per thread, the last one shorter.
-        let a = Array2::from_shape_fn((300, 7), |(i, m)| ((i * 7 + m) % 11) as f64 - 5.0);
-        let b = Array2::from_shape_fn((7, 9), |(m, j)| ((m + 3 * j) % 5) as f64 - 2.0);
-        let progress = Progress::new();
-        let product = matrix_product(a.view(), b.t().t(), &progress).unwrap();
-        let expected = Array2::from_shape_fn((300, 9), |(i, j)| {
-            (0..7).map(|m| a[[i, m]] * b[[m, j]]).sum::<f64>()
-        });
-        assert_eq!(product, expected);
-        assert_eq!(progress.done(), 300 * 7 * 9);
     }
 
     #[test]
