@@ -157,13 +157,14 @@ pub fn determinant(a: &ArrayD<f64>) -> f64 {
     to_nalgebra(a).determinant()
 }
 
-/// The inverse of a square matrix and its 1-norm condition number, or `None` if LU
-/// finds it singular.
+/// The inverse of a square matrix and its 1-norm condition number, or `None` if it is
+/// singular: LU finds it so, or the inverse or its condition estimate is not finite (a
+/// matrix of tiny entries can pass LU and still overflow: `full((3,3), 1e-300)`).
 fn lu_inverse(a: &ArrayD<f64>) -> Option<(Array2<f64>, f64)> {
     let inverse = to_nalgebra(a).lu().try_inverse()?;
     let inverse = Array2::from_shape_fn(inverse.shape(), |(i, j)| inverse[(i, j)]);
     let condition = norm1(matrix(a)) * norm1(inverse.view());
-    Some((inverse, condition))
+    (condition.is_finite() && inverse.iter().all(|x| x.is_finite())).then_some((inverse, condition))
 }
 
 /// A rank-2 value as a matrix view. Panics for another rank.
@@ -209,6 +210,15 @@ mod tests {
         );
         let singular = array![[1.0, 2.0], [2.0, 4.0]].into_dyn();
         assert_eq!(condition_number(&singular), f64::INFINITY);
+    }
+
+    #[test]
+    fn an_exactly_singular_matrix_of_tiny_entries_is_singular() {
+        for tiny in [1e-300, 1e-250, 1e-320] {
+            let a = ArrayD::from_elem(ndarray::IxDyn(&[3, 3]), tiny);
+            assert_eq!(condition_number(&a), f64::INFINITY, "{tiny}");
+            assert_eq!(inverse(&a), Err(f64::INFINITY), "{tiny}");
+        }
     }
 
     #[test]
