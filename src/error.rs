@@ -1,6 +1,7 @@
 //! The errors a user can cause, and how each is shown. Everything here is exit code 2
 //! ("bad input"); a bug is an [`Error::Internal`], exit code 1.
 
+use crate::axis_index::IndexError;
 use crate::calculus::TooManyTerms;
 use crate::eval::EvalError;
 use crate::expr::Diagnostic;
@@ -31,6 +32,14 @@ pub enum Error {
     /// The derivative has more terms than jacscope works with.
     #[error("error: {0}")]
     TooManyTerms(#[from] TooManyTerms),
+    /// A typed index of J that does not fit it: `--index`, `--fix`, `--axes`.
+    #[error("error: {flag}: {error}")]
+    Index {
+        /// The flag that was given the index.
+        flag: &'static str,
+        /// What does not fit.
+        error: IndexError,
+    },
     /// A bad flag value or combination.
     #[error("error: {0}")]
     Usage(String),

@@ -3,8 +3,10 @@
 //! Data flows one way: text → [`expr`] (tokens, AST with spans, shapes) → [`calculus`]
 //! (index formula) → [`jacobian`] (formula bound to numbers) → views (the CLI printers and
 //! the TUI). [`inputs`] provides the numbers, [`eval`] the forward values, [`check`] an
-//! independent finite-difference witness, [`sparsity`] the structural support.
+//! independent finite-difference witness, [`sparsity`] the structural support, and
+//! [`axis_index`] reads the indices of J a person types.
 
+pub mod axis_index;
 pub mod calculus;
 pub mod check;
 pub mod cli;

@@ -743,7 +743,11 @@ fn fix_naming_an_unknown_axis() {
     );
     refused(
         &with_small(&["slice", "X @ W.T", "--axes", "k,l", "--fix", "i=3"]),
-        &["i runs over 0..3"],
+        &["--fix: i = 3 is out of range 0..3"],
+    );
+    refused(
+        &with_small(&["slice", "X @ W.T", "--axes", "k,l", "--fix", "i=0,j=1,i=2"]),
+        &["--fix: axis i is given twice"],
     );
     refused(
         &with_small(&["slice", "X @ W.T", "--axes", "k,l", "--fix", "k=1"]),

@@ -4,7 +4,8 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::{emit, emit_json, parse_index};
+use super::{emit, emit_json};
+use crate::axis_index::Axes;
 use crate::calculus::render::Notation;
 use crate::check::{self, Verdict};
 use crate::error::Error;
@@ -27,8 +28,13 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     let jacobian = &problem.jacobian;
-    let index = parse_index(index_text)?;
-    jacobian.check_index(&index)?;
+    let (names, dims) = (jacobian.axis_names(), jacobian.shape());
+    let index = Axes::new(&names, &dims)
+        .index(index_text)
+        .map_err(|error| Error::Index {
+            flag: "--index",
+            error,
+        })?;
     let value = jacobian.entry(&index);
     let fd = check::finite_difference(
         jacobian.graph(),

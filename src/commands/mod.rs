@@ -219,24 +219,6 @@ pub fn json_count(count: u128) -> serde_json::Value {
     }
 }
 
-/// Parses a comma-separated index such as `0,3,0,7` (an empty string is the index of a
-/// scalar J).
-pub fn parse_index(text: &str) -> Result<Vec<usize>, Error> {
-    if text.trim().is_empty() {
-        return Ok(Vec::new());
-    }
-    text.split(',')
-        .map(|part| {
-            part.trim().parse::<usize>().map_err(|_| {
-                Error::Usage(format!(
-                    "--index expects comma-separated non-negative integers such as 0,3,0,7; '{}' is not one",
-                    part.trim()
-                ))
-            })
-        })
-        .collect()
-}
-
 /// Plain `jacscope`: opens the interactive explorer on the problem.
 pub fn run_interactive(
     problem: &ProblemArgs,

@@ -8,6 +8,7 @@ use ndarray_npy::WriteNpyExt;
 use serde_json::json;
 
 use super::{check_output_path, create_file, emit, emit_json};
+use crate::axis_index::Axes;
 use crate::cli::SliceFormat;
 use crate::error::Error;
 use crate::jacobian::Jacobian;
@@ -36,9 +37,10 @@ pub struct SliceRequest<'a> {
 /// Prints or writes the requested slice of `problem`'s Jacobian.
 pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> Result<(), Error> {
     let jacobian = &problem.jacobian;
-    let names = jacobian.axis_names();
-    let axes = parse_axes(request.axes, &names)?;
-    let at = parse_fix(request.fix, &names, axes, &jacobian.shape())?;
+    let (names, shape) = (jacobian.axis_names(), jacobian.shape());
+    let j_axes = Axes::new(&names, &shape);
+    let axes = parse_axes(request.axes, &j_axes)?;
+    let at = parse_fix(request.fix, &j_axes, axes)?;
     let format = if request.json {
         SliceFormat::Json
     } else {
@@ -51,7 +53,6 @@ pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> Re
             "--format npy writes a binary file; give it a name with -o FILE.npy".to_string(),
         ));
     }
-    let shape = jacobian.shape();
     // The values, their structural flags and a copy of the values.
     let entries = shape[axes.0] as u128 * shape[axes.1] as u128;
     let what = format!("this {}×{} slice", shape[axes.0], shape[axes.1]);
@@ -96,7 +97,8 @@ pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> Re
 }
 
 /// Parses `--axes a,b` into two distinct axis positions of J.
-pub fn parse_axes(text: &str, names: &[String]) -> Result<(usize, usize), Error> {
+fn parse_axes(text: &str, axes: &Axes) -> Result<(usize, usize), Error> {
+    let names = axes.names();
     let parts: Vec<&str> = text.split(',').map(str::trim).collect();
     let known = names.join(",");
     if names.len() < 2 {
@@ -113,10 +115,9 @@ pub fn parse_axes(text: &str, names: &[String]) -> Result<(usize, usize), Error>
         )));
     }
     let find = |name: &str| {
-        names.iter().position(|n| n == name).ok_or_else(|| {
-            Error::Usage(format!(
-                "--axes: J has no axis '{name}'; its axes are {known}"
-            ))
+        axes.axis(name).map_err(|error| Error::Index {
+            flag: "--axes",
+            error,
         })
     };
     let (a, b) = (find(parts[0])?, find(parts[1])?);
@@ -129,41 +130,20 @@ pub fn parse_axes(text: &str, names: &[String]) -> Result<(usize, usize), Error>
     Ok((a, b))
 }
 
-/// Parses `--fix i=0,j=3` into a full index (slice axes and unnamed axes at 0).
-pub fn parse_fix(
-    text: &str,
-    names: &[String],
-    axes: (usize, usize),
-    shape: &[usize],
-) -> Result<Vec<usize>, Error> {
-    let known = names.join(",");
+/// Parses `--fix i=0,j=3` into a full index of J: the named axes at their components,
+/// the others at 0 (the slice's own axes cannot be named).
+fn parse_fix(text: &str, axes: &Axes, slice_axes: (usize, usize)) -> Result<Vec<usize>, Error> {
+    let names = axes.names();
+    let assigned = axes.assignment(text).map_err(|error| Error::Index {
+        flag: "--fix",
+        error,
+    })?;
     let mut at = vec![0; names.len()];
-    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (name, value) = item.split_once('=').ok_or_else(|| {
-            Error::Usage(format!(
-                "--fix expects AXIS=N items such as i=0; got '{item}'"
-            ))
-        })?;
-        let axis = names.iter().position(|n| n == name.trim()).ok_or_else(|| {
-            Error::Usage(format!(
-                "--fix: J has no axis '{}'; its axes are {known}",
-                name.trim()
-            ))
-        })?;
-        if axis == axes.0 || axis == axes.1 {
+    for (axis, value) in assigned {
+        if axis == slice_axes.0 || axis == slice_axes.1 {
             return Err(Error::Usage(format!(
                 "--fix names '{}', which is one of the slice's axes",
-                name.trim()
-            )));
-        }
-        let value: usize = value.trim().parse().map_err(|_| {
-            Error::Usage(format!("--fix {item}: '{}' is not an index", value.trim()))
-        })?;
-        if value >= shape[axis] {
-            return Err(Error::Usage(format!(
-                "--fix {item}: {} runs over 0..{}",
-                name.trim(),
-                shape[axis]
+                names[axis]
             )));
         }
         at[axis] = value;
