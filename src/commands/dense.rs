@@ -7,8 +7,8 @@ use ndarray::{ArrayD, Dimension, IxDyn};
 use ndarray_npy::WriteNpyExt;
 use serde_json::json;
 
-use super::explain::{entry_count, shape_tuple};
 use super::{create_file, emit, emit_json};
+use crate::calculus::Notation;
 use crate::error::Error;
 use crate::numfmt;
 use crate::problem::Problem;
@@ -22,8 +22,8 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     let jacobian = &problem.jacobian;
-    let shape = jacobian.shape();
-    let entries = entry_count(&shape);
+    let overview = problem.overview(Notation::Ascii);
+    let (shape, entries) = (&overview.shape, overview.entries);
     if entries > max_entries as u128 {
         return Err(Error::Usage(format!(
             "J has {} entries, more than the bound of {} for dense output; raise it with --max-entries if you really want this",
@@ -32,7 +32,7 @@ pub fn run(
         )));
     }
     super::check_allocation(problem, "the dense Jacobian", entries, 8)?;
-    let dense = ArrayD::from_shape_fn(IxDyn(&shape), |index| jacobian.entry(index.slice()));
+    let dense = ArrayD::from_shape_fn(IxDyn(shape), |index| jacobian.entry(index.slice()));
     let file = create_file(path)?;
     dense
         .write_npy(std::io::BufWriter::new(file))
@@ -48,7 +48,7 @@ pub fn run(
         &format!(
             "wrote {} ({} f64, out.shape + in.shape)",
             path.display(),
-            shape_tuple(&shape)
+            overview.shape_text()
         ),
     )
 }
