@@ -784,6 +784,26 @@ fn output_into_a_missing_directory() {
     );
 }
 
+/// A write the device refuses (`/dev/full` has no space left) names the file and its
+/// cause once and ends with exit code 2, whatever the format; none may report success.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_failed_write_names_the_file() {
+    let slice = ["slice", "X @ W.T", "--axes", "k,l", "-o", "/dev/full", "--force"];
+    for format in ["csv", "json", "text", "npy"] {
+        let args = [&slice[..], &["--format", format]].concat();
+        let message = refused(
+            &with_small(&args),
+            &["error: writing /dev/full: No space left on device"],
+        );
+        assert_eq!(message.matches("No space").count(), 1, "{message}");
+    }
+    refused(
+        &with_small(&["dense", "X @ W.T", "-o", "/dev/full", "--force"]),
+        &["error: writing /dev/full: No space left on device"],
+    );
+}
+
 #[test]
 fn output_onto_an_existing_file_without_force() {
     let dir = TempDir::new().unwrap();

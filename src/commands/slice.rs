@@ -1,13 +1,14 @@
 //! `jacscope slice`: a 2-D slice of J as a spy plot, CSV, JSON or .npy.
 
-use std::io::Write;
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+use anyhow::Context;
 use ndarray::Array2;
 use ndarray_npy::WriteNpyExt;
 use serde_json::json;
 
-use super::{check_output_path, create_file, emit, emit_json};
+use super::{check_output_path, create_file, output_error};
 use crate::axis_index::Axes;
 use crate::cli::SliceFormat;
 use crate::error::Error;
@@ -35,7 +36,7 @@ pub struct SliceRequest<'a> {
 }
 
 /// Prints or writes the requested slice of `problem`'s Jacobian.
-pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> Result<(), Error> {
+pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> anyhow::Result<()> {
     let jacobian = &problem.jacobian;
     let (names, shape) = (jacobian.axis_names(), jacobian.shape());
     let j_axes = Axes::new(&names, &shape);
@@ -51,7 +52,8 @@ pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> Re
     } else if format == SliceFormat::Npy {
         return Err(Error::Usage(
             "--format npy writes a binary file; give it a name with -o FILE.npy".to_string(),
-        ));
+        )
+        .into());
     }
     // The values, their structural flags and a copy of the values.
     let entries = shape[axes.0] as u128 * shape[axes.1] as u128;
@@ -60,39 +62,41 @@ pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> Re
     let slice = jacobian.slice(axes, &at);
     let values = Array2::from_shape_vec((slice.rows, slice.cols), slice.values.clone())
         .map_err(|e| Error::Internal(format!("slice has the wrong size: {e}")))?;
-
-    let mut file_writer;
-    let sink: &mut dyn Write = match request.output_file {
-        Some(path) => {
-            file_writer = std::io::BufWriter::new(create_file(path)?);
-            &mut file_writer
-        }
-        None => out,
-    };
-    match format {
-        SliceFormat::Npy => values
-            .write_npy(sink)
-            .map_err(|e| Error::Io(format!("cannot write .npy: {e}"))),
-        SliceFormat::Csv => {
-            for row in values.rows() {
-                let items: Vec<String> = row.iter().map(|v| format!("{v:e}")).collect();
-                emit(sink, &items.join(","))?;
+    let write = |sink: &mut dyn Write| -> io::Result<()> {
+        match format {
+            SliceFormat::Npy => values.write_npy(sink).map_err(io::Error::other),
+            SliceFormat::Csv => {
+                for row in values.rows() {
+                    let items: Vec<String> = row.iter().map(|v| format!("{v:e}")).collect();
+                    writeln!(sink, "{}", items.join(","))?;
+                }
+                Ok(())
             }
-            Ok(())
+            SliceFormat::Json => {
+                let document = json!({
+                    "axes": [names[axes.0], names[axes.1]],
+                    "fixed": fixed_description(&names, axes, &at),
+                    "shape": [slice.rows, slice.cols],
+                    "values": values.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+                });
+                serde_json::to_writer_pretty(&mut *sink, &document)?;
+                writeln!(sink)
+            }
+            SliceFormat::Text => {
+                let text = spy_plot(jacobian, &slice, axes, &at, request.width, request.height);
+                writeln!(sink, "{text}")
+            }
         }
-        SliceFormat::Json => emit_json(
-            sink,
-            &json!({
-                "axes": [names[axes.0], names[axes.1]],
-                "fixed": fixed_description(&names, axes, &at),
-                "shape": [slice.rows, slice.cols],
-                "values": values.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
-            }),
-        ),
-        SliceFormat::Text => {
-            let text = spy_plot(jacobian, &slice, axes, &at, request.width, request.height);
-            emit(sink, &text)
+    };
+    match request.output_file {
+        Some(path) => {
+            // Flushed here: a BufWriter dropped unflushed would lose a failed write.
+            let mut file = BufWriter::new(create_file(path)?);
+            write(&mut file)
+                .and_then(|()| file.flush())
+                .with_context(|| format!("writing {}", path.display()))
         }
+        None => Ok(write(out).map_err(output_error)?),
     }
 }
 
