@@ -789,7 +789,15 @@ fn output_into_a_missing_directory() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_failed_write_names_the_file() {
-    let slice = ["slice", "X @ W.T", "--axes", "k,l", "-o", "/dev/full", "--force"];
+    let slice = [
+        "slice",
+        "X @ W.T",
+        "--axes",
+        "k,l",
+        "-o",
+        "/dev/full",
+        "--force",
+    ];
     for format in ["csv", "json", "text", "npy"] {
         let args = [&slice[..], &["--format", format]].concat();
         let message = refused(
