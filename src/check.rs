@@ -94,6 +94,62 @@ pub fn agrees(formula_value: f64, fd: &FdCheck) -> bool {
     (formula_value - fd.value).abs() <= RELATIVE_TOLERANCE * scale + fd.noise
 }
 
+/// What the finite-difference check says about a formula's value: the one judgement both
+/// `jacscope at` and the explorer print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Within [`agrees`]'s tolerance.
+    Agrees,
+    /// Beyond it.
+    Disagrees,
+    /// The value or the estimate is NaN or infinite.
+    NotFinite,
+    /// The estimate could not be computed: evaluating the expression next to the point
+    /// failed (e.g. `inv` of a matrix that the step makes singular); carries the error.
+    NotMade(String),
+}
+
+impl Verdict {
+    /// The verdict on the formula's `value` given the estimate `fd`, or the error that
+    /// kept it from being made (an [`EvalError`] from [`finite_difference`], or its text).
+    pub fn of(value: f64, fd: Result<&FdCheck, impl std::fmt::Display>) -> Verdict {
+        match fd {
+            Err(error) => Verdict::NotMade(error.to_string()),
+            Ok(fd) if !value.is_finite() || !fd.value.is_finite() => Verdict::NotFinite,
+            Ok(fd) if agrees(value, fd) => Verdict::Agrees,
+            Ok(_) => Verdict::Disagrees,
+        }
+    }
+
+    /// `agrees`, `disagrees`, `not finite` or `not made`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verdict::Agrees => "agrees",
+            Verdict::Disagrees => "disagrees",
+            Verdict::NotFinite => "not finite",
+            Verdict::NotMade(_) => "not made",
+        }
+    }
+
+    /// Why the check disagrees, is not finite or was not made, in one plain sentence;
+    /// `None` when it agrees.
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            Verdict::Agrees => None,
+            Verdict::Disagrees => Some(
+                "the function may not be differentiable here (a kink) or the difference is too noisy"
+                    .to_string(),
+            ),
+            Verdict::NotFinite => Some(
+                "the expression produces NaN or an infinity at or next to this point".to_string(),
+            ),
+            Verdict::NotMade(error) => Some(format!(
+                "the expression cannot be evaluated next to this point: {error}"
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -221,5 +277,62 @@ mod tests {
         );
         let error = finite_difference(&graph, &inputs, "W", &[0, 0]).unwrap_err();
         assert_eq!(error.to_string(), "W is not a variable of the expression");
+    }
+
+    /// An estimate of `value` with the usual step and no rounding noise.
+    fn estimate(value: f64) -> FdCheck {
+        FdCheck {
+            value,
+            step: 6e-6,
+            noise: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_verdict_agrees_within_the_tolerance_and_disagrees_beyond_it() {
+        let fd = estimate(2.0);
+        let agreed = Verdict::of(2.0 + 1e-7, Ok::<_, EvalError>(&fd));
+        assert_eq!(agreed, Verdict::Agrees);
+        assert_eq!((agreed.name(), agreed.reason()), ("agrees", None));
+        let disagreed = Verdict::of(2.1, Ok::<_, EvalError>(&fd));
+        assert_eq!(disagreed, Verdict::Disagrees);
+        assert_eq!(disagreed.name(), "disagrees");
+        assert!(disagreed.reason().unwrap().contains("a kink"));
+    }
+
+    #[test]
+    fn nan_or_an_infinity_on_either_side_is_not_finite_never_a_disagreement() {
+        let cases = [
+            (f64::NAN, estimate(1.0)),
+            (1.0, estimate(f64::NAN)),
+            (f64::INFINITY, estimate(1.0)),
+            (1.0, estimate(f64::NEG_INFINITY)),
+            (f64::INFINITY, estimate(f64::INFINITY)),
+        ];
+        for (value, fd) in cases {
+            let verdict = Verdict::of(value, Ok::<_, String>(&fd));
+            assert_eq!(verdict, Verdict::NotFinite, "{value} vs {fd:?}");
+            assert_eq!(verdict.name(), "not finite");
+            assert_eq!(
+                verdict.reason().unwrap(),
+                "the expression produces NaN or an infinity at or next to this point"
+            );
+        }
+    }
+
+    #[test]
+    fn an_estimate_that_could_not_be_made_carries_its_error() {
+        let error = EvalError::NotAVariable {
+            name: "W".to_string(),
+        };
+        let from_the_error = Verdict::of(1.0, Err::<&FdCheck, _>(&error));
+        // The explorer keeps only the error's text; it reads the same.
+        let from_its_text = Verdict::of(1.0, Err::<&FdCheck, _>(error.to_string()));
+        assert_eq!(from_the_error, from_its_text);
+        assert_eq!(from_the_error.name(), "not made");
+        assert_eq!(
+            from_the_error.reason().unwrap(),
+            "the expression cannot be evaluated next to this point: W is not a variable of the expression"
+        );
     }
 }

@@ -1,6 +1,9 @@
 //! The errors a user can cause, and how each is shown. Everything here is exit code 2
-//! ("bad input"); a bug is an [`Error::Internal`], exit code 1.
+//! ("bad input"); a bug is an [`Error::Internal`], exit code 1. The command layer passes
+//! these on in an [`anyhow::Error`], adding context to the failed reads and writes of files
+//! (`writing J.npy`); [`exit_code_of`] and [`message_of`] say how the binary ends.
 
+use crate::axis_index::IndexError;
 use crate::calculus::TooManyTerms;
 use crate::eval::EvalError;
 use crate::expr::Diagnostic;
@@ -31,6 +34,14 @@ pub enum Error {
     /// The derivative has more terms than jacscope works with.
     #[error("error: {0}")]
     TooManyTerms(#[from] TooManyTerms),
+    /// A typed index of J that does not fit it: `--index`, `--fix`, `--axes`.
+    #[error("error: {flag}: {error}")]
+    Index {
+        /// The flag that was given the index.
+        flag: &'static str,
+        /// What does not fit.
+        error: IndexError,
+    },
     /// A bad flag value or combination.
     #[error("error: {0}")]
     Usage(String),
@@ -70,8 +81,46 @@ impl Error {
     }
 }
 
+/// The exit code of a command that failed with `error`: a typed [`Error`]'s own code
+/// (0 when the reader of the output left), 2 for a failed read or write of a file, 1 for
+/// anything else (a bug).
+pub fn exit_code_of(error: &anyhow::Error) -> u8 {
+    if let Some(typed) = error.downcast_ref::<Error>() {
+        return typed.exit_code() as u8;
+    }
+    if error.chain().any(|cause| cause.is::<std::io::Error>()) {
+        2
+    } else {
+        1
+    }
+}
+
+/// The one message the binary prints for `error`: a typed [`Error`] as it shows itself;
+/// otherwise `error: ` and the chain of what was being done down to the cause
+/// (`error: writing J.npy: No space left on device (os error 28)`), leaving out a cause
+/// that only repeats its own source under a label (`I/O error: …`).
+pub fn message_of(error: &anyhow::Error) -> String {
+    if let Some(typed) = error.downcast_ref::<Error>() {
+        return typed.to_string();
+    }
+    let causes: Vec<String> = error.chain().map(ToString::to_string).collect();
+    let kept: Vec<&str> = causes
+        .iter()
+        .enumerate()
+        .filter(|(n, cause)| {
+            causes
+                .get(n + 1)
+                .is_none_or(|source| !cause.ends_with(source.as_str()))
+        })
+        .map(|(_, cause)| cause.as_str())
+        .collect();
+    format!("error: {}", kept.join(": "))
+}
+
 #[cfg(test)]
 mod tests {
+    use anyhow::Context;
+
     use super::*;
 
     #[test]
@@ -86,5 +135,49 @@ mod tests {
             "error: the values of this expression would need about 3.0 TiB, more than the memory limit of 8.0 GiB; use smaller shapes"
         );
         assert_eq!(error.exit_code(), 2);
+    }
+
+    #[test]
+    fn a_typed_error_keeps_its_message_and_code() {
+        let usage = anyhow::Error::new(Error::Usage("--layout: no such layout".to_string()));
+        assert_eq!(message_of(&usage), "error: --layout: no such layout");
+        assert_eq!(exit_code_of(&usage), 2);
+        let bug = anyhow::Error::new(Error::Internal("a slice of the wrong size".to_string()));
+        assert_eq!(
+            message_of(&bug),
+            "internal error: a slice of the wrong size"
+        );
+        assert_eq!(exit_code_of(&bug), 1);
+        assert_eq!(exit_code_of(&anyhow::Error::new(Error::OutputClosed)), 0);
+    }
+
+    #[test]
+    fn a_failed_write_names_the_file_and_the_cause_once() {
+        let full = || std::io::Error::from_raw_os_error(28);
+        let plain: anyhow::Result<()> = Err(full()).context("writing J.npy");
+        let plain = plain.unwrap_err();
+        assert_eq!(
+            message_of(&plain),
+            format!("error: writing J.npy: {}", full())
+        );
+        assert_eq!(exit_code_of(&plain), 2);
+        // ndarray-npy labels the I/O error it wraps: the label adds nothing.
+        let npy = ndarray_npy::WriteNpyError::Io(full());
+        let npy = anyhow::Error::new(npy).context("writing J.npy");
+        assert_eq!(
+            message_of(&npy),
+            format!("error: writing J.npy: {}", full())
+        );
+        assert_eq!(exit_code_of(&npy), 2);
+    }
+
+    #[test]
+    fn an_untyped_error_that_is_not_io_is_a_bug() {
+        let odd = anyhow::anyhow!("a state the command layer cannot be in");
+        assert_eq!(exit_code_of(&odd), 1);
+        assert_eq!(
+            message_of(&odd),
+            "error: a state the command layer cannot be in"
+        );
     }
 }

@@ -4,8 +4,10 @@
 //! (index formula) → [`jacobian`] (formula bound to numbers) → views (the CLI printers and
 //! the TUI). [`inputs`] provides the numbers, [`eval`] the forward values (with
 //! [`eval::kernels`], the numerical kernels the bound formula shares), [`check`] an
-//! independent finite-difference witness, [`sparsity`] the structural support.
+//! independent finite-difference witness, [`sparsity`] the structural support, and
+//! [`axis_index`] reads the indices of J a person types.
 
+pub mod axis_index;
 pub mod calculus;
 pub mod check;
 pub mod cli;

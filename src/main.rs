@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use jacscope::cli::Cli;
 use jacscope::commands;
+use jacscope::error::{exit_code_of, message_of};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -17,12 +18,12 @@ fn main() -> ExitCode {
         None => commands::run_interactive(&cli.problem, &cli.display),
     };
     let _ = out.flush();
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(jacscope::error::Error::OutputClosed) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("{error}");
-            ExitCode::from(error.exit_code() as u8)
-        }
+    let Err(error) = result else {
+        return ExitCode::SUCCESS;
+    };
+    let code = exit_code_of(&error);
+    if code != 0 {
+        eprintln!("{}", message_of(&error));
     }
+    ExitCode::from(code)
 }

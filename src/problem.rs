@@ -8,15 +8,16 @@ use std::collections::BTreeMap;
 
 use ndarray::{ArrayD, IxDyn};
 
-use crate::calculus;
-use crate::calculus::Formula;
+use crate::calculus::{self, Formula, Notation};
 use crate::error::Error;
 use crate::eval::{self, Values};
 use crate::expr::{self, Graph, NodeId, Op, Shape};
 use crate::inputs::{self, Inputs, LoadArg};
 use crate::jacobian::{self, Jacobian};
+use crate::layout;
+use crate::numfmt;
 use crate::progress::Progress;
-use crate::sparsity::StructuralSupport;
+use crate::sparsity::{self, StructuralSupport};
 
 /// The expression opened when none is given: a linear layer on a batch of 64.
 pub const DEFAULT_EXPRESSION: &str = "X @ W.T";
@@ -176,6 +177,13 @@ impl Problem {
         warnings
     }
 
+    /// The facts about this problem that every view prints, with the formula in
+    /// `notation`.
+    pub fn overview(&self, notation: Notation) -> Overview {
+        let jacobian = &self.jacobian;
+        Overview::new(self.graph(), jacobian.wrt(), jacobian.formula(), notation)
+    }
+
     /// The name of the variable J differentiates with respect to.
     pub fn wrt_name(&self) -> &str {
         match &self.graph().node(self.jacobian.wrt()).op {
@@ -204,6 +212,12 @@ impl PreparedProblem {
     /// slice without numbers).
     pub fn support(&self) -> StructuralSupport {
         StructuralSupport::new(&self.formula)
+    }
+
+    /// The facts about this problem that every view prints, with the formula in
+    /// `notation`: all known before any number is computed.
+    pub fn overview(&self, notation: Notation) -> Overview {
+        Overview::new(&self.graph, self.wrt, &self.formula, notation)
     }
 
     /// Entries of the input variables [`Self::evaluate`] draws at random (those not loaded).
@@ -253,6 +267,82 @@ impl PreparedProblem {
             values,
             jacobian,
         }))
+    }
+}
+
+/// The facts about a problem that both views print, each written here once: the
+/// expression, J's shape and its text, its entries, structural nonzeros and density, the
+/// formula and its definitions. None needs a number, so a problem still being evaluated
+/// has its overview at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overview {
+    /// The expression text.
+    pub expression: String,
+    /// The variable J differentiates with respect to.
+    pub wrt: String,
+    /// The expression's variables, in order.
+    pub variables: Vec<String>,
+    /// J's axis names (`i`, `j`, `k`, `l`).
+    pub axis_names: Vec<String>,
+    /// J's shape: out.shape + in.shape.
+    pub shape: Vec<usize>,
+    /// J's number of entries (exact; may exceed 2^64).
+    pub entries: u128,
+    /// J's structurally nonzero entries.
+    pub structural: u128,
+    /// The left-hand side of the formula: `∂Y[i,j]/∂X[k,l]`.
+    pub lhs: String,
+    /// The simplified formula.
+    pub formula: String,
+    /// What the intermediate names of the formula stand for (`Z1`, `X @ W.T + b`).
+    pub definitions: Vec<(String, String)>,
+}
+
+impl Overview {
+    /// The overview of the Jacobian `formula` of `graph` with respect to its input node
+    /// `wrt`, the formula rendered in `notation`.
+    pub fn new(graph: &Graph, wrt: NodeId, formula: &Formula, notation: Notation) -> Overview {
+        let shape = formula.shape();
+        Overview {
+            expression: graph.source.clone(),
+            wrt: graph.text(wrt).to_string(),
+            variables: graph.variables().iter().map(|v| v.to_string()).collect(),
+            axis_names: formula.axis_names(),
+            entries: calculus::formula::entry_count(shape.iter().copied()),
+            structural: sparsity::structural_count(formula),
+            lhs: calculus::lhs(formula, graph, wrt, notation),
+            formula: calculus::render(formula, graph, notation),
+            definitions: calculus::definitions(formula, graph),
+            shape,
+        }
+    }
+
+    /// J's shape as Python prints it: `(64, 512, 64, 1024)`, `(512,)`, `()`.
+    pub fn shape_text(&self) -> String {
+        layout::shape_tuple(&self.shape)
+    }
+
+    /// J's number of entries with grouped digits: `2,147,483,648`.
+    pub fn entries_text(&self) -> String {
+        numfmt::grouped(self.entries)
+    }
+
+    /// The fraction of J's entries that are structurally nonzero (0 for an empty J).
+    pub fn density(&self) -> f64 {
+        if self.entries == 0 {
+            0.0
+        } else {
+            self.structural as f64 / self.entries as f64
+        }
+    }
+
+    /// The structural nonzeros and their density: `33,554,432 (1.5625%)`.
+    pub fn structural_text(&self) -> String {
+        format!(
+            "{} ({})",
+            numfmt::grouped(self.structural),
+            numfmt::percent(self.density())
+        )
     }
 }
 
@@ -557,5 +647,38 @@ mod tests {
         );
         let clean = Problem::build(spec("sum(exp(X))", &["X=3x4"])).unwrap();
         assert!(clean.warnings().is_empty());
+    }
+
+    #[test]
+    fn the_overview_writes_the_shape_as_python_does_and_the_density() {
+        let problem = Problem::build(spec("X @ W.T", &["X=4x6", "W=5x6"])).unwrap();
+        let overview = problem.overview(Notation::Unicode);
+        assert_eq!(overview.shape_text(), "(4, 5, 4, 6)");
+        assert_eq!(overview.axis_names, ["i", "j", "k", "l"]);
+        assert_eq!((overview.entries, overview.structural), (480, 120));
+        assert_eq!(overview.entries_text(), "480");
+        assert_eq!(overview.density(), 0.25);
+        assert_eq!(overview.structural_text(), "120 (25%)");
+        assert_eq!(
+            format!("{} = {}", overview.lhs, overview.formula),
+            "∂Y[i,j]/∂X[k,l] = δ(i,k)·W[j,l]"
+        );
+        assert_eq!((overview.wrt.as_str(), overview.variables.len()), ("X", 2));
+        // Known before any number: the prepared problem has the same overview.
+        let prepared = Problem::prepare(problem.spec.clone()).unwrap();
+        assert_eq!(prepared.overview(Notation::Unicode), overview);
+    }
+
+    #[test]
+    fn a_vector_jacobian_is_a_one_tuple_and_a_scalar_one_the_empty_tuple() {
+        // J of sum(x) by x: one axis, (512,) as NumPy and JAX print it, never (512).
+        let vector = Problem::prepare(spec("sum(x)", &["x=512"])).unwrap();
+        assert_eq!(vector.overview(Notation::Ascii).shape_text(), "(512,)");
+        let scalar = Problem::prepare(spec("c * 2", &["c=scalar"])).unwrap();
+        let overview = scalar.overview(Notation::Ascii);
+        assert_eq!(
+            (overview.shape_text(), overview.entries),
+            ("()".to_string(), 1)
+        );
     }
 }

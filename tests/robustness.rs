@@ -717,7 +717,11 @@ fn fix_naming_an_unknown_axis() {
     );
     refused(
         &with_small(&["slice", "X @ W.T", "--axes", "k,l", "--fix", "i=3"]),
-        &["i runs over 0..3"],
+        &["--fix: i = 3 is out of range 0..3"],
+    );
+    refused(
+        &with_small(&["slice", "X @ W.T", "--axes", "k,l", "--fix", "i=0,j=1,i=2"]),
+        &["--fix: axis i is given twice"],
     );
     refused(
         &with_small(&["slice", "X @ W.T", "--axes", "k,l", "--fix", "k=1"]),
@@ -751,6 +755,34 @@ fn output_into_a_missing_directory() {
     refused(
         &with_small(&["dense", "X @ W.T", "-o", dir.path().to_str().unwrap()]),
         &["is a directory"],
+    );
+}
+
+/// A write the device refuses (`/dev/full` has no space left) names the file and its
+/// cause once and ends with exit code 2, whatever the format; none may report success.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_failed_write_names_the_file() {
+    let slice = [
+        "slice",
+        "X @ W.T",
+        "--axes",
+        "k,l",
+        "-o",
+        "/dev/full",
+        "--force",
+    ];
+    for format in ["csv", "json", "text", "npy"] {
+        let args = [&slice[..], &["--format", format]].concat();
+        let message = refused(
+            &with_small(&args),
+            &["error: writing /dev/full: No space left on device"],
+        );
+        assert_eq!(message.matches("No space").count(), 1, "{message}");
+    }
+    refused(
+        &with_small(&["dense", "X @ W.T", "-o", "/dev/full", "--force"]),
+        &["error: writing /dev/full: No space left on device"],
     );
 }
 

@@ -4,11 +4,11 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::{emit, emit_json, parse_index};
+use super::{emit, emit_json};
+use crate::axis_index::Axes;
 use crate::calculus::render::Notation;
-use crate::check::{self, FdCheck};
+use crate::check::{self, Verdict};
 use crate::error::Error;
-use crate::eval::EvalError;
 use crate::layout::{JacobianDims, Layout, shape_tuple};
 use crate::numfmt;
 use crate::problem::Problem;
@@ -28,8 +28,13 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     let jacobian = &problem.jacobian;
-    let index = parse_index(index_text)?;
-    jacobian.check_index(&index)?;
+    let (names, dims) = (jacobian.axis_names(), jacobian.shape());
+    let index = Axes::new(&names, &dims)
+        .index(index_text)
+        .map_err(|error| Error::Index {
+            flag: "--index",
+            error,
+        })?;
     let value = jacobian.entry(&index);
     let fd = check::finite_difference(
         jacobian.graph(),
@@ -37,7 +42,7 @@ pub fn run(
         problem.wrt_name(),
         &index,
     );
-    let verdict = Verdict::of(value, &fd);
+    let verdict = Verdict::of(value, fd.as_ref());
     let notation = if ascii {
         Notation::Ascii
     } else {
@@ -108,56 +113,4 @@ pub fn run(
         )?;
     }
     Ok(())
-}
-
-/// What the finite-difference check says about the formula's value.
-enum Verdict {
-    /// Within [`check::agrees`]'s tolerance.
-    Agrees,
-    /// Beyond it.
-    Disagrees,
-    /// The value or the estimate is NaN or infinite.
-    NotFinite,
-    /// The estimate could not be computed: evaluating the expression next to the point
-    /// failed (e.g. `inv` of a matrix that the step makes singular); carries the error.
-    NotMade(String),
-}
-
-impl Verdict {
-    /// The verdict on `value` given the estimate `fd` (or the error computing it).
-    fn of(value: f64, fd: &Result<FdCheck, EvalError>) -> Verdict {
-        match fd {
-            Err(error) => Verdict::NotMade(error.to_string()),
-            Ok(fd) if !value.is_finite() || !fd.value.is_finite() => Verdict::NotFinite,
-            Ok(fd) if check::agrees(value, fd) => Verdict::Agrees,
-            Ok(_) => Verdict::Disagrees,
-        }
-    }
-
-    /// `agrees`, `disagrees`, `not finite` or `not made`.
-    fn name(&self) -> &'static str {
-        match self {
-            Verdict::Agrees => "agrees",
-            Verdict::Disagrees => "disagrees",
-            Verdict::NotFinite => "not finite",
-            Verdict::NotMade(_) => "not made",
-        }
-    }
-
-    /// Why the check disagrees, is not finite or was not made, in one plain sentence.
-    fn reason(&self) -> Option<String> {
-        match self {
-            Verdict::Agrees => None,
-            Verdict::Disagrees => Some(
-                "the function may not be differentiable here (a kink) or the difference is too noisy"
-                    .to_string(),
-            ),
-            Verdict::NotFinite => Some(
-                "the expression produces NaN or an infinity at or next to this point".to_string(),
-            ),
-            Verdict::NotMade(error) => Some(format!(
-                "the expression cannot be evaluated next to this point: {error}"
-            )),
-        }
-    }
 }

@@ -1,7 +1,8 @@
 //! The subcommands: each turns a checked [`Problem`] into text or one JSON document.
 //!
 //! Printers only: the numbers come from `jacobian`, `sparsity` and `check`, exactly as the
-//! TUI gets them.
+//! TUI gets them. This is the edge of the library: what fails here is passed on as an
+//! [`anyhow::Error`], the failed writes of files with the file named (`writing J.npy`).
 
 mod at;
 mod dense;
@@ -12,18 +13,20 @@ mod slice;
 mod stats;
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::Path;
+
+use anyhow::Context;
 
 use crate::cli::{Command, ProblemArgs};
 use crate::error::Error;
 use crate::problem::{Problem, ProblemSpec};
 
 /// Runs one subcommand, writing its output to `out`.
-pub fn run(command: Command, out: &mut dyn Write) -> Result<(), Error> {
+pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
     match command {
         Command::Explain { problem, output } => {
-            explain::run(&build(&problem)?, output.json, output.ascii, out)
+            explain::run(&build(&problem)?, output.json, output.ascii, out)?
         }
         Command::At {
             problem,
@@ -33,7 +36,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), Error> {
         } => {
             let layout = layout.as_deref().map(parse_layout).transpose()?;
             let problem = build(&problem)?;
-            at::run(&problem, &index, layout, output.json, output.ascii, out)
+            at::run(&problem, &index, layout, output.json, output.ascii, out)?
         }
         Command::Shape {
             problem,
@@ -52,7 +55,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), Error> {
                 output.json,
                 output.ascii,
                 out,
-            )
+            )?
         }
         Command::Slice {
             problem,
@@ -75,13 +78,13 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), Error> {
                 height,
                 json: output.json,
             };
-            slice::run(&build(&problem)?, &request, out)
+            slice::run(&build(&problem)?, &request, out)?
         }
         Command::Stats {
             problem,
             structural_only,
             output,
-        } => stats::run(&build(&problem)?, structural_only, output.json, out),
+        } => stats::run(&build(&problem)?, structural_only, output.json, out)?,
         Command::Dense {
             problem,
             output_file,
@@ -97,9 +100,10 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), Error> {
                 max_entries,
                 output.json,
                 out,
-            )
+            )?
         }
     }
+    Ok(())
 }
 
 /// The spec of the problem the common options describe (the default example if no
@@ -191,16 +195,22 @@ pub fn check_output_path(path: &Path, force: bool) -> Result<(), Error> {
 }
 
 /// Creates `path` for writing (after [`check_output_path`]).
-pub fn create_file(path: &Path) -> Result<File, Error> {
-    File::create(path).map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))
+pub fn create_file(path: &Path) -> anyhow::Result<File> {
+    File::create(path).with_context(|| format!("writing {}", path.display()))
 }
 
-/// Writes a line to the output, mapping I/O errors.
+/// Writes a line to the output.
 pub fn emit(out: &mut dyn Write, text: &str) -> Result<(), Error> {
-    writeln!(out, "{text}").map_err(|e| match e.kind() {
-        std::io::ErrorKind::BrokenPipe => Error::OutputClosed,
-        _ => Error::Io(format!("cannot write output: {e}")),
-    })
+    writeln!(out, "{text}").map_err(output_error)
+}
+
+/// A failed write to the output: not worth a message when whoever read it stopped
+/// reading (`| head`).
+fn output_error(error: io::Error) -> Error {
+    match error.kind() {
+        io::ErrorKind::BrokenPipe => Error::OutputClosed,
+        _ => Error::Io(format!("writing the output: {error}")),
+    }
 }
 
 /// Writes one JSON document.
@@ -219,29 +229,11 @@ pub fn json_count(count: u128) -> serde_json::Value {
     }
 }
 
-/// Parses a comma-separated index such as `0,3,0,7` (an empty string is the index of a
-/// scalar J).
-pub fn parse_index(text: &str) -> Result<Vec<usize>, Error> {
-    if text.trim().is_empty() {
-        return Ok(Vec::new());
-    }
-    text.split(',')
-        .map(|part| {
-            part.trim().parse::<usize>().map_err(|_| {
-                Error::Usage(format!(
-                    "--index expects comma-separated non-negative integers such as 0,3,0,7; '{}' is not one",
-                    part.trim()
-                ))
-            })
-        })
-        .collect()
-}
-
 /// Plain `jacscope`: opens the interactive explorer on the problem.
 pub fn run_interactive(
     problem: &ProblemArgs,
     display: &crate::cli::DisplayArgs,
-) -> Result<(), Error> {
+) -> anyhow::Result<()> {
     let color = match display.color {
         crate::cli::ColorChoice::Auto => crate::tui::ColorChoice::Auto,
         crate::cli::ColorChoice::Always => crate::tui::ColorChoice::Always,
@@ -252,5 +244,5 @@ pub fn run_interactive(
         ascii: display.ascii,
         mouse: display.mouse,
     };
-    crate::tui::run(spec_of(problem), options)
+    Ok(crate::tui::run(spec_of(problem), options)?)
 }

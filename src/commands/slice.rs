@@ -1,13 +1,15 @@
 //! `jacscope slice`: a 2-D slice of J as a spy plot, CSV, JSON or .npy.
 
-use std::io::Write;
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+use anyhow::Context;
 use ndarray::Array2;
 use ndarray_npy::WriteNpyExt;
 use serde_json::json;
 
-use super::{check_output_path, create_file, emit, emit_json};
+use super::{check_output_path, create_file, output_error};
+use crate::axis_index::Axes;
 use crate::cli::SliceFormat;
 use crate::error::Error;
 use crate::jacobian::Jacobian;
@@ -34,11 +36,12 @@ pub struct SliceRequest<'a> {
 }
 
 /// Prints or writes the requested slice of `problem`'s Jacobian.
-pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> Result<(), Error> {
+pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> anyhow::Result<()> {
     let jacobian = &problem.jacobian;
-    let names = jacobian.axis_names();
-    let axes = parse_axes(request.axes, &names)?;
-    let at = parse_fix(request.fix, &names, axes, &jacobian.shape())?;
+    let (names, shape) = (jacobian.axis_names(), jacobian.shape());
+    let j_axes = Axes::new(&names, &shape);
+    let axes = parse_axes(request.axes, &j_axes)?;
+    let at = parse_fix(request.fix, &j_axes, axes)?;
     let format = if request.json {
         SliceFormat::Json
     } else {
@@ -49,9 +52,9 @@ pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> Re
     } else if format == SliceFormat::Npy {
         return Err(Error::Usage(
             "--format npy writes a binary file; give it a name with -o FILE.npy".to_string(),
-        ));
+        )
+        .into());
     }
-    let shape = jacobian.shape();
     // The values, their structural flags and a copy of the values.
     let entries = shape[axes.0] as u128 * shape[axes.1] as u128;
     let what = format!("this {}×{} slice", shape[axes.0], shape[axes.1]);
@@ -59,44 +62,47 @@ pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> Re
     let slice = jacobian.slice(axes, &at);
     let values = Array2::from_shape_vec((slice.rows, slice.cols), slice.values.clone())
         .map_err(|e| Error::Internal(format!("slice has the wrong size: {e}")))?;
-
-    let mut file_writer;
-    let sink: &mut dyn Write = match request.output_file {
-        Some(path) => {
-            file_writer = std::io::BufWriter::new(create_file(path)?);
-            &mut file_writer
-        }
-        None => out,
-    };
-    match format {
-        SliceFormat::Npy => values
-            .write_npy(sink)
-            .map_err(|e| Error::Io(format!("cannot write .npy: {e}"))),
-        SliceFormat::Csv => {
-            for row in values.rows() {
-                let items: Vec<String> = row.iter().map(|v| format!("{v:e}")).collect();
-                emit(sink, &items.join(","))?;
+    let write = |sink: &mut dyn Write| -> io::Result<()> {
+        match format {
+            SliceFormat::Npy => values.write_npy(sink).map_err(io::Error::other),
+            SliceFormat::Csv => {
+                for row in values.rows() {
+                    let items: Vec<String> = row.iter().map(|v| format!("{v:e}")).collect();
+                    writeln!(sink, "{}", items.join(","))?;
+                }
+                Ok(())
             }
-            Ok(())
+            SliceFormat::Json => {
+                let document = json!({
+                    "axes": [names[axes.0], names[axes.1]],
+                    "fixed": fixed_description(&names, axes, &at),
+                    "shape": [slice.rows, slice.cols],
+                    "values": values.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+                });
+                serde_json::to_writer_pretty(&mut *sink, &document)?;
+                writeln!(sink)
+            }
+            SliceFormat::Text => {
+                let text = spy_plot(jacobian, &slice, axes, &at, request.width, request.height);
+                writeln!(sink, "{text}")
+            }
         }
-        SliceFormat::Json => emit_json(
-            sink,
-            &json!({
-                "axes": [names[axes.0], names[axes.1]],
-                "fixed": fixed_description(&names, axes, &at),
-                "shape": [slice.rows, slice.cols],
-                "values": values.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
-            }),
-        ),
-        SliceFormat::Text => {
-            let text = spy_plot(jacobian, &slice, axes, &at, request.width, request.height);
-            emit(sink, &text)
+    };
+    match request.output_file {
+        Some(path) => {
+            // Flushed here: a BufWriter dropped unflushed would lose a failed write.
+            let mut file = BufWriter::new(create_file(path)?);
+            write(&mut file)
+                .and_then(|()| file.flush())
+                .with_context(|| format!("writing {}", path.display()))
         }
+        None => Ok(write(out).map_err(output_error)?),
     }
 }
 
 /// Parses `--axes a,b` into two distinct axis positions of J.
-pub fn parse_axes(text: &str, names: &[String]) -> Result<(usize, usize), Error> {
+fn parse_axes(text: &str, axes: &Axes) -> Result<(usize, usize), Error> {
+    let names = axes.names();
     let parts: Vec<&str> = text.split(',').map(str::trim).collect();
     let known = names.join(",");
     if names.len() < 2 {
@@ -113,10 +119,9 @@ pub fn parse_axes(text: &str, names: &[String]) -> Result<(usize, usize), Error>
         )));
     }
     let find = |name: &str| {
-        names.iter().position(|n| n == name).ok_or_else(|| {
-            Error::Usage(format!(
-                "--axes: J has no axis '{name}'; its axes are {known}"
-            ))
+        axes.axis(name).map_err(|error| Error::Index {
+            flag: "--axes",
+            error,
         })
     };
     let (a, b) = (find(parts[0])?, find(parts[1])?);
@@ -129,41 +134,20 @@ pub fn parse_axes(text: &str, names: &[String]) -> Result<(usize, usize), Error>
     Ok((a, b))
 }
 
-/// Parses `--fix i=0,j=3` into a full index (slice axes and unnamed axes at 0).
-pub fn parse_fix(
-    text: &str,
-    names: &[String],
-    axes: (usize, usize),
-    shape: &[usize],
-) -> Result<Vec<usize>, Error> {
-    let known = names.join(",");
+/// Parses `--fix i=0,j=3` into a full index of J: the named axes at their components,
+/// the others at 0 (the slice's own axes cannot be named).
+fn parse_fix(text: &str, axes: &Axes, slice_axes: (usize, usize)) -> Result<Vec<usize>, Error> {
+    let names = axes.names();
+    let assigned = axes.assignment(text).map_err(|error| Error::Index {
+        flag: "--fix",
+        error,
+    })?;
     let mut at = vec![0; names.len()];
-    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (name, value) = item.split_once('=').ok_or_else(|| {
-            Error::Usage(format!(
-                "--fix expects AXIS=N items such as i=0; got '{item}'"
-            ))
-        })?;
-        let axis = names.iter().position(|n| n == name.trim()).ok_or_else(|| {
-            Error::Usage(format!(
-                "--fix: J has no axis '{}'; its axes are {known}",
-                name.trim()
-            ))
-        })?;
-        if axis == axes.0 || axis == axes.1 {
+    for (axis, value) in assigned {
+        if axis == slice_axes.0 || axis == slice_axes.1 {
             return Err(Error::Usage(format!(
                 "--fix names '{}', which is one of the slice's axes",
-                name.trim()
-            )));
-        }
-        let value: usize = value.trim().parse().map_err(|_| {
-            Error::Usage(format!("--fix {item}: '{}' is not an index", value.trim()))
-        })?;
-        if value >= shape[axis] {
-            return Err(Error::Usage(format!(
-                "--fix {item}: {} runs over 0..{}",
-                name.trim(),
-                shape[axis]
+                names[axis]
             )));
         }
         at[axis] = value;

@@ -4,12 +4,11 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::explain::{entry_count, shape_tuple};
 use super::{emit, emit_json, json_count};
+use crate::calculus::Notation;
 use crate::error::Error;
 use crate::numfmt;
 use crate::problem::Problem;
-use crate::sparsity;
 
 /// Prints the statistics of `problem`'s Jacobian.
 pub fn run(
@@ -19,27 +18,20 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     let jacobian = &problem.jacobian;
-    let shape = jacobian.shape();
-    let entries = entry_count(&shape);
-    let structural = sparsity::structural_count(jacobian.formula());
-    let density = if entries == 0 {
-        0.0
-    } else {
-        structural as f64 / entries as f64
-    };
+    let overview = problem.overview(Notation::Ascii);
     let nonzeros = (!structural_only).then(|| {
         super::progress::with_progress(|progress| {
             crate::jacobian::numeric_nonzeros_with_progress(jacobian, progress)
         })
         .expect("the command line never cancels")
     });
-    let dense_bytes = entries.saturating_mul(4);
+    let dense_bytes = overview.entries.saturating_mul(4);
     if json {
         let value = json!({
-            "shape": shape,
-            "entries": json_count(entries),
-            "structural_nonzeros": json_count(structural),
-            "structural_density": density,
+            "shape": overview.shape,
+            "entries": json_count(overview.entries),
+            "structural_nonzeros": json_count(overview.structural),
+            "structural_density": overview.density(),
             "nonzeros": nonzeros.map(|n| json_count(n as u128)),
             "dense_bytes_f32": json_count(dense_bytes),
         });
@@ -47,19 +39,15 @@ pub fn run(
     }
     emit(
         out,
-        &format!("shape                {}", shape_tuple(&shape)),
+        &format!("shape                {}", overview.shape_text()),
     )?;
     emit(
         out,
-        &format!("entries              {}", numfmt::grouped(entries)),
+        &format!("entries              {}", overview.entries_text()),
     )?;
     emit(
         out,
-        &format!(
-            "structural nonzeros  {} ({})",
-            numfmt::grouped(structural),
-            numfmt::percent(density)
-        ),
+        &format!("structural nonzeros  {}", overview.structural_text()),
     )?;
     match nonzeros {
         Some(n) => emit(
