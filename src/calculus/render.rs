@@ -507,7 +507,7 @@ fn tensor_text(names: &Names, def: &TensorDef, indices: &[String], notation: Not
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calculus::simplify::jacobian_formula;
+    use crate::calculus::jacobian_formula;
     use crate::calculus::test_support::graph;
 
     const LINEAR: &[(&str, &str)] = &[("X", "3x4"), ("W", "2x4"), ("b", "2")];

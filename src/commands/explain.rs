@@ -23,7 +23,7 @@ pub fn run(problem: &Problem, json: bool, ascii: bool, out: &mut dyn Write) -> R
     let shape = jacobian.shape();
     let entries = entry_count(&shape);
     let structural = sparsity::structural_count(formula);
-    let steps = derivation_steps(graph, wrt);
+    let steps = derivation_steps(graph, wrt, formula);
     let forms = matrix_forms(formula, graph, wrt);
 
     if json {
