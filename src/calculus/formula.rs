@@ -5,8 +5,9 @@
 //! two [`Slot`]s or a tensor (see [`TensorDef`]) indexed by slots. A slot is an index
 //! variable or a fixed position (a broadcast axis of size 1 is always read at position 0).
 //!
-//! Summation indices are named here too ([`summation_name`]), so that the derivation and
-//! the simplification name them alike.
+//! Next to the types: [`Factor::slots`] and [`Factor::map_slots`], which read and rewrite
+//! the slots of a factor, and the naming of summation indices (`summation_name`,
+//! `name_summations`), so that the derivation and the simplification name them alike.
 
 use crate::expr::{ElemFn, NodeId};
 
