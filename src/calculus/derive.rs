@@ -4,32 +4,22 @@
 //! DESIGN.md ("The engine"). The result is already expanded into a flat sum of terms:
 //! products distribute over sums, and every contraction (a matrix product, a reduction, a
 //! trace, …) becomes a summation index of the term. Kronecker deltas are *not* eliminated
-//! here; [`super::simplify`] does that.
+//! here; simplification (`simplify.rs`) does that.
 //!
 //! Slots are mapped through NumPy broadcasting (right-aligned): an operand axis of size 1
 //! read against a larger output axis is read at `Slot::Fixed(0)`, and output axes the
 //! operand lacks are simply not passed to it.
 
-use super::formula::{Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, Term};
-use super::simplify::name_summations;
+use super::formula::{
+    Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, Term, name_summations,
+    summation_name,
+};
 use crate::expr::{BinOp, Graph, NodeId, Op, ReduceKind, Shape};
 
 /// Names of the free indices over Y's axes, by axis.
 const OUTPUT_NAMES: [&str; 2] = ["i", "j"];
 /// Names of the free indices over X's axes, by axis.
 const INPUT_NAMES: [&str; 2] = ["k", "l"];
-/// Names of the first summation indices of a term; later ones are `m1`, `m2`, ….
-const SUMMATION_NAMES: [&str; 9] = ["m", "n", "p", "q", "r", "s", "t", "u", "v"];
-
-/// The display name of the `n`-th summation index of a term (0-based): m, n, p, q, r, s,
-/// t, u, v, then m1, m2, ….
-pub(super) fn summation_name(n: usize) -> String {
-    match SUMMATION_NAMES.get(n) {
-        Some(name) => (*name).to_string(),
-        None => format!("m{}", n + 1 - SUMMATION_NAMES.len()),
-    }
-}
-
 /// The most terms a raw formula may have before derivation stops ([`raw_formula_within`]).
 /// A formula this long is long past reading; expressions reach it by nesting softmax calls,
 /// since each one doubles the terms of its argument's derivative.
@@ -706,17 +696,6 @@ mod tests {
             "the derivative has more than 4096 terms, the limit of jacscope (each softmax nested \
              in another doubles them); differentiate a smaller expression, e.g. with fewer \
              nested softmax calls"
-        );
-    }
-
-    #[test]
-    fn summation_names_continue_with_numbered_m() {
-        let names: Vec<String> = (0..12).map(summation_name).collect();
-        assert_eq!(
-            names,
-            [
-                "m", "n", "p", "q", "r", "s", "t", "u", "v", "m1", "m2", "m3"
-            ]
         );
     }
 }

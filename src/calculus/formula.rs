@@ -4,6 +4,10 @@
 //! of [`Factor`]s, summed over its summation indices. A factor is a Kronecker delta between
 //! two [`Slot`]s or a tensor (see [`TensorDef`]) indexed by slots. A slot is an index
 //! variable or a fixed position (a broadcast axis of size 1 is always read at position 0).
+//!
+//! Next to the types: [`Factor::slots`] and [`Factor::map_slots`], which read and rewrite
+//! the slots of a factor, and the naming of summation indices (`summation_name`,
+//! `name_summations`), so that the derivation and the simplification name them alike.
 
 use crate::expr::{ElemFn, NodeId};
 
@@ -56,6 +60,27 @@ pub enum Factor {
         /// One slot per axis of the tensor.
         slots: Vec<Slot>,
     },
+}
+
+impl Factor {
+    /// The slots this factor reads, in order: the two sides of a delta, or a tensor's slots.
+    pub fn slots(&self) -> Vec<Slot> {
+        match self {
+            Factor::Delta(a, b) => vec![*a, *b],
+            Factor::Tensor { slots, .. } => slots.clone(),
+        }
+    }
+
+    /// This factor with every slot passed through `f`.
+    pub fn map_slots(&self, f: impl Fn(Slot) -> Slot) -> Factor {
+        match self {
+            Factor::Delta(a, b) => Factor::Delta(f(*a), f(*b)),
+            Factor::Tensor { tensor, slots } => Factor::Tensor {
+                tensor: *tensor,
+                slots: slots.iter().map(|&s| f(s)).collect(),
+            },
+        }
+    }
 }
 
 /// coeff × Π factors, summed over `sums`.
@@ -147,9 +172,110 @@ impl Formula {
     }
 }
 
+/// Names of the first summation indices of a term; later ones are `m1`, `m2`, ….
+const SUMMATION_NAMES: [&str; 9] = ["m", "n", "p", "q", "r", "s", "t", "u", "v"];
+
+/// The display name of the `n`-th summation index of a term (0-based): m, n, p, q, r, s,
+/// t, u, v, then m1, m2, ….
+pub(super) fn summation_name(n: usize) -> String {
+    match SUMMATION_NAMES.get(n) {
+        Some(name) => (*name).to_string(),
+        None => format!("m{}", n + 1 - SUMMATION_NAMES.len()),
+    }
+}
+
+/// Renames the summation indices of every term m, n, p, … by first appearance in its
+/// factors (then in `sums` order for those no factor reads), so that two terms with the
+/// same structure use the same index ids. A summation index is identified by its name and
+/// range; free indices keep their ids, and summation indices no term uses are dropped.
+pub(super) fn name_summations(formula: &Formula) -> Formula {
+    let mut indices: Vec<IndexVar> = formula
+        .indices
+        .iter()
+        .filter(|v| v.role != IndexRole::Summation)
+        .cloned()
+        .collect();
+    debug_assert!(
+        formula.free().iter().all(|&id| id < indices.len()),
+        "free indices come before summation indices"
+    );
+    let terms = formula
+        .terms
+        .iter()
+        .map(|term| {
+            let mut order: Vec<IndexId> = Vec::new();
+            let read = term
+                .factors
+                .iter()
+                .flat_map(Factor::slots)
+                .filter_map(|slot| match slot {
+                    Slot::Index(id) if term.sums.contains(&id) => Some(id),
+                    _ => None,
+                });
+            for id in read.chain(term.sums.iter().copied()) {
+                if !order.contains(&id) {
+                    order.push(id);
+                }
+            }
+            let renamed: Vec<(IndexId, IndexId)> = order
+                .iter()
+                .enumerate()
+                .map(|(n, &old)| {
+                    let var = IndexVar {
+                        name: summation_name(n),
+                        dim: formula.indices[old].dim,
+                        role: IndexRole::Summation,
+                    };
+                    let new = match indices.iter().position(|v| *v == var) {
+                        Some(id) => id,
+                        None => {
+                            indices.push(var);
+                            indices.len() - 1
+                        }
+                    };
+                    (old, new)
+                })
+                .collect();
+            let rename = |slot: Slot| match slot {
+                Slot::Index(id) => match renamed.iter().find(|(old, _)| *old == id) {
+                    Some(&(_, new)) => Slot::Index(new),
+                    None => slot,
+                },
+                Slot::Fixed(_) => slot,
+            };
+            Term {
+                coeff: term.coeff,
+                sums: renamed.iter().map(|&(_, new)| new).collect(),
+                factors: term.factors.iter().map(|f| f.map_slots(rename)).collect(),
+            }
+        })
+        .collect();
+    Formula {
+        indices,
+        terms,
+        ..formula.clone()
+    }
+}
+
 /// The number of entries of a tensor with these dimensions, exact in u128 (saturating at
 /// `u128::MAX`, far beyond any shape the language can describe).
 pub fn entry_count(dims: impl IntoIterator<Item = usize>) -> u128 {
     dims.into_iter()
         .fold(1u128, |n, d| n.saturating_mul(d as u128))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summation_names_continue_with_numbered_m() {
+        let names: Vec<String> = (0..12).map(summation_name).collect();
+        assert_eq!(
+            names,
+            [
+                "m", "n", "p", "q", "r", "s", "t", "u", "v", "m1", "m2", "m3"
+            ]
+        );
+    }
 }

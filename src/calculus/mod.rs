@@ -1,10 +1,12 @@
 //! Index formulas: types, derivation rules, simplification, rendering, derivation steps.
 //!
-//! [`raw_formula`] differentiates a graph into the expanded chain-rule sum,
-//! [`simplify`] eliminates deltas and merges terms ([`jacobian_formula`] does both;
-//! [`jacobian_formula_within`] refuses a formula of more than a given number of terms),
-//! [`render`] writes a formula in Unicode, ASCII or LaTeX, and [`derivation_steps`] writes
-//! the whole derivation as a worked answer.
+//! The files stand in one order, each using only those before it: [`formula`] (the data
+//! types, summation naming, slot helpers), [`render`] (writing a formula in Unicode, ASCII
+//! or LaTeX, and the symbols of each notation), [`derive`] (the raw chain-rule formula),
+//! [`simplify`] (delta elimination, like terms), [`steps`] (the derivation as a worked
+//! answer). This file holds the pipeline that joins them: [`jacobian_formula`] derives and
+//! simplifies ([`jacobian_formula_within`] refuses a formula of more than a given number of
+//! terms).
 
 pub mod derive;
 pub mod formula;
@@ -16,6 +18,26 @@ mod test_support;
 
 pub use derive::{MAX_TERMS, TooManyTerms, raw_formula, raw_formula_within};
 pub use formula::{Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, TensorId, Term};
-pub use render::{Notation, definitions, lhs, node_name, render, render_factor, render_term};
-pub use simplify::{jacobian_formula, jacobian_formula_within, simplify};
+pub use render::{
+    Notation, Symbols, definitions, lhs, node_name, render, render_factor, render_term, to_ascii,
+};
+pub use simplify::simplify;
 pub use steps::{Step, derivation_steps};
+
+use crate::expr::{Graph, NodeId};
+
+/// The simplified Jacobian of `graph`'s root with respect to the input node `wrt`
+/// (`simplify(&raw_formula(graph, wrt))`): for `X @ W.T` wrt X, `δ(i,k)·W[j,l]`.
+pub fn jacobian_formula(graph: &Graph, wrt: NodeId) -> Formula {
+    simplify(&raw_formula(graph, wrt))
+}
+
+/// [`jacobian_formula`], refused if the chain rule gives more than `max_terms` terms
+/// (see [`raw_formula_within`]); simplification never adds terms.
+pub fn jacobian_formula_within(
+    graph: &Graph,
+    wrt: NodeId,
+    max_terms: usize,
+) -> Result<Formula, TooManyTerms> {
+    Ok(simplify(&raw_formula_within(graph, wrt, max_terms)?))
+}

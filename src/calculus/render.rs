@@ -6,6 +6,9 @@
 //! in graph order ([`definitions`] says what each stands for). Derived tensors are written
 //! as functions of those names: `relu′(Z1)`, `inv(X)`, `softmax(Z1)`, `centered(Z1)`; an
 //! elementwise power is written after the indices it is read at: `Z1[i,j]⁻²`.
+//!
+//! [`Symbols`] is the one table of the symbols of each notation (minus, times, transpose,
+//! ⊗, δ, Σ, ∂, ×, dashes) that every other text writing formulas reads.
 
 use std::collections::BTreeMap;
 
@@ -91,10 +94,10 @@ pub fn lhs(formula: &Formula, graph: &Graph, wrt: NodeId, notation: Notation) ->
         &index_names(&formula.input),
         notation,
     );
+    let d = Symbols::of(notation).partial;
     match notation {
-        Notation::Unicode => format!("∂{y}/∂{x}"),
-        Notation::Ascii => format!("d{y}/d{x}"),
-        Notation::Latex => format!("\\frac{{\\partial {y}}}{{\\partial {x}}}"),
+        Notation::Unicode | Notation::Ascii => format!("{d}{y}/{d}{x}"),
+        Notation::Latex => format!("\\frac{{{d} {y}}}{{{d} {x}}}"),
     }
 }
 
@@ -222,31 +225,137 @@ fn tensor_node(def: &TensorDef) -> NodeId {
     }
 }
 
-/// The minus sign.
-pub fn minus(notation: Notation) -> &'static str {
-    match notation {
-        Notation::Unicode => "−",
-        Notation::Ascii | Notation::Latex => "-",
+/// The symbols of one notation, shared by every text that writes formulas, matrix forms or
+/// the words around them, so that each symbol and its ASCII form are written once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Symbols {
+    /// The minus sign: `−`, `-`, `-`.
+    pub minus: &'static str,
+    /// Multiplication between factors: `·`, `*`, a space in LaTeX.
+    pub times: &'static str,
+    /// The transpose, written after a matrix: `ᵀ`, `^T`, `^\top`.
+    pub transpose: &'static str,
+    /// The Kronecker product: `⊗`, `kron` (written as a function in ASCII), `\otimes`.
+    pub kron: &'static str,
+    /// The Kronecker delta: `δ`, `delta`, `\delta`.
+    pub delta: &'static str,
+    /// A sum, written before its indices: `Σ_`, `sum_`, `\sum_`.
+    pub sum: &'static str,
+    /// The partial derivative: `∂`, `d`, `\partial`.
+    pub partial: &'static str,
+    /// The sign between the sizes of a shape (`3×4`): `×`, `x`, `\times`.
+    pub by: &'static str,
+    /// The mark of a derivative (`relu′`): `′`, `'`, `'`.
+    pub prime: &'static str,
+    /// The dash between clauses: `—`, `--`, `---`.
+    pub em_dash: &'static str,
+    /// The dash between names or numbers (`Magnus–Neudecker`): `–`, `-`, `--`.
+    pub en_dash: &'static str,
+}
+
+/// The symbols of [`Notation::Unicode`].
+const UNICODE: Symbols = Symbols {
+    minus: "−",
+    times: "·",
+    transpose: "ᵀ",
+    kron: "⊗",
+    delta: "δ",
+    sum: "Σ_",
+    partial: "∂",
+    by: "×",
+    prime: "′",
+    em_dash: "—",
+    en_dash: "–",
+};
+
+/// The symbols of [`Notation::Ascii`].
+const ASCII: Symbols = Symbols {
+    minus: "-",
+    times: "*",
+    transpose: "^T",
+    kron: "kron",
+    delta: "delta",
+    sum: "sum_",
+    partial: "d",
+    by: "x",
+    prime: "'",
+    em_dash: "--",
+    en_dash: "-",
+};
+
+/// The symbols of [`Notation::Latex`].
+const LATEX: Symbols = Symbols {
+    minus: "-",
+    times: " ",
+    transpose: "^\\top",
+    kron: "\\otimes",
+    delta: "\\delta",
+    sum: "\\sum_",
+    partial: "\\partial",
+    by: "\\times",
+    prime: "'",
+    em_dash: "---",
+    en_dash: "--",
+};
+
+impl Symbols {
+    /// The symbols of `notation`.
+    pub fn of(notation: Notation) -> &'static Symbols {
+        match notation {
+            Notation::Unicode => &UNICODE,
+            Notation::Ascii => &ASCII,
+            Notation::Latex => &LATEX,
+        }
+    }
+
+    /// Every symbol, in one fixed order (for spelling one notation's symbols in another).
+    fn all(&self) -> [&'static str; 11] {
+        [
+            self.minus,
+            self.times,
+            self.transpose,
+            self.kron,
+            self.delta,
+            self.sum,
+            self.partial,
+            self.by,
+            self.prime,
+            self.em_dash,
+            self.en_dash,
+        ]
     }
 }
 
-/// The multiplication sign between factors.
+/// `text`, written with the Unicode symbols, with each of them spelled in ASCII:
+/// `∂vec(Y)/∂vec(X)ᵀ, Magnus–Neudecker` → `dvec(Y)/dvec(X)^T, Magnus-Neudecker`.
+pub fn to_ascii(text: &str) -> String {
+    UNICODE
+        .all()
+        .into_iter()
+        .zip(ASCII.all())
+        .fold(text.to_string(), |text, (unicode, ascii)| {
+            text.replace(unicode, ascii)
+        })
+}
+
+/// The minus sign of `notation` (see [`Symbols::minus`]).
+pub fn minus(notation: Notation) -> &'static str {
+    Symbols::of(notation).minus
+}
+
+/// The multiplication sign between factors in `notation` (see [`Symbols::times`]).
 pub fn times(notation: Notation) -> &'static str {
-    match notation {
-        Notation::Unicode => "·",
-        Notation::Ascii => "*",
-        Notation::Latex => " ",
-    }
+    Symbols::of(notation).times
 }
 
 /// `Σ_m,n ` / `sum_m,n ` / `\sum_{m,n} ` over the given index names.
 pub(super) fn sigma(names: &[String], notation: Notation) -> String {
+    let sum = Symbols::of(notation).sum;
     match notation {
-        Notation::Unicode => format!("Σ_{} ", names.join(",")),
-        Notation::Ascii => format!("sum_{} ", names.join(",")),
+        Notation::Unicode | Notation::Ascii => format!("{sum}{} ", names.join(",")),
         Notation::Latex => {
             let names: Vec<String> = names.iter().map(|n| latex_index(n)).collect();
-            format!("\\sum_{{{}}} ", names.join(","))
+            format!("{sum}{{{}}} ", names.join(","))
         }
     }
 }
@@ -312,10 +421,10 @@ pub(super) fn indexed(name: &str, indices: &[String], notation: Notation) -> Str
 /// `f(arg)` in `notation`: `relu(Z1)`, LaTeX `\operatorname{relu}(Z_1)`; `prime` adds the
 /// derivative mark (`relu′(Z1)`, `relu'(Z1)`).
 pub(super) fn function(func: &str, arg: &str, prime: bool, notation: Notation) -> String {
-    let mark = match (prime, notation) {
-        (false, _) => "",
-        (true, Notation::Unicode) => "′",
-        (true, Notation::Ascii | Notation::Latex) => "'",
+    let mark = if prime {
+        Symbols::of(notation).prime
+    } else {
+        ""
     };
     match notation {
         Notation::Latex => format!("\\operatorname{{{func}}}{mark}({arg})"),
@@ -457,10 +566,10 @@ fn factor_text(
     match factor {
         Factor::Delta(a, b) => {
             let (a, b) = (slot(a), slot(b));
+            let delta = Symbols::of(notation).delta;
             match notation {
-                Notation::Unicode => format!("δ({a},{b})"),
-                Notation::Ascii => format!("delta({a},{b})"),
-                Notation::Latex => indexed("\\delta", &[a, b], notation),
+                Notation::Unicode | Notation::Ascii => format!("{delta}({a},{b})"),
+                Notation::Latex => indexed(delta, &[a, b], notation),
             }
         }
         Factor::Tensor { tensor, slots } => {
@@ -507,7 +616,7 @@ fn tensor_text(names: &Names, def: &TensorDef, indices: &[String], notation: Not
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calculus::simplify::jacobian_formula;
+    use crate::calculus::jacobian_formula;
     use crate::calculus::test_support::graph;
 
     const LINEAR: &[(&str, &str)] = &[("X", "3x4"), ("W", "2x4"), ("b", "2")];
@@ -516,6 +625,20 @@ mod tests {
         let g = graph(source, shapes);
         let f = jacobian_formula(&g, g.input(wrt).unwrap());
         (g, f)
+    }
+
+    #[test]
+    fn one_table_of_symbols_per_notation() {
+        for notation in [Notation::Ascii, Notation::Latex] {
+            let all = Symbols::of(notation).all();
+            assert!(all.iter().all(|s| s.is_ascii()), "{all:?}");
+        }
+        assert_eq!(minus(Notation::Unicode), "−");
+        assert_eq!(times(Notation::Ascii), "*");
+        assert_eq!(
+            to_ascii("∂vec(Y)/∂vec(X)ᵀ: 3×4, Magnus–Neudecker — relu′ −δ Σ_m a·b ⊗ c"),
+            "dvec(Y)/dvec(X)^T: 3x4, Magnus-Neudecker -- relu' -delta sum_m a*b kron c"
+        );
     }
 
     #[test]

@@ -9,25 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use super::derive::{TooManyTerms, raw_formula, raw_formula_within, summation_name};
-use super::formula::{Factor, Formula, IndexId, IndexRole, IndexVar, Slot, Term};
-use crate::expr::{Graph, NodeId};
-
-/// The simplified Jacobian of `graph`'s root with respect to the input node `wrt`
-/// (`simplify(&raw_formula(graph, wrt))`): for `X @ W.T` wrt X, `δ(i,k)·W[j,l]`.
-pub fn jacobian_formula(graph: &Graph, wrt: NodeId) -> Formula {
-    simplify(&raw_formula(graph, wrt))
-}
-
-/// [`jacobian_formula`], refused if the chain rule gives more than `max_terms` terms
-/// (see [`raw_formula_within`]); simplification never adds terms.
-pub fn jacobian_formula_within(
-    graph: &Graph,
-    wrt: NodeId,
-    max_terms: usize,
-) -> Result<Formula, TooManyTerms> {
-    Ok(simplify(&raw_formula_within(graph, wrt, max_terms)?))
-}
+use super::formula::{Factor, Formula, IndexId, Slot, Term, name_summations};
 
 /// Simplifies a formula without changing its value at any index.
 ///
@@ -54,98 +36,6 @@ pub fn simplify(raw: &Formula) -> Formula {
         terms: merged,
         ..named
     })
-}
-
-/// Renames the summation indices of every term m, n, p, … by first appearance in its
-/// factors (then in `sums` order for those no factor reads), so that two terms with the
-/// same structure use the same index ids. A summation index is identified by its name and
-/// range; free indices keep their ids, and summation indices no term uses are dropped.
-pub(super) fn name_summations(formula: &Formula) -> Formula {
-    let mut indices: Vec<IndexVar> = formula
-        .indices
-        .iter()
-        .filter(|v| v.role != IndexRole::Summation)
-        .cloned()
-        .collect();
-    debug_assert!(
-        formula.free().iter().all(|&id| id < indices.len()),
-        "free indices come before summation indices"
-    );
-    let terms = formula
-        .terms
-        .iter()
-        .map(|term| {
-            let mut order: Vec<IndexId> = Vec::new();
-            let read = term
-                .factors
-                .iter()
-                .flat_map(slots)
-                .filter_map(|slot| match slot {
-                    Slot::Index(id) if term.sums.contains(&id) => Some(id),
-                    _ => None,
-                });
-            for id in read.chain(term.sums.iter().copied()) {
-                if !order.contains(&id) {
-                    order.push(id);
-                }
-            }
-            let renamed: Vec<(IndexId, IndexId)> = order
-                .iter()
-                .enumerate()
-                .map(|(n, &old)| {
-                    let var = IndexVar {
-                        name: summation_name(n),
-                        dim: formula.indices[old].dim,
-                        role: IndexRole::Summation,
-                    };
-                    let new = match indices.iter().position(|v| *v == var) {
-                        Some(id) => id,
-                        None => {
-                            indices.push(var);
-                            indices.len() - 1
-                        }
-                    };
-                    (old, new)
-                })
-                .collect();
-            let rename = |slot: Slot| match slot {
-                Slot::Index(id) => match renamed.iter().find(|(old, _)| *old == id) {
-                    Some(&(_, new)) => Slot::Index(new),
-                    None => slot,
-                },
-                Slot::Fixed(_) => slot,
-            };
-            Term {
-                coeff: term.coeff,
-                sums: renamed.iter().map(|&(_, new)| new).collect(),
-                factors: term.factors.iter().map(|f| map_slots(f, rename)).collect(),
-            }
-        })
-        .collect();
-    Formula {
-        indices,
-        terms,
-        ..formula.clone()
-    }
-}
-
-/// The slots a factor reads, in order.
-fn slots(factor: &Factor) -> Vec<Slot> {
-    match factor {
-        Factor::Delta(a, b) => vec![*a, *b],
-        Factor::Tensor { slots, .. } => slots.clone(),
-    }
-}
-
-/// The factor with every slot passed through `f`.
-fn map_slots(factor: &Factor, f: impl Fn(Slot) -> Slot) -> Factor {
-    match factor {
-        Factor::Delta(a, b) => Factor::Delta(f(*a), f(*b)),
-        Factor::Tensor { tensor, slots } => Factor::Tensor {
-            tensor: *tensor,
-            slots: slots.iter().map(|&s| f(s)).collect(),
-        },
-    }
 }
 
 /// One term simplified (see [`simplify`]), or `None` if it is identically zero.
@@ -178,13 +68,13 @@ fn simplify_term(formula: &Formula, term: &Term) -> Option<Term> {
         };
         factors = factors
             .iter()
-            .map(|f| map_slots(f, |s| if s == Slot::Index(gone) { kept } else { s }))
+            .map(|f| f.map_slots(|s| if s == Slot::Index(gone) { kept } else { s }))
             .collect();
         sums.retain(|&m| m != gone);
     }
 
     // Σ_m over an expression that does not read m is dim(m) times the expression.
-    let read: BTreeSet<Slot> = factors.iter().flat_map(slots).collect();
+    let read: BTreeSet<Slot> = factors.iter().flat_map(Factor::slots).collect();
     sums.retain(|&m| {
         let used = read.contains(&Slot::Index(m));
         if !used {
@@ -199,7 +89,7 @@ fn simplify_term(formula: &Formula, term: &Term) -> Option<Term> {
         .into_iter()
         .partition(|f| matches!(f, Factor::Delta(..)));
     for delta in &deltas {
-        let pair: BTreeSet<Slot> = slots(delta).into_iter().collect();
+        let pair: BTreeSet<Slot> = delta.slots().into_iter().collect();
         let (joined, apart): (Vec<_>, Vec<_>) = classes
             .into_iter()
             .partition(|class| !class.is_disjoint(&pair));
@@ -231,10 +121,10 @@ fn simplify_term(formula: &Formula, term: &Term) -> Option<Term> {
         Some(&(_, rep)) => rep,
         None => s,
     };
-    let mut tensors: Vec<Factor> = tensors.iter().map(|f| map_slots(f, to_rep)).collect();
+    let mut tensors: Vec<Factor> = tensors.iter().map(|f| f.map_slots(to_rep)).collect();
     // Order tensors ignoring the (not yet canonical) names of summation indices.
     tensors.sort_by_key(|f| {
-        map_slots(f, |s| {
+        f.map_slots(|s| {
             if summed(s, &sums) {
                 Slot::Index(IndexId::MAX)
             } else {
@@ -280,9 +170,10 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::calculus::formula::TensorDef;
+    use crate::calculus::formula::{IndexRole, IndexVar, TensorDef};
     use crate::calculus::render::{Notation, render};
     use crate::calculus::test_support::{all_indices, graph, tensors, value_at};
+    use crate::calculus::{jacobian_formula, raw_formula};
     use crate::check::{agrees, finite_difference};
     use crate::eval::evaluate;
     use crate::inputs::Inputs;

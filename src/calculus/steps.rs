@@ -5,11 +5,11 @@
 //! `Y[i,j] = Σ_m X[i,m]·W[j,m]`; `∂Y[i,j]/∂X[k,l] = Σ_m δ(i,k)·δ(m,l)·W[j,m]`;
 //! `∂Y[i,j]/∂X[k,l] = δ(i,k)·W[j,l]`.
 
-use super::derive::{broadcast, raw_formula, summation_name};
+use super::derive::{broadcast, raw_formula};
+use super::formula::{Formula, summation_name};
 use super::render::{
     Names, Notation, base, exponent, function, indexed, lhs, minus, number, render, sigma, times,
 };
-use super::simplify::simplify;
 use crate::expr::{BinOp, Graph, NodeId, Op, ReduceKind};
 
 /// One step of a derivation, written in each notation.
@@ -27,10 +27,10 @@ pub struct Step {
 
 /// The derivation of ∂Y/∂X for the input node `wrt`, in three steps: Y in index notation
 /// (with a `where Z1[i,j] = …` line for each intermediate the formulas name), the raw
-/// chain-rule formula, and the formula after delta elimination and simplification.
-pub fn derivation_steps(graph: &Graph, wrt: NodeId) -> Vec<Step> {
+/// chain-rule formula, and `formula`, the simplified Jacobian the caller already holds
+/// (as `jacobian_formula` gives it). Only the raw formula is derived here.
+pub fn derivation_steps(graph: &Graph, wrt: NodeId, formula: &Formula) -> Vec<Step> {
     let raw = raw_formula(graph, wrt);
-    let simplified = simplify(&raw);
     let names = Names::new(&raw, graph);
     let step = |title: String, write: &dyn Fn(Notation) -> String| Step {
         title,
@@ -55,8 +55,8 @@ pub fn derivation_steps(graph: &Graph, wrt: NodeId) -> Vec<Step> {
             &|notation| {
                 format!(
                     "{} = {}",
-                    lhs(&simplified, graph, wrt, notation),
-                    render(&simplified, graph, notation)
+                    lhs(formula, graph, wrt, notation),
+                    render(formula, graph, notation)
                 )
             },
         ),
@@ -364,11 +364,13 @@ impl Forward<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calculus::jacobian_formula;
     use crate::calculus::test_support::graph;
 
     fn steps(source: &str, shapes: &[(&str, &str)], wrt: &str) -> Vec<Step> {
         let g = graph(source, shapes);
-        derivation_steps(&g, g.input(wrt).unwrap())
+        let wrt = g.input(wrt).unwrap();
+        derivation_steps(&g, wrt, &jacobian_formula(&g, wrt))
     }
 
     const LINEAR: &[(&str, &str)] = &[("X", "3x4"), ("W", "2x4"), ("b", "2")];

@@ -6,7 +6,7 @@ use std::io::Write;
 use serde_json::json;
 
 use super::{emit, emit_json, json_count};
-use crate::calculus::render::{Notation, definitions, lhs, node_name, render};
+use crate::calculus::render::{Notation, Symbols, definitions, lhs, node_name, render};
 use crate::calculus::steps::derivation_steps;
 use crate::error::Error;
 use crate::layout::matrix_form::{MatrixForms, matrix_forms};
@@ -23,7 +23,7 @@ pub fn run(problem: &Problem, json: bool, ascii: bool, out: &mut dyn Write) -> R
     let shape = jacobian.shape();
     let entries = entry_count(&shape);
     let structural = sparsity::structural_count(formula);
-    let steps = derivation_steps(graph, wrt);
+    let steps = derivation_steps(graph, wrt, formula);
     let forms = matrix_forms(formula, graph, wrt);
 
     if json {
@@ -153,10 +153,9 @@ fn matrix_form_line(problem: &Problem, forms: Option<&MatrixForms>, notation: No
     let (formula, graph) = (jacobian.formula(), jacobian.graph());
     let y = node_name(formula, graph, graph.root, notation);
     let x = node_name(formula, graph, jacobian.wrt(), notation);
-    let head = match notation {
-        Notation::Ascii => format!("Matrix form dvec({y})/dvec({x})^T"),
-        _ => format!("Matrix form ∂vec({y})/∂vec({x})ᵀ"),
-    };
+    let symbols = Symbols::of(notation);
+    let (d, t) = (symbols.partial, symbols.transpose);
+    let head = format!("Matrix form {d}vec({y})/{d}vec({x}){t}");
     match forms {
         Some(f) => format!(
             "{head}: {} (column-major vec), {} (row-major vec_r)",

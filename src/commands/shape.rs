@@ -5,6 +5,7 @@ use std::io::Write;
 use serde_json::json;
 
 use super::{emit, emit_json};
+use crate::calculus::render::to_ascii;
 use crate::error::Error;
 use crate::layout::{self, Layout, ShapeContext, shape_tuple};
 use crate::problem::Problem;
@@ -100,13 +101,4 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     }
     lines.push(line);
     lines
-}
-
-/// `text` with its Unicode glyphs spelled in ASCII.
-fn to_ascii(text: &str) -> String {
-    text.replace('∂', "d")
-        .replace('ᵀ', "^T")
-        .replace('×', "x")
-        .replace('–', "-")
-        .replace('′', "'")
 }

@@ -17,7 +17,7 @@
 use ndarray::{Array1, Array2};
 
 use super::VecOrder;
-use crate::calculus::render::{Notation, render_factor, render_term};
+use crate::calculus::render::{Notation, Symbols, render_factor, render_term};
 use crate::calculus::{Factor, Formula, IndexId, Slot, TensorDef, TensorId, Term};
 use crate::expr::{Graph, NodeId};
 use crate::jacobian::BoundFormula;
@@ -87,7 +87,7 @@ impl TensorMatrix {
     fn render(&self, notation: Notation) -> String {
         let name = self.name.get(notation);
         if self.transposed {
-            format!("{name}{}", glyphs(notation).transpose)
+            format!("{name}{}", Symbols::of(notation).transpose)
         } else {
             name.to_string()
         }
@@ -276,7 +276,7 @@ impl MatrixForm {
             MatrixForm::Identity(n) => format!("I{}", g.subscript(*n)),
             MatrixForm::Ones { rows, cols } => match (*rows, *cols) {
                 (n, 1) => format!("{}{}", g.ones, g.subscript(n)),
-                (1, n) => format!("{}{}{}", g.ones, g.subscript(n), g.transpose),
+                (1, n) => format!("{}{}{}", g.ones, g.subscript(n), g.symbols.transpose),
                 (m, n) => format!(
                     "{}{}{}{}{}{}",
                     g.ones,
@@ -284,12 +284,12 @@ impl MatrixForm {
                     g.juxtapose,
                     g.ones,
                     g.subscript(n),
-                    g.transpose
+                    g.symbols.transpose
                 ),
             },
             MatrixForm::Commutation { order, .. } => match order {
                 VecOrder::ColMajor => "K".to_string(),
-                VecOrder::RowMajor => format!("K{}", g.prime),
+                VecOrder::RowMajor => format!("K{}", g.symbols.prime),
             },
             MatrixForm::Tensor(t) => t.render(notation),
             MatrixForm::Diag { factors, order } => {
@@ -306,7 +306,7 @@ impl MatrixForm {
                 transposed,
             } => {
                 let inner = hadamard_text(factors, notation);
-                let t = if *transposed { g.transpose } else { "" };
+                let t = if *transposed { g.symbols.transpose } else { "" };
                 format!("{}({inner}){t}", g.vec(*order))
             }
             MatrixForm::Kron(a, b) => {
@@ -315,8 +315,8 @@ impl MatrixForm {
                     b.operand(notation, Role::Kron),
                 );
                 match notation {
-                    Notation::Ascii => format!("kron({a}, {b})"),
-                    _ => format!("{a} {} {b}", g.kron),
+                    Notation::Ascii => format!("{}({a}, {b})", g.symbols.kron),
+                    _ => format!("{a} {} {b}", g.symbols.kron),
                 }
             }
             MatrixForm::Product(parts) => parts
@@ -350,16 +350,16 @@ impl MatrixForm {
                     }
                     _ => parts.push(form.operand(notation, Role::Scaled)),
                 }
-                let sign = if *coeff < 0.0 { g.minus } else { "" };
-                format!("{sign}{}", parts.join(g.scale))
+                let sign = if *coeff < 0.0 { g.symbols.minus } else { "" };
+                format!("{sign}{}", parts.join(g.symbols.times))
             }
             MatrixForm::Sum(terms) => {
                 let mut out = String::new();
                 for (n, term) in terms.iter().enumerate() {
                     let text = term.render(notation);
-                    match (n, text.strip_prefix(g.minus)) {
+                    match (n, text.strip_prefix(g.symbols.minus)) {
                         (0, _) => out.push_str(&text),
-                        (_, Some(rest)) => out.push_str(&format!(" {} {rest}", g.minus)),
+                        (_, Some(rest)) => out.push_str(&format!(" {} {rest}", g.symbols.minus)),
                         (_, None) => out.push_str(&format!(" + {text}")),
                     }
                 }
@@ -426,15 +426,13 @@ fn dense_kron(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
     })
 }
 
-/// The symbols of a notation.
+/// The symbols of matrix forms in a notation: those of formulas ([`Symbols`]) and those of
+/// matrices alone.
 struct Glyphs {
-    kron: &'static str,
+    /// The symbols shared with formulas: minus, times (after a scalar), ⊗, ᵀ, ′.
+    symbols: &'static Symbols,
     product: &'static str,
-    scale: &'static str,
     hadamard: &'static str,
-    transpose: &'static str,
-    prime: &'static str,
-    minus: &'static str,
     ones: &'static str,
     juxtapose: &'static str,
     diag: &'static str,
@@ -474,39 +472,27 @@ impl Glyphs {
 fn glyphs(notation: Notation) -> Glyphs {
     match notation {
         Notation::Unicode => Glyphs {
-            kron: "⊗",
+            symbols: Symbols::of(notation),
             product: "·",
-            scale: "·",
             hadamard: " ⊙ ",
-            transpose: "ᵀ",
-            prime: "′",
-            minus: "−",
             ones: "𝟏",
             juxtapose: "",
             diag: "diag",
             notation,
         },
         Notation::Ascii => Glyphs {
-            kron: "kron",
+            symbols: Symbols::of(notation),
             product: " @ ",
-            scale: "*",
             hadamard: " * ",
-            transpose: "^T",
-            prime: "'",
-            minus: "-",
             ones: "ones",
             juxtapose: " @ ",
             diag: "diag",
             notation,
         },
         Notation::Latex => Glyphs {
-            kron: "\\otimes",
+            symbols: Symbols::of(notation),
             product: " \\cdot ",
-            scale: " ",
             hadamard: " \\odot ",
-            transpose: "^\\top",
-            prime: "'",
-            minus: "-",
             ones: "\\mathbf{1}",
             juxtapose: " ",
             diag: "\\operatorname{diag}",
@@ -535,7 +521,7 @@ impl MatrixForms {
         let uses = |f: &dyn Fn(&MatrixForm) -> bool| self.colmajor.any(f) || self.rowmajor.any(f);
         if uses(&|f| matches!(f, MatrixForm::Commutation { .. })) {
             let (vec, vec_r) = (g.vec(VecOrder::ColMajor), g.vec(VecOrder::RowMajor));
-            let (t, p, dot) = (g.transpose, g.prime, g.scale);
+            let (t, p, dot) = (g.symbols.transpose, g.symbols.prime, g.symbols.times);
             notes.push(format!(
                 "K and K{p} are the commutation matrices with K{dot}{vec}({x}) = {vec}({x}{t}) and K{p}{dot}{vec_r}({x}) = {vec_r}({x}{t})"
             ));
