@@ -5,12 +5,12 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use jacscope::cli::Cli;
+use jacscope::cli::{Cli, expression_behind_double_dash};
 use jacscope::commands;
 use jacscope::error::{exit_code_of, message_of};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(expression_behind_double_dash(std::env::args_os().collect()));
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let result = match cli.command {
