@@ -15,73 +15,10 @@ use tempfile::TempDir;
 mod files;
 use files::{load_arg, raw_npy, write_file, write_npy};
 
-/// Every run is cut off after this long: a hang is a failure, not a stuck test suite.
-const TIMEOUT: Duration = Duration::from_secs(120);
+#[path = "common/run.rs"]
+mod run;
+use run::{refused, run, succeeds};
 
-/// What a run printed.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Run {
-    let output = Command::cargo_bin("jacscope")
-        .expect("binary is built")
-        .args(args)
-        .env("RUST_BACKTRACE", "1")
-        .timeout(TIMEOUT)
-        .output()
-        .expect("jacscope runs");
-    let run = Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    for text in [&run.stdout, &run.stderr] {
-        for sign in ["panicked", "stack backtrace", "memory allocation of"] {
-            assert!(!text.contains(sign), "jacscope {args:?}: {sign}: {text}");
-        }
-    }
-    run
-}
-
-/// Runs jacscope, expects it to refuse with exit code 2 and a message on stderr that
-/// contains every one of `needles`; returns the message.
-fn refused(args: &[&str], needles: &[&str]) -> String {
-    let run = run(args);
-    assert_eq!(
-        run.code,
-        Some(2),
-        "jacscope {args:?} should refuse with exit code 2; stderr: {}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.starts_with("error: "),
-        "{args:?}: {}",
-        run.stderr
-    );
-    assert!(
-        !run.stderr.chars().any(|c| c.is_control() && c != '\n'),
-        "raw control characters reach the terminal: {:?}",
-        run.stderr
-    );
-    for needle in needles {
-        assert!(
-            run.stderr.contains(needle),
-            "jacscope {args:?}: expected {needle:?} in: {}",
-            run.stderr
-        );
-    }
-    run.stderr
-}
-
-/// Runs jacscope and expects success; returns what it printed.
-fn succeeds(args: &[&str]) -> Run {
-    let run = run(args);
-    assert_eq!(run.code, Some(0), "jacscope {args:?}: {}", run.stderr);
-    run
-}
 /// `(` × depth, `X`, `)` × depth.
 fn nested(open: &str, depth: usize, close: &str) -> String {
     format!("{}X{}", open.repeat(depth), close.repeat(depth))
