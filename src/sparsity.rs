@@ -670,7 +670,8 @@ impl Odometer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calculus::{IndexRole, IndexVar, TensorDef};
+    use crate::calculus::TensorDef;
+    use crate::calculus::test_support::formula_over_ijkl;
     use proptest::prelude::*;
 
     const I: Slot = Slot::Index(0);
@@ -681,40 +682,22 @@ mod tests {
     /// A formula J[i,j,k,l] with the given dims and, per term, its deltas (times a tensor
     /// factor, which the support ignores).
     fn formula(dims: [usize; 4], terms: Vec<Vec<(Slot, Slot)>>) -> Formula {
-        let names = ["i", "j", "k", "l"];
-        let roles = [
-            IndexRole::Output,
-            IndexRole::Output,
-            IndexRole::Input,
-            IndexRole::Input,
-        ];
-        Formula {
-            indices: (0..4)
-                .map(|p| IndexVar {
-                    name: names[p].to_string(),
-                    dim: dims[p],
-                    role: roles[p],
-                })
-                .collect(),
-            out: vec![0, 1],
-            input: vec![2, 3],
-            tensors: vec![TensorDef::Node(0)],
-            terms: terms
-                .into_iter()
-                .map(|deltas| Term {
-                    coeff: 1.0,
-                    sums: vec![],
-                    factors: deltas
-                        .into_iter()
-                        .map(|(a, b)| Factor::Delta(a, b))
-                        .chain([Factor::Tensor {
-                            tensor: 0,
-                            slots: vec![J, L],
-                        }])
-                        .collect(),
-                })
-                .collect(),
-        }
+        let terms = terms
+            .into_iter()
+            .map(|deltas| Term {
+                coeff: 1.0,
+                sums: vec![],
+                factors: deltas
+                    .into_iter()
+                    .map(|(a, b)| Factor::Delta(a, b))
+                    .chain([Factor::Tensor {
+                        tensor: 0,
+                        slots: vec![J, L],
+                    }])
+                    .collect(),
+            })
+            .collect();
+        formula_over_ijkl(&dims, vec![TensorDef::Node(0)], terms)
     }
 
     /// Every index of a shape, row-major.

@@ -500,9 +500,7 @@ impl<'g> Deriver<'g> {
 mod tests {
     use super::*;
     use crate::calculus::render::{Notation, render};
-    use crate::calculus::test_support::graph;
-
-    const LINEAR: &[(&str, &str)] = &[("X", "3x4"), ("W", "2x4"), ("b", "2")];
+    use crate::calculus::test_support::{LINEAR, graph};
 
     fn raw(source: &str, shapes: &[(&str, &str)], wrt: &str) -> (Graph, Formula) {
         let g = graph(source, shapes);

@@ -14,7 +14,7 @@ pub mod render;
 pub mod simplify;
 pub mod steps;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 pub use derive::{MAX_TERMS, TooManyTerms, raw_formula, raw_formula_within};
 pub use formula::{Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, TensorId, Term};

@@ -617,9 +617,7 @@ fn tensor_text(names: &Names, def: &TensorDef, indices: &[String], notation: Not
 mod tests {
     use super::*;
     use crate::calculus::jacobian_formula;
-    use crate::calculus::test_support::graph;
-
-    const LINEAR: &[(&str, &str)] = &[("X", "3x4"), ("W", "2x4"), ("b", "2")];
+    use crate::calculus::test_support::{LINEAR, graph};
 
     fn formula(source: &str, shapes: &[(&str, &str)], wrt: &str) -> (Graph, Formula) {
         let g = graph(source, shapes);

@@ -172,7 +172,7 @@ mod tests {
     use super::*;
     use crate::calculus::formula::{IndexRole, IndexVar, TensorDef};
     use crate::calculus::render::{Notation, render};
-    use crate::calculus::test_support::{all_indices, graph, tensors, value_at};
+    use crate::calculus::test_support::{LINEAR, all_indices, graph, tensors, value_at};
     use crate::calculus::{jacobian_formula, raw_formula};
     use crate::check::{agrees, finite_difference};
     use crate::eval::evaluate;
@@ -184,8 +184,6 @@ mod tests {
         let f = jacobian_formula(&g, g.input(wrt).unwrap());
         render(&f, &g, Notation::Ascii)
     }
-
-    const LINEAR: &[(&str, &str)] = &[("X", "3x4"), ("W", "2x4"), ("b", "2")];
 
     #[test]
     fn linear_layer_wrt_x_is_delta_times_w() {

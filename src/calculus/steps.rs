@@ -365,15 +365,13 @@ impl Forward<'_> {
 mod tests {
     use super::*;
     use crate::calculus::jacobian_formula;
-    use crate::calculus::test_support::graph;
+    use crate::calculus::test_support::{LINEAR, graph};
 
     fn steps(source: &str, shapes: &[(&str, &str)], wrt: &str) -> Vec<Step> {
         let g = graph(source, shapes);
         let wrt = g.input(wrt).unwrap();
         derivation_steps(&g, wrt, &jacobian_formula(&g, wrt))
     }
-
-    const LINEAR: &[(&str, &str)] = &[("X", "3x4"), ("W", "2x4"), ("b", "2")];
 
     #[test]
     fn linear_layer_reads_like_a_worked_answer() {

@@ -7,9 +7,39 @@ use std::collections::BTreeMap;
 use nalgebra::DMatrix;
 use ndarray::{ArrayD, Axis, IxDyn};
 
-use super::formula::{Factor, Formula, Slot, TensorDef};
+use super::formula::{Factor, Formula, IndexRole, IndexVar, Slot, TensorDef, Term};
 use crate::eval::Values;
 use crate::expr::{Graph, Shape, compile, parse_shape};
+
+/// The shapes of the linear layer the tests use: X 3×4, W 2×4, b of length 2.
+pub const LINEAR: &[(&str, &str)] = &[("X", "3x4"), ("W", "2x4"), ("b", "2")];
+
+/// A formula over J[i,j,k,l] (outputs i, j; inputs k, l) with the given dims; dims past
+/// the fourth are summation indices m, n, p, … .
+pub fn formula_over_ijkl(dims: &[usize], tensors: Vec<TensorDef>, terms: Vec<Term>) -> Formula {
+    let names = ["i", "j", "k", "l", "m", "n", "p", "q"];
+    let roles = [
+        IndexRole::Output,
+        IndexRole::Output,
+        IndexRole::Input,
+        IndexRole::Input,
+    ];
+    Formula {
+        indices: dims
+            .iter()
+            .enumerate()
+            .map(|(p, &dim)| IndexVar {
+                name: names[p].to_string(),
+                dim,
+                role: roles.get(p).copied().unwrap_or(IndexRole::Summation),
+            })
+            .collect(),
+        out: vec![0, 1],
+        input: vec![2, 3],
+        tensors,
+        terms,
+    }
+}
 
 /// Compiles `source` with the given variable shapes (`("X", "3x4")`), panicking on errors.
 pub fn graph(source: &str, shapes: &[(&str, &str)]) -> Graph {

@@ -496,7 +496,7 @@ mod tests {
             TensorDef::Softmax { arg: 0, axis: None },
             TensorDef::Inverse { arg: 0 },
         ];
-        let f = formula([2, 2, 2, 2, 1, 1], tensors, vec![]);
+        let f = formula_over_ijkl(&[2, 2, 2, 2, 1, 1], tensors, vec![]);
         let bound = BoundFormula::new(f, &g, |_| &a).unwrap();
         let t = |id: TensorId| bound.tensor(id).iter().copied().collect::<Vec<f64>>();
         let close = |x: &[f64], y: &[f64]| x.iter().zip(y).all(|(a, b)| (a - b).abs() < 1e-12);
@@ -522,8 +522,8 @@ mod tests {
     fn a_singular_inverse_is_an_error() {
         let g = graph(&[("A", &[2, 2])]);
         let a = ArrayD::from_shape_vec(IxDyn(&[2, 2]), vec![1.0, 2.0, 2.0, 4.0]).unwrap();
-        let f = formula(
-            [2, 2, 2, 2, 1, 1],
+        let f = formula_over_ijkl(
+            &[2, 2, 2, 2, 1, 1],
             vec![TensorDef::Inverse { arg: 0 }],
             vec![],
         );

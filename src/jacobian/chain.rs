@@ -126,8 +126,8 @@ mod tests {
             vec![a.clone(), b.clone(), c.clone()],
             vec![c.clone(), a.clone(), b.clone()],
         ] {
-            let f = formula(
-                [3, 4, 3, 5, 2, 3],
+            let f = formula_over_ijkl(
+                &[3, 4, 3, 5, 2, 3],
                 tensors.clone(),
                 vec![term(1.0, &[4, 5], factors)],
             );
@@ -148,7 +148,7 @@ mod tests {
     #[test]
     fn contractions_that_are_not_chains_are_summed_over_every_index() {
         let positions = vec![Some(0), Some(1), Some(2), Some(3), None, None];
-        let f = formula([3, 4, 3, 5, 3, 3], Vec::new(), Vec::new());
+        let f = formula_over_ijkl(&[3, 4, 3, 5, 3, 3], Vec::new(), Vec::new());
         let chain = |factors: &[Factor]| Chain::of(factors, &[4, 5], &f, &positions);
         // A[i,m]·B[m,n]·C[n,l] is one; δ inside, a vector end, a summation index read
         // by three factors, a cycle or both ends at one free index are not.

@@ -98,7 +98,7 @@ mod tests {
             term(1.0, &[], vec![Factor::Delta(I, K), tensor(0, &[J, L])]),
             term(-1.0, &[], vec![Factor::Delta(J, K), tensor(0, &[I, L])]),
         ];
-        let f = formula([3, 3, 3, 4, 1, 1], vec![TensorDef::Node(0)], terms);
+        let f = formula_over_ijkl(&[3, 3, 3, 4, 1, 1], vec![TensorDef::Node(0)], terms);
         let g = graph(&inputs);
         let mut x = filled(&[3, 4], 7);
         x[[1, 2]] = 0.0;
@@ -123,7 +123,7 @@ mod tests {
             term(1.0, &[], vec![Factor::Delta(I, K), tensor(0, &[J, L])]),
             term(2.0, &[], vec![Factor::Delta(J, K), tensor(0, &[I, L])]),
         ];
-        let f = formula([9, 9, 9, 1000, 1, 1], vec![TensorDef::Node(0)], terms);
+        let f = formula_over_ijkl(&[9, 9, 9, 1000, 1, 1], vec![TensorDef::Node(0)], terms);
         let mut x = filled(&[9, 1000], 3);
         for r in 0..9 {
             x[[r, 17]] = 0.0;

@@ -411,7 +411,7 @@ mod tests {
             term(-1.0, &[], vec![Factor::Delta(I, K), tensor(0, &[J, L])]),
             term(1.0, &[], vec![Factor::Delta(J, L), tensor(0, &[I, K])]),
         ];
-        let f = formula([2, 2, 2, 2, 1, 1], vec![TensorDef::Node(0)], terms);
+        let f = formula_over_ijkl(&[2, 2, 2, 2, 1, 1], vec![TensorDef::Node(0)], terms);
         let a = ArrayD::from_shape_vec(IxDyn(&[2, 2]), vec![1.0, 2.0, 0.25, 3.0]).unwrap();
         let jac = Jacobian::from_node_values(graph(&inputs), 0, f, |_| &a).unwrap();
         assert_eq!(

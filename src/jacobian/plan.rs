@@ -574,7 +574,7 @@ mod tests {
                 vec![tensor(1, &[L, M]), tensor(0, &[M, K])],
             )],
         ] {
-            let f = formula([3, 4, 3, 5, 2, 3], tensors.clone(), terms);
+            let f = formula_over_ijkl(&[3, 4, 3, 5, 2, 3], tensors.clone(), terms);
             let (jac, values) = jacobian(&inputs, f.clone());
             assert_eq!(jac.bound().arrays.len(), 3);
             for index in all_indices(&jac.shape()) {
@@ -588,8 +588,8 @@ mod tests {
         let g = graph(&[("A", &[3, 2])]);
         let a = filled(&[3, 2], 0);
         // A[i,m] read with m free of its term
-        let f = formula(
-            [3, 4, 3, 5, 2, 3],
+        let f = formula_over_ijkl(
+            &[3, 4, 3, 5, 2, 3],
             vec![TensorDef::Node(0)],
             vec![term(1.0, &[], vec![tensor(0, &[I, M])])],
         );
@@ -598,8 +598,8 @@ mod tests {
             Err(JacobianError::Malformed(_))
         ));
         // A[i,j]: j runs over 4, A's axis over 2
-        let f = formula(
-            [3, 4, 3, 5, 2, 3],
+        let f = formula_over_ijkl(
+            &[3, 4, 3, 5, 2, 3],
             vec![TensorDef::Node(0)],
             vec![term(1.0, &[], vec![tensor(0, &[I, J])])],
         );

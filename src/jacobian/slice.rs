@@ -667,7 +667,7 @@ mod tests {
             term(1.0, &[], vec![Factor::Delta(I, K), tensor(0, &[J, L])]),
             term(-1.0, &[], vec![Factor::Delta(J, K), tensor(0, &[I, L])]),
         ];
-        let f = formula([3, 3, 3, 2500, 1, 1], vec![TensorDef::Node(0)], terms);
+        let f = formula_over_ijkl(&[3, 3, 3, 2500, 1, 1], vec![TensorDef::Node(0)], terms);
         let mut x = filled(&[3, 2500], 9);
         x[[1, 1500]] = 0.0;
         let jac = Jacobian::from_node_values(graph(&[("X", &[3, 2500])]), 0, f, |_| &x).unwrap();
@@ -695,7 +695,11 @@ mod tests {
             term(1.0, &[], vec![Factor::Delta(I, K), tensor(0, &[J, L])]),
             term(2.0, &[], vec![Factor::Delta(J, K), tensor(0, &[I, L])]),
         ];
-        let f = formula([300, 300, 300, 1000, 1, 1], vec![TensorDef::Node(0)], terms);
+        let f = formula_over_ijkl(
+            &[300, 300, 300, 1000, 1, 1],
+            vec![TensorDef::Node(0)],
+            terms,
+        );
         let mut x = filled(&[300, 1000], 5);
         for row in 6..9 {
             x.index_axis_mut(ndarray::Axis(0), row).fill(0.0);

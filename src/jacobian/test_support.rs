@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use ndarray::{ArrayD, IxDyn};
 
 use super::Jacobian;
-use crate::calculus::{
-    self, Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, TensorId, Term,
-};
+pub(super) use crate::calculus::test_support::formula_over_ijkl;
+use crate::calculus::{self, Factor, Formula, IndexId, Slot, TensorDef, TensorId, Term};
 use crate::eval;
 use crate::expr::{self, Graph, Node, Op, Shape, Span};
 use crate::inputs::Inputs;
@@ -52,32 +51,6 @@ pub(super) fn filled(dims: &[usize], seed: u64) -> ArrayD<f64> {
         })
         .collect();
     ArrayD::from_shape_vec(IxDyn(dims), data).unwrap()
-}
-
-/// A formula over J[i,j,k,l] with extra summation indices m, n of the given dims.
-pub(super) fn formula(dims: [usize; 6], tensors: Vec<TensorDef>, terms: Vec<Term>) -> Formula {
-    let names = ["i", "j", "k", "l", "m", "n"];
-    let roles = [
-        IndexRole::Output,
-        IndexRole::Output,
-        IndexRole::Input,
-        IndexRole::Input,
-        IndexRole::Summation,
-        IndexRole::Summation,
-    ];
-    Formula {
-        indices: (0..6)
-            .map(|p| IndexVar {
-                name: names[p].to_string(),
-                dim: dims[p],
-                role: roles[p],
-            })
-            .collect(),
-        out: vec![0, 1],
-        input: vec![2, 3],
-        tensors,
-        terms,
-    }
 }
 
 pub(super) fn term(coeff: f64, sums: &[IndexId], factors: Vec<Factor>) -> Term {
@@ -216,7 +189,10 @@ pub(super) fn mixed() -> (Vec<(&'static str, &'static [usize])>, Formula) {
             ],
         ),
     ];
-    (inputs, formula([3, 4, 3, 5, 2, 3], tensors, terms))
+    (
+        inputs,
+        formula_over_ijkl(&[3, 4, 3, 5, 2, 3], tensors, terms),
+    )
 }
 
 /// An expression, the shapes of its variables, and the variable to differentiate by.
