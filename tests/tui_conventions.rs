@@ -6,7 +6,7 @@
 
 use insta::assert_snapshot;
 use jacscope::problem::{Problem, ProblemSpec};
-use jacscope::tui::app::{Action, Direction, Mode, TextEdit};
+use jacscope::tui::action::{Action, Direction, Mode, TextEdit};
 use jacscope::tui::{App, ColorMode, Theme, render};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

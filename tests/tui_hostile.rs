@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use jacscope::problem::{Problem, ProblemSpec};
-use jacscope::tui::app::{Action, Direction, Mode};
+use jacscope::tui::action::{Action, Direction, Mode};
 use jacscope::tui::keymap::{self, Key};
 use jacscope::tui::{App, ColorMode, Theme, render};
 use rand::{RngExt, SeedableRng};

@@ -18,9 +18,8 @@ use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use ratatui::{DefaultTerminal, Frame};
 
-use super::app::{
-    self, Action, App, CheckReport, CheckRequest, CheckState, Direction, Mode, Summary,
-};
+use super::action::{Action, Direction, Mode};
+use super::app::{self, App, CheckReport, CheckRequest, CheckState, Summary};
 use super::jobs::{JobState, in_own_pool};
 use super::keymap;
 use super::render;

@@ -3,7 +3,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::{Action, Direction, Mode, TextEdit};
+use super::action::{Action, Direction, Mode, TextEdit};
 
 /// A key as written in the tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

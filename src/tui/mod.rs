@@ -7,12 +7,13 @@
 //! runs off the UI thread ([`jobs`]) with its progress on screen; [`terminal`] owns the
 //! terminal's setup and its restoration on every way out.
 //!
-//! Keys become [`app::Action`]s through one table per mode ([`keymap`]), which also writes
+//! Keys become [`action::Action`]s through one table per mode ([`keymap`]), which also writes
 //! the footer and the help; [`app::App::update`] is the only place state changes;
 //! [`render`] draws it without changing it; [`event_loop`] connects them to the terminal.
 //! The explorer never differentiates anything: values, structure and reasons come from
 //! `jacobian`, `sparsity` and `check`, exactly as for the subcommands.
 
+pub mod action;
 pub mod app;
 pub mod conventions;
 pub mod editor;

@@ -17,7 +17,8 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use crate::check;
 use crate::numfmt;
 
-use super::app::{App, CheckState, Mode, NumericCount, Summary};
+use super::action::Mode;
+use super::app::{App, CheckState, NumericCount, Summary};
 use super::conventions::{self, ConventionsPanel};
 use super::editor::LineInput;
 use super::heatmap::{self, HeatMap, Viewport};
