@@ -1,7 +1,7 @@
 //! The explorer's state and the one place it changes: [`App::update`].
 //!
 //! No terminal here: the event loop turns keys into [`Action`]s (through `keymap`), feeds
-//! them to `update`, and `render` draws the state. Everything `render` needs (the slice,
+//! them to `update`, and `draw` draws the state. Everything `draw` needs (the slice,
 //! its aggregated heat-map blocks or the matricized view's, the inspected entry) is
 //! computed here, once per change; results of background work arrive through
 //! [`App::poll_jobs`].
@@ -23,11 +23,12 @@ use crate::sparsity;
 
 use super::action::{Action, Direction, Mode};
 use super::editor::{self, LineInput};
+use super::geometry;
 use super::heatmap::{self, HeatGrid, MapMode, Viewport};
+use super::help::{self, HelpFacts};
 use super::jobs::{Job, JobState};
 use super::matricized::MatrixView;
 use super::picker::{self, Example};
-use super::render;
 use super::slices::{SliceAxes, SliceCache, SliceData, SliceKey};
 use super::theme::Theme;
 
@@ -922,7 +923,7 @@ impl App {
                 };
             }
             Mode::Help => {
-                let lines = render::help_lines(self).len();
+                let lines = help::help_lines(&self.theme, &self.help_facts()).len();
                 self.help_scroll = if down {
                     (self.help_scroll + 1).min(lines.saturating_sub(1))
                 } else {
@@ -965,8 +966,8 @@ impl App {
             return matrix.parts(area).map(|parts| parts.cells);
         }
         let (rows, _) = self.slice.dims();
-        let gutter = render::gutter_width(&self.corner_label(), rows);
-        render::layout(area, gutter).map(|layout| layout.cells)
+        let gutter = geometry::gutter_width(&self.corner_label(), rows);
+        geometry::screen_areas(area, gutter).map(|areas| areas.cells)
     }
 
     /// The size of the map's grid in blocks: (wide, high).
@@ -977,6 +978,17 @@ impl App {
                 heatmap::blocks_high(usize::from(cells.height), &self.theme),
             )
         })
+    }
+
+    /// What the help says besides the keys, for this problem and main screen.
+    pub(super) fn help_facts(&self) -> HelpFacts<'_> {
+        HelpFacts {
+            main: self.main,
+            names: &self.summary.names,
+            pairs: &self.summary.pairs,
+            mouse: self.mouse,
+            warnings: &self.warnings,
+        }
     }
 
     /// The text above the slice's row labels: the row and column axes, `k\l`.
@@ -1429,7 +1441,7 @@ mod tests {
             "{}",
             status.text
         );
-        let help: Vec<String> = render::help_lines(&app)
+        let help: Vec<String> = help::help_lines(&app.theme, &app.help_facts())
             .iter()
             .map(|line| line.to_string())
             .collect();
