@@ -125,6 +125,11 @@ fn reached_names(after: &str) -> Vec<String> {
     }
 }
 
+/// How paths start: from `tui`, one module up, this module.
+const CRATE_TUI: &str = "crate::tui::";
+const SUPER: &str = "super::";
+const SELF: &str = "self::";
+
 /// The modules under `tui` that `source`, the file of module `file`, refers to.
 fn references(file: &ModPath, source: &str) -> Vec<ModPath> {
     let code = code_only(source);
@@ -151,38 +156,35 @@ fn references(file: &ModPath, source: &str) -> Vec<ModPath> {
             let inner = inline.iter().map(|(name, _)| name.clone());
             file.iter().cloned().chain(inner).collect()
         };
-        let mut base = None;
-        let mut skip = 0;
-        if !starts_word {
-        } else if rest.starts_with("crate::tui::") {
-            base = Some(Vec::new());
-            skip = "crate::tui::".len();
-        } else if rest.starts_with("super::") {
-            let mut ups = 0;
-            while rest[skip..].starts_with("super::") {
-                ups += 1;
-                skip += "super::".len();
-            }
+        let ups = rest
+            .as_bytes()
+            .chunks(SUPER.len())
+            .take_while(|chunk| *chunk == SUPER.as_bytes())
+            .count();
+        let (base, skip) = if !starts_word {
+            (None, 0)
+        } else if rest.starts_with(CRATE_TUI) {
+            (Some(Vec::new()), CRATE_TUI.len())
+        } else if ups > 0 {
             let here = here();
-            base = Some(here[..here.len() - ups].to_vec());
-        } else if rest.starts_with("self::") {
-            base = Some(here());
-            skip = "self::".len();
-        } else if let Some(child) = declared
-            .iter()
-            .find(|d| rest.starts_with(&format!("{d}::")))
-        {
-            base = Some(file.clone());
-            skip = 0;
-        } else if let Some(after) = rest.strip_prefix("mod ") {
-            let name: String = after
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            if after[name.len()..].trim_start().starts_with('{') {
-                inline.push((name, depth));
+            (Some(here[..here.len() - ups].to_vec()), ups * SUPER.len())
+        } else if rest.starts_with(SELF) {
+            (Some(here()), SELF.len())
+        } else if declared.iter().any(|d| rest.starts_with(&format!("{d}::"))) {
+            // A module this file declares, by its name: the name is what is reached.
+            (Some(file.clone()), 0)
+        } else {
+            if let Some(after) = rest.strip_prefix("mod ") {
+                let name: String = after
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if after[name.len()..].trim_start().starts_with('{') {
+                    inline.push((name, depth));
+                }
             }
-        }
+            (None, 0)
+        };
         if let Some(base) = base {
             for name in reached_names(&rest[skip..]) {
                 let mut path = base.clone();
