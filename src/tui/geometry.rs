@@ -218,3 +218,57 @@ impl Ruler {
         self.chars.iter().collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Below the minimum nothing is laid out; at 60×18 the inspector is under the map, from
+    /// 110 columns on beside it; the matricized view gives the map's first row to its axes.
+    #[test]
+    fn areas_follow_the_screen_size() {
+        assert_eq!(screen_areas(Rect::new(0, 0, 59, 18), 5), None);
+        assert_eq!(screen_areas(Rect::new(0, 0, 60, 17), 5), None);
+        let narrow = screen_areas(Rect::new(0, 0, 60, 18), 5).unwrap();
+        assert_eq!(
+            narrow,
+            ScreenAreas {
+                header: Rect::new(0, 0, 60, 2),
+                title: Rect::new(0, 2, 60, 1),
+                ruler: Rect::new(0, 3, 60, 1),
+                gutter: Rect::new(0, 4, 5, 4),
+                cells: Rect::new(5, 4, 54, 4),
+                legend: Rect::new(0, 8, 60, 1),
+                inspector: Rect::new(0, 9, 60, 8),
+                footer: Rect::new(0, 17, 60, 1),
+            }
+        );
+        let wide = screen_areas(Rect::new(0, 0, 120, 40), 5).unwrap();
+        assert_eq!(wide.inspector, Rect::new(72, 2, 48, 37));
+        assert_eq!(wide.cells, Rect::new(5, 4, 66, 34));
+        let matrix = narrow.matrix();
+        assert_eq!(matrix.axes, narrow.ruler);
+        assert_eq!(matrix.ruler, Rect::new(0, 4, 60, 1));
+        assert_eq!(matrix.gutter, Rect::new(0, 5, 5, 3));
+        assert_eq!(matrix.cells, Rect::new(5, 5, 54, 3));
+    }
+
+    #[test]
+    fn the_gutter_fits_the_corner_and_the_widest_row() {
+        assert_eq!(gutter_width("k\\l", 4), 5);
+        assert_eq!(gutter_width("Y\\X", 32768), 7);
+    }
+
+    /// Labels are placed only where they neither overlap nor touch one placed earlier.
+    #[test]
+    fn the_ruler_keeps_labels_apart() {
+        let mut ruler = Ruler::new(12);
+        ruler.place(3, "▼17");
+        ruler.place(0, "0");
+        ruler.place(1, "9");
+        ruler.place(6, "x");
+        ruler.place(10, "23");
+        ruler.place(11, "too long");
+        assert_eq!(ruler.text(), "0  ▼17    23");
+    }
+}

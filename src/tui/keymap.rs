@@ -1,5 +1,6 @@
 //! The keymap: one table per mode turns key presses into [`Action`]s, and the same tables
-//! write the footer hints and the help screen, so they cannot drift from behaviour.
+//! write the footer hints (`draw::footer`) and the help screen ([`super::help`]), so they
+//! cannot drift from behaviour.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 

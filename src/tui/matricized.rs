@@ -7,6 +7,9 @@
 //! [`Layout::position`] and [`Layout::index_at`]. The blocks are counted from the deltas by
 //! [`layout::matricized_block_counts`], never by visiting entries, so the default example's
 //! 32768 × 65536 matrix is drawn as fast as a slice; values are not evaluated.
+//!
+//! This file holds the view's state and its texts; `draw::map` draws it, where
+//! [`geometry`] says.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

@@ -1,12 +1,12 @@
 //! Drawing: a pure function of the [`App`] state, never changing it.
 //!
-//! The screen is a header ([`header`]: expression, wrt, J's shape, counts), the map
-//! ([`map`]: the heat map of the current slice with its title, rulers and legend, or the
+//! The screen is a header (`header`: expression, wrt, J's shape, counts), the map
+//! (`map`: the heat map of the current slice with its title, rulers and legend, or the
 //! matricized view in the same place), an inspector for the entry under the cursor
-//! ([`inspector`]), and a footer ([`footer`]) of key hints from the keymap, or the progress
-//! of a problem loading. Over it go the overlays ([`overlays`]): help, editor, go-to, the
+//! (`inspector`), and a footer (`footer`) of key hints from the keymap, or the progress
+//! of a problem loading. Over it go the overlays (`overlays`): help, editor, go-to, the
 //! example picker and the conventions panel. Before the first problem is evaluated,
-//! [`draw_loading`] draws the loading screen ([`loading`]). Below
+//! [`draw_loading`] draws the loading screen (`loading`). Below
 //! [`MIN_WIDTH`]×[`MIN_HEIGHT`] only a message is drawn.
 //!
 //! This file is the one place that reads the app: it picks what each part shows and hands
