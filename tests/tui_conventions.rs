@@ -6,8 +6,8 @@
 
 use insta::assert_snapshot;
 use jacscope::problem::{Problem, ProblemSpec};
-use jacscope::tui::app::{Action, Direction, Mode, TextEdit};
-use jacscope::tui::{App, ColorMode, Theme, render};
+use jacscope::tui::action::{Action, Direction, Mode, TextEdit};
+use jacscope::tui::{App, ColorMode, Theme, draw};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -31,7 +31,7 @@ fn app_at(theme: Theme, size: (u16, u16), cursor: &str, actions: &[Action]) -> A
 fn screen(app: &App) -> String {
     let (width, height) = app.screen_size();
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| render::draw(frame, app)).unwrap();
+    terminal.draw(|frame| draw::draw(frame, app)).unwrap();
     terminal.backend().to_string()
 }
 

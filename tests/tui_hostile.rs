@@ -12,9 +12,9 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use jacscope::problem::{Problem, ProblemSpec};
-use jacscope::tui::app::{Action, Direction, Mode};
+use jacscope::tui::action::{Action, Direction, Mode};
 use jacscope::tui::keymap::{self, Key};
-use jacscope::tui::{App, ColorMode, Theme, render};
+use jacscope::tui::{App, ColorMode, Theme, draw};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use ratatui::Terminal;
@@ -46,7 +46,7 @@ fn small_app(size: (u16, u16)) -> App {
 fn draw(app: &App) -> Vec<String> {
     let (width, height) = app.screen_size();
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| render::draw(frame, app)).unwrap();
+    terminal.draw(|frame| draw::draw(frame, app)).unwrap();
     let buffer = terminal.backend().buffer();
     (0..height)
         .map(|y| (0..width).map(|x| buffer[(x, y)].symbol()).collect())

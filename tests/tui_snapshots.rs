@@ -10,8 +10,9 @@ use insta::assert_snapshot;
 use jacscope::calculus::Notation;
 use jacscope::problem::{Problem, ProblemSpec};
 use jacscope::progress::Progress;
-use jacscope::tui::app::{Action, Direction, Mode, Summary, TextEdit};
-use jacscope::tui::{App, ColorMode, Theme, render};
+use jacscope::tui::action::{Action, Direction, Mode, TextEdit};
+use jacscope::tui::app::Summary;
+use jacscope::tui::{App, ColorMode, Theme, draw};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
@@ -49,7 +50,7 @@ fn screen(app: &mut App) -> String {
     app.check_now();
     let (width, height) = (app.screen_size().0, app.screen_size().1);
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| render::draw(frame, app)).unwrap();
+    terminal.draw(|frame| draw::draw(frame, app)).unwrap();
     redact_check(&terminal.backend().to_string())
 }
 
@@ -201,7 +202,7 @@ fn colours_tell_structural_from_numeric_zeros() {
     let mut app = relu_app((80, 24));
     app.check_now();
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    terminal.draw(|frame| render::draw(frame, &app)).unwrap();
+    terminal.draw(|frame| draw::draw(frame, &app)).unwrap();
     let buffer = terminal.backend().buffer().clone();
     let cells = app.map_cells().expect("80×24 has room for the map");
     // At i = 0, j = 0, relu′(Z)[0,0] decides whether row k = 0 is numeric zero or nonzero.
@@ -268,7 +269,7 @@ fn loading_screen() {
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
     let progress = Progress::new();
     terminal
-        .draw(|frame| render::draw_loading(frame, &theme, &summary, "evaluating", &progress))
+        .draw(|frame| draw::draw_loading(frame, &theme, &summary, "evaluating", &progress))
         .unwrap();
     assert_snapshot!(terminal.backend().to_string());
 }

@@ -1,7 +1,7 @@
 //! The explorer's state and the one place it changes: [`App::update`].
 //!
 //! No terminal here: the event loop turns keys into [`Action`]s (through `keymap`), feeds
-//! them to `update`, and `render` draws the state. Everything `render` needs (the slice,
+//! them to `update`, and `draw` draws the state. Everything `draw` needs (the slice,
 //! its aggregated heat-map blocks or the matricized view's, the inspected entry) is
 //! computed here, once per change; results of background work arrive through
 //! [`App::poll_jobs`].
@@ -21,148 +21,16 @@ use crate::problem::{PreparedProblem, Problem, ProblemSpec};
 use crate::progress::Progress;
 use crate::sparsity;
 
+use super::action::{Action, Direction, Mode};
 use super::editor::{self, LineInput};
+use super::geometry;
 use super::heatmap::{self, HeatGrid, MapMode, Viewport};
+use super::help::{self, HelpFacts};
 use super::jobs::{Job, JobState};
 use super::matricized::MatrixView;
 use super::picker::{self, Example};
-use super::render;
 use super::slices::{SliceAxes, SliceCache, SliceData, SliceKey};
 use super::theme::Theme;
-
-/// A direction on the heat map (also: previous / next for `[` and `]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// Towards column 0 (or the previous item).
-    Left,
-    /// Towards the last column (or the next item).
-    Right,
-    /// Towards row 0.
-    Up,
-    /// Towards the last row.
-    Down,
-}
-
-/// An edit of a one-line text field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TextEdit {
-    /// Types a character at the cursor.
-    Insert(char),
-    /// Deletes the character before the cursor.
-    Backspace,
-    /// Deletes the character at the cursor.
-    Delete,
-    /// Moves the cursor left.
-    Left,
-    /// Moves the cursor right.
-    Right,
-    /// Moves the cursor to the start.
-    Home,
-    /// Moves the cursor to the end.
-    End,
-    /// Empties the line.
-    Clear,
-}
-
-/// What has the keyboard: the main screen (slice or matricized view) or an overlay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// The heat map of a slice, and the inspector.
-    Normal,
-    /// The matricized view: the whole J as the numerator-layout matrix, and the inspector.
-    Matrix,
-    /// The conventions panel over the main screen: every layout of J and where the
-    /// cursor's entry lands in each.
-    Conventions,
-    /// The help screen.
-    Help,
-    /// The example picker.
-    Picker,
-    /// The expression editor.
-    Editor,
-    /// The go-to prompt.
-    Goto,
-}
-
-impl Mode {
-    /// Every mode.
-    pub const ALL: [Mode; 7] = [
-        Mode::Normal,
-        Mode::Matrix,
-        Mode::Conventions,
-        Mode::Help,
-        Mode::Picker,
-        Mode::Editor,
-        Mode::Goto,
-    ];
-}
-
-/// Everything the explorer can be told to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// Move the cursor one entry.
-    Move(Direction),
-    /// Move the cursor half a screen.
-    Page(Direction),
-    /// Show the next pair of axes.
-    NextPair,
-    /// Show the previous pair of axes.
-    PrevPair,
-    /// Show pair n (0-based) of [`SliceAxes::all`].
-    SelectPair(usize),
-    /// Select the previous (Left) or next (Right) fixed axis.
-    SelectFixed(Direction),
-    /// Change the selected fixed index by this much.
-    ChangeFixed(i8),
-    /// Jump to the next nonzero of the slice in reading order.
-    NextNonzero,
-    /// Jump to the previous nonzero of the slice in reading order.
-    PrevNonzero,
-    /// Halve the block size around the cursor.
-    ZoomIn,
-    /// Double the block size.
-    ZoomOut,
-    /// Next map mode.
-    CycleMapMode,
-    /// Switch between the slice view and the matricized view.
-    ToggleMatrix,
-    /// Switch the matricized view between column-major and row-major vec order.
-    ToggleVecOrder,
-    /// Differentiate with respect to the next variable.
-    CycleWrt,
-    /// Open an overlay.
-    Open(Mode),
-    /// Close the overlay.
-    Close,
-    /// Apply the editor or go-to line, or open the chosen example.
-    Submit,
-    /// Previous item of a list (or scroll up).
-    ListUp,
-    /// Next item of a list (or scroll down).
-    ListDown,
-    /// Edit the text of the editor or the go-to prompt.
-    Text(TextEdit),
-    /// Stop the running background work if there is any, else quit (Esc).
-    Back,
-    /// Quit.
-    Quit,
-    /// The terminal has a new size.
-    Resize {
-        /// Columns.
-        width: u16,
-        /// Rows.
-        height: u16,
-    },
-    /// A mouse click at a screen position.
-    Click {
-        /// Screen column.
-        column: u16,
-        /// Screen row.
-        row: u16,
-    },
-    /// A mouse wheel step.
-    Scroll(Direction),
-}
 
 /// A one-line message in the footer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1055,7 +923,7 @@ impl App {
                 };
             }
             Mode::Help => {
-                let lines = render::help_lines(self).len();
+                let lines = help::help_lines(&self.theme, &self.help_facts()).len();
                 self.help_scroll = if down {
                     (self.help_scroll + 1).min(lines.saturating_sub(1))
                 } else {
@@ -1098,8 +966,8 @@ impl App {
             return matrix.parts(area).map(|parts| parts.cells);
         }
         let (rows, _) = self.slice.dims();
-        let gutter = render::gutter_width(&self.corner_label(), rows);
-        render::layout(area, gutter).map(|layout| layout.cells)
+        let gutter = geometry::gutter_width(&self.corner_label(), rows);
+        geometry::screen_areas(area, gutter).map(|areas| areas.cells)
     }
 
     /// The size of the map's grid in blocks: (wide, high).
@@ -1110,6 +978,17 @@ impl App {
                 heatmap::blocks_high(usize::from(cells.height), &self.theme),
             )
         })
+    }
+
+    /// What the help says besides the keys, for this problem and main screen.
+    pub(super) fn help_facts(&self) -> HelpFacts<'_> {
+        HelpFacts {
+            main: self.main,
+            names: &self.summary.names,
+            pairs: &self.summary.pairs,
+            mouse: self.mouse,
+            warnings: &self.warnings,
+        }
     }
 
     /// The text above the slice's row labels: the row and column axes, `k\l`.
@@ -1184,6 +1063,7 @@ pub(super) fn notation(theme: &Theme) -> Notation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::action::TextEdit;
     use crate::tui::theme::ColorMode;
 
     /// X @ W.T with X 4×6 and W 5×6: J[i,j,k,l] of shape (4, 5, 4, 6).
@@ -1561,7 +1441,7 @@ mod tests {
             "{}",
             status.text
         );
-        let help: Vec<String> = render::help_lines(&app)
+        let help: Vec<String> = help::help_lines(&app.theme, &app.help_facts())
             .iter()
             .map(|line| line.to_string())
             .collect();

@@ -7,7 +7,7 @@
 
 use crate::problem::ProblemSpec;
 
-use super::app::TextEdit;
+use super::action::TextEdit;
 
 /// A line of text being edited, with a cursor (in characters).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -18,12 +18,11 @@ use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use ratatui::{DefaultTerminal, Frame};
 
-use super::app::{
-    self, Action, App, CheckReport, CheckRequest, CheckState, Direction, Mode, Summary,
-};
+use super::action::{Action, Direction, Mode};
+use super::app::{self, App, CheckReport, CheckRequest, CheckState, Summary};
+use super::draw;
 use super::jobs::{JobState, in_own_pool};
 use super::keymap;
-use super::render;
 use super::theme::Theme;
 use crate::error::Error;
 use crate::problem::{PreparedProblem, Problem};
@@ -86,7 +85,7 @@ pub fn run(terminal: &mut DefaultTerminal, app: &mut App) -> io::Result<()> {
 
 /// Draws one frame of `app` inside a synchronized update.
 fn draw(terminal: &mut DefaultTerminal, app: &App) -> io::Result<()> {
-    draw_with(terminal, |frame| render::draw(frame, app))
+    draw_with(terminal, |frame| draw::draw(frame, app))
 }
 
 /// Draws one frame with `render` inside a synchronized update.
@@ -132,7 +131,7 @@ pub fn load(
         };
         if due {
             draw_with(terminal, |frame| {
-                render::draw_loading(frame, theme, &summary, &job.label, job.progress())
+                draw::draw_loading(frame, theme, &summary, &job.label, job.progress())
             })
             .map_err(terminal_error)?;
             drawn = Some(Instant::now());

@@ -1,9 +1,10 @@
 //! The keymap: one table per mode turns key presses into [`Action`]s, and the same tables
-//! write the footer hints and the help screen, so they cannot drift from behaviour.
+//! write the footer hints (`draw::footer`) and the help screen ([`super::help`]), so they
+//! cannot drift from behaviour.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::{Action, Direction, Mode, TextEdit};
+use super::action::{Action, Direction, Mode, TextEdit};
 
 /// A key as written in the tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,11 +7,12 @@
 //! [`Layout::position`] and [`Layout::index_at`]. The blocks are counted from the deltas by
 //! [`layout::matricized_block_counts`], never by visiting entries, so the default example's
 //! 32768 × 65536 matrix is drawn as fast as a slice; values are not evaluated.
+//!
+//! This file holds the view's state and its texts; `draw::map` draws it, where
+//! [`geometry`] says.
 
-use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 use thiserror::Error;
 
 use crate::jacobian::Jacobian;
@@ -19,8 +20,8 @@ use crate::layout::{self, JacobianDims, Layout, ShapeContext, VecOrder};
 use crate::sparsity::StructuralSupport;
 
 use super::conventions::{matrix_shape, plain};
-use super::heatmap::{self, HeatGrid, HeatMap, MapMode, Viewport};
-use super::render;
+use super::geometry::{self, MatrixAreas};
+use super::heatmap::{HeatGrid, Viewport};
 use super::theme::Theme;
 
 /// J is too large to be one matrix: |Y| × |X| cannot be indexed on this machine.
@@ -178,20 +179,11 @@ impl MatrixView {
     }
 
     /// Where the parts of the view go on a screen `area`, around the same header, inspector
-    /// and footer as the slice view ([`render::layout`]); `None` if the screen is too small.
-    pub fn parts(&self, area: Rect) -> Option<MatrixParts> {
-        let gutter = render::gutter_width(&self.corner_label(), self.viewport.rows);
-        let screen = render::layout(area, gutter)?;
-        // One line of the slice view's map goes to the axes line.
-        let below = |r: Rect| Rect::new(r.x, r.y + 1, r.width, r.height - 1);
-        Some(MatrixParts {
-            title: screen.title,
-            axes: screen.ruler,
-            ruler: Rect::new(screen.ruler.x, screen.gutter.y, screen.ruler.width, 1),
-            gutter: below(screen.gutter),
-            cells: below(screen.cells),
-            legend: screen.legend,
-        })
+    /// and footer as the slice view ([`geometry::screen_areas`]); `None` if the screen is too
+    /// small.
+    pub fn parts(&self, area: Rect) -> Option<MatrixAreas> {
+        let gutter = geometry::gutter_width(&self.corner_label(), self.viewport.rows);
+        geometry::screen_areas(area, gutter).map(|screen| screen.matrix())
     }
 
     /// The title: `numerator-rowmajor: ∂vec(Y)/∂vec(X)ᵀ, 32768 × 65536`.
@@ -243,62 +235,6 @@ impl MatrixView {
             Span::styled(format!(" {} structure only", theme.glyphs.dot), theme.dim()),
         ])
     }
-}
-
-/// Where each part of the matricized view goes on screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MatrixParts {
-    /// The title line: the layout and the matrix's size.
-    pub title: Rect,
-    /// What the rows and columns are.
-    pub axes: Rect,
-    /// The column ruler.
-    pub ruler: Rect,
-    /// The row labels.
-    pub gutter: Rect,
-    /// The heat-map cells.
-    pub cells: Rect,
-    /// The legend line.
-    pub legend: Rect,
-}
-
-/// Draws the matricized view into `parts` with the cursor (a full index of J) marked.
-pub fn draw(
-    frame: &mut Frame,
-    parts: &MatrixParts,
-    view: &MatrixView,
-    cursor: &[usize],
-    theme: &Theme,
-) {
-    let viewport = &view.viewport;
-    let position = view.position(cursor);
-    frame.render_widget(Paragraph::new(view.title(theme)), parts.title);
-    frame.render_widget(Paragraph::new(view.axes_line(theme)), parts.axes);
-    let (gutter, cells) = (parts.gutter, parts.cells);
-    let corner = view.corner_label();
-    let ruler = render::column_ruler(
-        viewport,
-        position,
-        &corner,
-        (gutter.width, cells.width),
-        theme,
-    );
-    frame.render_widget(Paragraph::new(ruler), parts.ruler);
-    let labels = render::row_labels(viewport, position, gutter.width, cells.height, theme);
-    frame.render_widget(Paragraph::new(labels), gutter);
-    frame.render_widget(
-        HeatMap {
-            grid: view.grid(),
-            theme,
-            mode: MapMode::Sparsity,
-            cursor: position,
-        },
-        parts.cells,
-    );
-    frame.render_widget(
-        Paragraph::new(heatmap::legend(theme, view.grid(), MapMode::Sparsity)),
-        parts.legend,
-    );
 }
 
 #[cfg(test)]

@@ -7,22 +7,26 @@
 //! runs off the UI thread ([`jobs`]) with its progress on screen; [`terminal`] owns the
 //! terminal's setup and its restoration on every way out.
 //!
-//! Keys become [`app::Action`]s through one table per mode ([`keymap`]), which also writes
-//! the footer and the help; [`app::App::update`] is the only place state changes;
-//! [`render`] draws it without changing it; [`event_loop`] connects them to the terminal.
+//! Keys become [`action::Action`]s through one table per mode ([`keymap`]), which also writes
+//! the footer and the help ([`help`]); [`app::App::update`] is the only place state changes;
+//! [`draw`] draws it part by part without changing it, where [`geometry`] says;
+//! [`event_loop`] connects them to the terminal.
 //! The explorer never differentiates anything: values, structure and reasons come from
 //! `jacobian`, `sparsity` and `check`, exactly as for the subcommands.
 
+pub mod action;
 pub mod app;
 pub mod conventions;
+pub mod draw;
 pub mod editor;
 pub mod event_loop;
+pub mod geometry;
 pub mod heatmap;
+pub mod help;
 pub mod jobs;
 pub mod keymap;
 pub mod matricized;
 pub mod picker;
-pub mod render;
 pub mod slices;
 pub mod terminal;
 pub mod theme;

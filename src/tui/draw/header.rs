@@ -1,0 +1,92 @@
+//! The header: two lines naming the problem (the expression, wrt, J's name and shape) and
+//! counting J's entries (all of them, the structurally nonzero, the numerically nonzero).
+//! The loading screen starts with the same lines.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::numfmt;
+use crate::tui::app::{NumericCount, Summary};
+use crate::tui::theme::Theme;
+
+use super::text::{j_name, shortened};
+
+/// Draws the header of `summary` into `area`, with the numeric count where it stands.
+pub(super) fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    summary: &Summary,
+    numeric: &NumericCount,
+) {
+    let lines = header_lines(theme, summary, Some(numeric_text(numeric)), area.width);
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The numeric count, or how its counting stands.
+fn numeric_text(numeric: &NumericCount) -> String {
+    match numeric {
+        NumericCount::Done(count) => format!("numeric {}", numfmt::grouped(u128::from(*count))),
+        NumericCount::Counting(job) => format!(
+            "numeric: counting {:.0}% (Esc stops)",
+            job.progress().fraction() * 100.0
+        ),
+        NumericCount::Stopped => "numeric: stopped".to_string(),
+        NumericCount::Failed => "numeric: the count failed".to_string(),
+    }
+}
+
+/// The two header lines for `width` cells: the expression, wrt and J's shape; then J's
+/// entry count, its structural nonzeros and, if known, `numeric` (the numeric count or its
+/// progress).
+pub(super) fn header_lines(
+    theme: &Theme,
+    s: &Summary,
+    numeric: Option<String>,
+    width: u16,
+) -> Vec<Line<'static>> {
+    let dot = format!(" {} ", theme.glyphs.dot);
+    // J's shape always shows: a long expression is cut instead.
+    let tail = vec![
+        Span::styled(dot.clone(), theme.dim()),
+        Span::styled("wrt ", theme.label()),
+        Span::styled(s.wrt.clone(), theme.title()),
+        Span::styled(dot.clone(), theme.dim()),
+        Span::raw(format!("{} {}", j_name(&s.names), shape_text(&s.shape))),
+    ];
+    let tail_width: usize = tail.iter().map(Span::width).sum();
+    let room = usize::from(width).saturating_sub(tail_width + 4);
+    let expression = shortened(&s.expression, room);
+    let mut first = Line::from(vec![
+        Span::styled("Y = ", theme.label()),
+        Span::styled(expression, theme.title()),
+    ]);
+    first.spans.extend(tail);
+    let density = if s.entries == 0 {
+        0.0
+    } else {
+        s.structural as f64 / s.entries as f64
+    };
+    let mut second = Line::from(vec![
+        Span::raw(format!("{} entries", numfmt::grouped(s.entries))),
+        Span::styled(dot.clone(), theme.dim()),
+        Span::raw(format!(
+            "structural {} ({})",
+            numfmt::grouped(s.structural),
+            numfmt::percent(density)
+        )),
+    ]);
+    if let Some(numeric) = numeric {
+        second.spans.push(Span::styled(dot, theme.dim()));
+        second.spans.push(Span::raw(numeric));
+    }
+    vec![first, second]
+}
+
+/// `(64, 512, 64, 1024)`.
+fn shape_text(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    format!("({})", dims.join(", "))
+}

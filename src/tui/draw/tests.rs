@@ -1,0 +1,310 @@
+//! Step-and-draw tests of each part of the screen, in the csvlens style: drive the app with
+//! actions, draw it on a small `TestBackend` (60×18, the smallest screen the explorer
+//! draws in, unless a part needs more), and compare the lines of the part.
+//!
+//! At 60×18 the header is rows 0–1, the map rows 2–8 (title, ruler, four rows of cells,
+//! legend), the inspector rows 9–16 (its top border first) and the footer row 17.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Modifier;
+
+use super::*;
+use crate::calculus::Notation;
+use crate::layout::Layout;
+use crate::problem::{Problem, ProblemSpec};
+use crate::tui::action::{Action, Direction, TextEdit};
+use crate::tui::theme::ColorMode;
+
+/// X @ W.T with X 4×6 and W 5×6: J[i,j,k,l] of shape (4, 5, 4, 6).
+fn spec() -> ProblemSpec {
+    ProblemSpec::default_example(&["X=4x6".into(), "W=5x6".into()], 0)
+}
+
+/// The explorer on [`spec`] on a `width × height` screen, its numeric count finished.
+fn small(width: u16, height: u16) -> App {
+    let problem = Problem::build(spec()).unwrap();
+    let theme = Theme::new(ColorMode::Ansi16, false);
+    let mut app = App::new(problem, theme, false, (width, height));
+    app.finish_jobs();
+    app
+}
+
+/// A test terminal of `width × height` cells after drawing with `draw`.
+fn drawn(width: u16, height: u16, draw: impl FnOnce(&mut Frame)) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(draw).unwrap();
+    terminal
+}
+
+/// The rows of the screen as text, without trailing spaces.
+fn rows(terminal: &Terminal<TestBackend>) -> Vec<String> {
+    let buffer = terminal.backend().buffer();
+    let area = buffer.area;
+    (area.top()..area.bottom())
+        .map(|y| {
+            let row: String = (area.left()..area.right())
+                .map(|x| buffer[(x, y)].symbol())
+                .collect();
+            row.trim_end().to_string()
+        })
+        .collect()
+}
+
+/// Applies `actions` to `app`, then draws the whole screen: its rows.
+fn step_and_draw(app: &mut App, actions: &[Action]) -> Vec<String> {
+    for &action in actions {
+        app.update(action);
+    }
+    let (width, height) = app.screen_size();
+    rows(&drawn(width, height, |frame| draw(frame, app)))
+}
+
+/// The row of `screen` containing `text`.
+fn row_with<'a>(screen: &'a [String], text: &str) -> &'a str {
+    screen
+        .iter()
+        .find(|row| row.contains(text))
+        .unwrap_or_else(|| panic!("no row contains {text:?}:\n{}", screen.join("\n")))
+}
+
+#[test]
+fn the_header_names_the_problem_and_counts_j() {
+    let mut app = small(60, 18);
+    let screen = step_and_draw(&mut app, &[]);
+    assert_eq!(screen[0], "Y = X @ W.T · wrt X · J[i,j,k,l] (4, 5, 4, 6)");
+    assert_eq!(
+        screen[1],
+        "480 entries · structural 120 (25%) · numeric 120"
+    );
+    app.update(Action::CycleWrt);
+    app.finish_jobs();
+    let screen = step_and_draw(&mut app, &[]);
+    assert_eq!(screen[0], "Y = X @ W.T · wrt W · J[i,j,k,l] (4, 5, 5, 6)");
+    assert_eq!(
+        screen[1],
+        "600 entries · structural 120 (20%) · numeric 120"
+    );
+}
+
+#[test]
+fn the_slice_map_follows_the_cursor() {
+    let mut app = small(60, 18);
+    let moves = [
+        Action::Move(Direction::Right),
+        Action::Move(Direction::Right),
+        Action::Move(Direction::Right),
+        Action::Move(Direction::Down),
+        Action::Move(Direction::Down),
+    ];
+    let screen = step_and_draw(&mut app, &moves);
+    assert_eq!(screen[2], "slice k,l (pair 6/6) fixed i=0 j=0");
+    // The corner label, then across the 54 columns of cells: the first column, the cursor's
+    // with its marker, the last.
+    assert_eq!(screen[3], format!(" k\\l {:<53}5", "0  ▼3"));
+    // Two rows of entries per cell row: k = 0, 1 then k = 2 (the cursor's), 3.
+    assert_eq!(&screen[4][..5], "  0  ");
+    assert_eq!(&screen[5][..7], "  2▶ ");
+    assert!(screen[8].starts_with("sparsity"), "{}", screen[8]);
+
+    // The selected fixed axis is highlighted; + changes it.
+    let screen = step_and_draw(
+        &mut app,
+        &[
+            Action::SelectFixed(Direction::Right),
+            Action::ChangeFixed(1),
+        ],
+    );
+    assert_eq!(screen[2], "slice k,l (pair 6/6) fixed i=0 j=1");
+    let terminal = drawn(60, 18, |frame| draw(frame, &app));
+    let title = &terminal.backend().buffer();
+    let reversed = |x: u16| title[(x, 2)].modifier.contains(Modifier::REVERSED);
+    let at = |text: &str| u16::try_from(screen[2].chars().count() - text.len()).unwrap();
+    assert!(reversed(at("j=1")) && !reversed(at("i=0 j=1")));
+}
+
+#[test]
+fn the_matricized_view_takes_the_maps_place() {
+    let mut app = small(60, 18);
+    let screen = step_and_draw(&mut app, &[Action::ToggleMatrix]);
+    assert_eq!(screen[2], "numerator-rowmajor: ∂vec(Y)/∂vec(X)ᵀ, 20 × 24");
+    assert!(
+        screen[3].starts_with("rows vec(Y), cols vec(X), row-major (j, l fastest)"),
+        "{}",
+        screen[3]
+    );
+    assert_eq!(screen[4], format!(" Y\\X {:<52}23", "▼0"));
+    assert!(screen[5].starts_with("  0▶ "), "{}", screen[5]);
+    assert!(screen[8].starts_with("structure"), "{}", screen[8]);
+    let screen = step_and_draw(&mut app, &[Action::ToggleVecOrder]);
+    assert_eq!(screen[2], "numerator-colmajor: ∂vec(Y)/∂vec(X)ᵀ, 20 × 24");
+}
+
+#[test]
+fn the_inspector_says_why_an_entry_is_zero_and_what_the_check_found() {
+    let mut app = small(60, 18);
+    let screen = step_and_draw(&mut app, &[Action::Move(Direction::Down)]);
+    assert!(screen[9].starts_with(" entry ─"), "{}", screen[9]);
+    assert_eq!(
+        screen[10..15],
+        [
+            "∂Y[0,0]/∂X[1,0] = 0   i=0 j=0 k=1 l=0",
+            "check    finite difference: checking…",
+            "zero     δ(i,k) = 0 since i = 0 ≠ k = 1",
+            "formula  δ(i,k)·W[j,l]",
+            "here     δ(0,1)·W[0,0] = 0 × 0.69996 = 0",
+        ]
+    );
+    app.check_now();
+    let screen = step_and_draw(&mut app, &[]);
+    assert_eq!(
+        screen[11],
+        "check    finite difference 0 ✓ agrees (error 0)"
+    );
+}
+
+#[test]
+fn the_footer_puts_the_status_first_and_keeps_help_and_quit() {
+    let mut app = small(60, 18);
+    let screen = step_and_draw(&mut app, &[]);
+    assert_eq!(
+        screen[17],
+        "hjkl move  HJKL page  Tab axes  g go to  ? help  q quit"
+    );
+    let screen = step_and_draw(&mut app, &[Action::NextPair]);
+    assert_eq!(
+        screen[17],
+        " slice i,j  hjkl move  HJKL page  Tab axes  ? help  q quit"
+    );
+}
+
+#[test]
+fn the_footer_shows_the_progress_of_a_loading_problem() {
+    let theme = Theme::new(ColorMode::Ansi16, false);
+    let progress = Progress::new();
+    let terminal = drawn(60, 1, |frame| {
+        footer::draw_progress(frame, frame.area(), &theme, "evaluating", &progress)
+    });
+    assert_eq!(
+        rows(&terminal),
+        [format!(" evaluating {}   0% Esc stops", "·".repeat(20))]
+    );
+}
+
+#[test]
+fn the_help_overlay_lists_the_keys_and_scrolls() {
+    let mut app = small(60, 18);
+    let screen = step_and_draw(&mut app, &[Action::Open(Mode::Help)]);
+    assert!(
+        screen[1].starts_with("┌ help · ? or Esc closes · j k scroll ─"),
+        "{}",
+        screen[1]
+    );
+    assert!(
+        screen[2].starts_with("│h j k l arrows              move the cursor one entry"),
+        "{}",
+        screen[2]
+    );
+    let screen = step_and_draw(&mut app, &[Action::ListDown]);
+    assert!(
+        screen[2].starts_with("│H J K L S-arrows PgUp PgDn  move half a screen"),
+        "{}",
+        screen[2]
+    );
+}
+
+#[test]
+fn the_picker_shows_the_chosen_example() {
+    let mut app = small(60, 18);
+    let screen = step_and_draw(&mut app, &[Action::Open(Mode::Picker), Action::ListDown]);
+    let example = &app.examples[1];
+    row_with(&screen, " examples · j k choose · Enter open · Esc back ");
+    row_with(&screen, &format!("│ 2 {}", example.name));
+    row_with(&screen, &format!("Y = {}  -s", example.expression));
+}
+
+#[test]
+fn the_editor_shows_the_line_and_the_error() {
+    let mut app = small(60, 18);
+    let screen = step_and_draw(&mut app, &[Action::Open(Mode::Editor)]);
+    row_with(&screen, "┌ edit · Enter apply · Esc cancel ─");
+    row_with(&screen, "│EXPR -s NAME=SHAPE … [--wrt NAME] [--seed N]");
+    row_with(&screen, "│X @ W.T -s X=4x6 -s W=5x6");
+    let mut typing = vec![Action::Text(TextEdit::Home)];
+    typing.extend("relu(".chars().map(|c| Action::Text(TextEdit::Insert(c))));
+    typing.push(Action::Submit);
+    let screen = step_and_draw(&mut app, &typing);
+    row_with(&screen, "│relu(X @ W.T -s X=4x6 -s W=5x6");
+    row_with(&screen, "^");
+}
+
+#[test]
+fn the_goto_prompt_names_the_axes() {
+    let mut app = small(60, 18);
+    let mut typing = vec![Action::Open(Mode::Goto)];
+    typing.extend("0,3".chars().map(|c| Action::Text(TextEdit::Insert(c))));
+    let screen = step_and_draw(&mut app, &typing);
+    row_with(&screen, "┌ go to · Enter go · Esc cancel ─");
+    row_with(
+        &screen,
+        "│J[i,j,k,l] as i,j,k,l (e.g. 0,0,0,0), or by name: l=3 │",
+    );
+    row_with(&screen, "│0,3 ");
+}
+
+#[test]
+fn the_conventions_panel_places_the_cursors_entry() {
+    let mut app = small(80, 24);
+    let moves = [
+        Action::Move(Direction::Right),
+        Action::Open(Mode::Conventions),
+    ];
+    let screen = step_and_draw(&mut app, &moves);
+    row_with(&screen, "∂Y[0,0]/∂X[0,1] in each layout of J");
+    let first = row_with(&screen, Layout::ALL[0].name());
+    assert!(first.contains("(4, 5, 4, 6)"), "{first}");
+    assert!(first.contains("[0, 0, 0, 1]"), "{first}");
+}
+
+#[test]
+fn the_loading_screen_shows_the_formula_before_the_numbers() {
+    let theme = Theme::new(ColorMode::Ansi16, false);
+    let prepared = Problem::prepare(spec()).unwrap();
+    let summary = Summary::new(
+        &prepared.spec.expression,
+        &prepared.graph,
+        prepared.wrt,
+        &prepared.formula,
+        Notation::Unicode,
+    );
+    let progress = Progress::new();
+    let terminal = drawn(60, 9, |frame| {
+        draw_loading(frame, &theme, &summary, "evaluating", &progress)
+    });
+    assert_eq!(
+        rows(&terminal),
+        [
+            "Y = X @ W.T · wrt X · J[i,j,k,l] (4, 5, 4, 6)".to_string(),
+            "480 entries · structural 120 (25%)".to_string(),
+            String::new(),
+            "∂Y[i,j]/∂X[k,l] = δ(i,k)·W[j,l]".to_string(),
+            String::new(),
+            format!(" evaluating {}   0% Esc stops", "·".repeat(20)),
+            String::new(),
+            "q quits; the explorer opens when the values are ready".to_string(),
+            String::new(),
+        ]
+    );
+}
+
+#[test]
+fn a_screen_too_small_says_so() {
+    let mut app = small(40, 10);
+    let screen = step_and_draw(&mut app, &[]);
+    assert_eq!(screen[0], "enlarge the terminal");
+    assert!(
+        screen[1].starts_with("jacscope needs at least 60×18;"),
+        "{}",
+        screen[1]
+    );
+}
