@@ -30,8 +30,8 @@ pub enum IndexError {
     OutOfRange {
         /// The axis name.
         name: String,
-        /// The component typed.
-        value: usize,
+        /// The component typed, or reached by a step (so it may be negative).
+        value: i128,
         /// The axis length: the component must be below it.
         dim: usize,
     },
@@ -158,9 +158,23 @@ impl<'a> Axes<'a> {
         }
         Err(IndexError::OutOfRange {
             name: self.names[axis].clone(),
-            value,
+            value: value as i128,
             dim: self.dims[axis],
         })
+    }
+
+    /// The component of `axis` in `index` moved by `delta` (the explorer's `+`/`-` on a
+    /// fixed axis), if it stays on the axis.
+    pub fn step(&self, index: &[usize], axis: usize, delta: isize) -> Result<usize, IndexError> {
+        let value = index[axis] as i128 + delta as i128;
+        match usize::try_from(value) {
+            Ok(moved) if moved < self.dims[axis] => Ok(moved),
+            _ => Err(IndexError::OutOfRange {
+                name: self.names[axis].clone(),
+                value,
+                dim: self.dims[axis],
+            }),
+        }
     }
 
     /// The `n`-th item `item` of an assignment with the axis it would name if every
@@ -323,6 +337,21 @@ mod tests {
                 "'7' does not name its axis; write AXIS=N, e.g. j=7"
             );
         });
+    }
+
+    #[test]
+    fn a_step_stays_on_its_axis() {
+        let names: Vec<String> = ["i", "k"].map(String::from).to_vec();
+        let axes = Axes::new(&names, &[4, 3]);
+        assert_eq!(axes.step(&[3, 0], 1, 1), Ok(1));
+        assert_eq!(
+            axes.step(&[3, 0], 1, -1).unwrap_err().to_string(),
+            "k = -1 is out of range 0..3"
+        );
+        assert_eq!(
+            axes.step(&[3, 0], 0, 1).unwrap_err().to_string(),
+            "i = 4 is out of range 0..4"
+        );
     }
 
     #[test]

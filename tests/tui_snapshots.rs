@@ -11,7 +11,6 @@ use jacscope::calculus::Notation;
 use jacscope::problem::{Problem, ProblemSpec};
 use jacscope::progress::Progress;
 use jacscope::tui::action::{Action, Direction, Mode, TextEdit};
-use jacscope::tui::app::Summary;
 use jacscope::tui::{App, ColorMode, Theme, draw};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -259,17 +258,11 @@ fn loading_screen() {
     };
     let prepared = Problem::prepare(spec).expect("the problem is checked");
     let theme = Theme::new(ColorMode::Ansi16, false);
-    let summary = Summary::new(
-        &prepared.spec.expression,
-        &prepared.graph,
-        prepared.wrt,
-        &prepared.formula,
-        Notation::Unicode,
-    );
+    let overview = prepared.overview(Notation::Unicode);
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
     let progress = Progress::new();
     terminal
-        .draw(|frame| draw::draw_loading(frame, &theme, &summary, "evaluating", &progress))
+        .draw(|frame| draw::draw_loading(frame, &theme, &overview, "evaluating", &progress))
         .unwrap();
     assert_snapshot!(terminal.backend().to_string());
 }

@@ -10,16 +10,14 @@ use std::sync::Arc;
 
 use ratatui::layout::Rect;
 
-use crate::calculus::formula::entry_count;
-use crate::calculus::{self, Formula, Notation};
+use crate::axis_index::Axes;
+use crate::calculus::Notation;
 use crate::check::{self, FdCheck};
 use crate::error::Error;
-use crate::expr::{Graph, NodeId};
 use crate::jacobian::{TermBreakdown, numeric_nonzeros_with_progress};
 use crate::layout::VecOrder;
-use crate::problem::{PreparedProblem, Problem, ProblemSpec};
+use crate::problem::{Overview, PreparedProblem, Problem, ProblemSpec};
 use crate::progress::Progress;
-use crate::sparsity;
 
 use super::action::{Action, Direction, Mode};
 use super::editor::{self, LineInput};
@@ -113,84 +111,19 @@ impl Inspection {
     }
 }
 
-/// Facts about the problem, computed once: shown in the header and the inspector.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Summary {
-    /// The expression.
-    pub expression: String,
-    /// The variable J differentiates with respect to.
-    pub wrt: String,
-    /// The expression's variables, in order.
-    pub variables: Vec<String>,
-    /// J's axis names.
-    pub names: Vec<String>,
-    /// J's shape.
-    pub shape: Vec<usize>,
-    /// Every pair of axes a slice can show.
-    pub pairs: Vec<SliceAxes>,
-    /// `∂Y[i,j]/∂X[k,l]`.
-    pub lhs: String,
-    /// The simplified formula.
-    pub formula: String,
-    /// What the intermediate names of the formula stand for (`Z1 = X @ W.T + b`).
-    pub definitions: Vec<(String, String)>,
-    /// J's number of entries.
-    pub entries: u128,
-    /// J's structurally nonzero entries.
-    pub structural: u128,
-}
-
-impl Summary {
-    /// The facts of the problem `expression` with its `graph`, differentiated with
-    /// respect to the input node `wrt` into `formula`: no number is needed, so the
-    /// summary of a problem still being evaluated is shown at once.
-    pub fn new(
-        expression: &str,
-        graph: &Graph,
-        wrt: NodeId,
-        formula: &Formula,
-        notation: Notation,
-    ) -> Summary {
-        let shape = formula.shape();
-        Summary {
-            expression: expression.to_string(),
-            wrt: graph.text(wrt).to_string(),
-            variables: graph.variables().iter().map(|v| v.to_string()).collect(),
-            names: formula.axis_names(),
-            pairs: SliceAxes::all(shape.len()),
-            lhs: calculus::lhs(formula, graph, wrt, notation),
-            formula: calculus::render(formula, graph, notation),
-            definitions: calculus::definitions(formula, graph),
-            entries: entry_count(shape.iter().copied()),
-            structural: sparsity::structural_count(formula),
-            shape,
-        }
-    }
-
-    /// The summary of a built problem.
-    fn of(problem: &Problem, notation: Notation) -> Summary {
-        let jacobian = &problem.jacobian;
-        Summary::new(
-            &problem.spec.expression,
-            problem.graph(),
-            jacobian.wrt(),
-            jacobian.formula(),
-            notation,
-        )
-    }
-}
-
 /// The explorer's whole state.
 pub struct App {
     pub(super) theme: Theme,
     pub(super) mouse: bool,
     pub(super) problem: Arc<Problem>,
-    pub(super) summary: Summary,
+    pub(super) overview: Overview,
+    /// Every pair of axes a slice can show.
+    pub(super) pairs: Vec<SliceAxes>,
     /// Counts problem changes, so that a late check result of an old problem is dropped.
     generation: u64,
     /// The full index of J under the cursor.
     pub(super) cursor: Vec<usize>,
-    /// Which pair of [`Summary::pairs`] the slice shows.
+    /// Which of [`App::pairs`] the slice shows.
     pub(super) pair: usize,
     /// Which of the fixed axes `+`/`-` change (position in `fixed_axes`).
     pub(super) fixed_choice: usize,
@@ -287,11 +220,12 @@ impl App {
     pub fn new(problem: Problem, theme: Theme, mouse: bool, (width, height): (u16, u16)) -> App {
         let problem = Arc::new(problem);
         let notation = notation(&theme);
-        let summary = Summary::of(&problem, notation);
-        let rank = summary.shape.len();
+        let overview = problem.overview(notation);
+        let rank = overview.shape.len();
+        let pairs = SliceAxes::all(rank);
         let pair = SliceAxes::default_index(rank);
         let cursor = vec![0; rank];
-        let slice_key = SliceKey::through(summary.pairs[pair], &cursor);
+        let slice_key = SliceKey::through(pairs[pair], &cursor);
         let mut cache = SliceCache::default();
         let slice = cache.get(&problem.jacobian, &slice_key);
         let (rows, cols) = slice.dims();
@@ -307,7 +241,8 @@ impl App {
         let mut app = App {
             theme,
             mouse,
-            summary,
+            overview,
+            pairs,
             generation: 0,
             cursor,
             pair,
@@ -434,7 +369,7 @@ impl App {
 
     /// The axes the slice shows.
     pub fn axes(&self) -> SliceAxes {
-        self.summary.pairs[self.pair]
+        self.pairs[self.pair]
     }
 
     /// The problem on screen.
@@ -496,9 +431,9 @@ impl App {
                 };
                 self.move_cursor(direction, step);
             }
-            Action::NextPair => self.select_pair((self.pair + 1) % self.summary.pairs.len()),
+            Action::NextPair => self.select_pair((self.pair + 1) % self.pairs.len()),
             Action::PrevPair => {
-                let n = self.summary.pairs.len();
+                let n = self.pairs.len();
                 self.select_pair((self.pair + n - 1) % n);
             }
             Action::SelectPair(n) => self.select_pair(n),
@@ -671,11 +606,11 @@ impl App {
     }
 
     fn select_pair(&mut self, n: usize) {
-        let count = self.summary.pairs.len();
+        let count = self.pairs.len();
         if n >= count {
             self.say_error(format!(
                 "J has {} axes, so there {} only {} pair{} of axes (1–{})",
-                self.summary.shape.len(),
+                self.overview.shape.len(),
                 if count == 1 { "is" } else { "are" },
                 count,
                 if count == 1 { "" } else { "s" },
@@ -687,16 +622,16 @@ impl App {
             self.pair = n;
             self.fixed_choice = 0;
             // A new pair starts with its whole slice on screen.
-            let (rows, cols) = self.axes().dims(&self.summary.shape);
+            let (rows, cols) = self.axes().dims(&self.overview.shape);
             let (width, height) = (self.viewport.width, self.viewport.height);
             self.viewport = viewport_for(rows, cols, width, height, 0, self.position());
         }
-        let label = self.axes().label(&self.summary.names);
+        let label = self.axes().label(&self.overview.axis_names);
         self.say(format!("slice {label}"));
     }
 
     fn fixed_axes(&self) -> Vec<usize> {
-        self.axes().fixed_axes(self.summary.shape.len())
+        self.axes().fixed_axes(self.overview.shape.len())
     }
 
     /// The fixed axis `+` and `-` change, if J has one.
@@ -724,14 +659,10 @@ impl App {
             self.say_error("no axis is fixed: the slice shows all of J");
             return;
         };
-        let dim = self.summary.shape[axis];
-        let value = self.cursor[axis];
-        let changed = value
-            .checked_add_signed(isize::from(delta))
-            .filter(|&v| v < dim);
-        match changed {
-            Some(v) => self.cursor[axis] = v,
-            None => self.say_error(format!("{} runs over 0..{dim}", self.summary.names[axis])),
+        let axes = Axes::new(&self.overview.axis_names, &self.overview.shape);
+        match axes.step(&self.cursor, axis, isize::from(delta)) {
+            Ok(moved) => self.cursor[axis] = moved,
+            Err(error) => self.say_error(error.to_string()),
         }
     }
 
@@ -776,12 +707,12 @@ impl App {
     }
 
     fn cycle_wrt(&mut self) {
-        let variables = &self.summary.variables;
-        let Some(now) = variables.iter().position(|v| *v == self.summary.wrt) else {
+        let variables = &self.overview.variables;
+        let Some(now) = variables.iter().position(|v| *v == self.overview.wrt) else {
             return;
         };
         if variables.len() < 2 {
-            self.say_error(format!("{} is the only variable", self.summary.wrt));
+            self.say_error(format!("{} is the only variable", self.overview.wrt));
             return;
         }
         let next = variables[(now + 1) % variables.len()].clone();
@@ -800,14 +731,8 @@ impl App {
     fn open_problem(&mut self, spec: ProblemSpec, message: Option<String>) -> Result<(), String> {
         let prepared = Problem::prepare(spec).map_err(|e| e.to_string())?;
         let message = message.unwrap_or_else(|| {
-            let summary = Summary::new(
-                &prepared.spec.expression,
-                &prepared.graph,
-                prepared.wrt,
-                &prepared.formula,
-                self.notation(),
-            );
-            format!("{} = {}", summary.lhs, summary.formula)
+            let overview = prepared.overview(self.notation());
+            format!("{} = {}", overview.lhs, overview.formula)
         });
         if evaluates_quickly(&prepared) {
             let problem = prepared
@@ -883,18 +808,14 @@ impl App {
                 }
             }
             Mode::Goto => {
-                let parsed = editor::parse_goto(
-                    self.goto.text(),
-                    &self.summary.names,
-                    &self.summary.shape,
-                    &self.cursor,
-                );
+                let axes = Axes::new(&self.overview.axis_names, &self.overview.shape);
+                let parsed = axes.index_from(self.goto.text(), &self.cursor);
                 match parsed {
                     Ok(index) => {
                         self.cursor = index;
                         self.mode = self.main;
                     }
-                    Err(message) => self.goto_error = Some(message),
+                    Err(error) => self.goto_error = Some(error.to_string()),
                 }
             }
             Mode::Picker => {
@@ -984,8 +905,8 @@ impl App {
     pub(super) fn help_facts(&self) -> HelpFacts<'_> {
         HelpFacts {
             main: self.main,
-            names: &self.summary.names,
-            pairs: &self.summary.pairs,
+            names: &self.overview.axis_names,
+            pairs: &self.pairs,
             mouse: self.mouse,
             warnings: &self.warnings,
         }
@@ -993,7 +914,7 @@ impl App {
 
     /// The text above the slice's row labels: the row and column axes, `k\l`.
     pub(super) fn corner_label(&self) -> String {
-        let names = &self.summary.names;
+        let names = &self.overview.axis_names;
         let axes = self.axes();
         let name = |axis: Option<usize>| axis.map_or("-", |a| names[a].as_str()).to_string();
         format!("{}\\{}", name(axes.rows), name(axes.cols))
@@ -1091,8 +1012,8 @@ mod tests {
     #[test]
     fn starts_on_the_input_slice_at_the_origin() {
         let app = small();
-        assert_eq!(app.summary.shape, [4, 5, 4, 6]);
-        assert_eq!(app.axes().label(&app.summary.names), "k,l");
+        assert_eq!(app.overview.shape, [4, 5, 4, 6]);
+        assert_eq!(app.axes().label(&app.overview.axis_names), "k,l");
         assert_eq!(app.cursor(), [0, 0, 0, 0]);
         assert_eq!(app.inspection().value, w(&app, 0, 0));
         assert_eq!(app.inspection().check, CheckState::Waiting);
@@ -1121,9 +1042,9 @@ mod tests {
         let mut app = small();
         run(&mut app, &[Action::Move(Direction::Right); 2]);
         app.update(Action::NextPair);
-        assert_eq!(app.axes().label(&app.summary.names), "i,j");
+        assert_eq!(app.axes().label(&app.overview.axis_names), "i,j");
         app.update(Action::SelectPair(1));
-        assert_eq!(app.axes().label(&app.summary.names), "i,k");
+        assert_eq!(app.axes().label(&app.overview.axis_names), "i,k");
         assert_eq!(app.cursor(), [0, 0, 0, 2]);
         // The (i,k) slice of δ(i,k)·W[j,l] is a diagonal.
         assert_eq!(app.grid.viewport.block, (1, 1));
@@ -1134,10 +1055,10 @@ mod tests {
         assert_eq!(nonzero, [(0, 0), (1, 1), (2, 2), (3, 3)]);
         assert_eq!(app.grid.block(2, 2).unwrap().extreme, w(&app, 0, 2));
         app.update(Action::PrevPair);
-        assert_eq!(app.axes().label(&app.summary.names), "i,j");
+        assert_eq!(app.axes().label(&app.overview.axis_names), "i,j");
         app.update(Action::SelectPair(6));
         assert!(app.status().unwrap().error);
-        assert_eq!(app.axes().label(&app.summary.names), "i,j");
+        assert_eq!(app.axes().label(&app.overview.axis_names), "i,j");
     }
 
     #[test]
@@ -1228,7 +1149,7 @@ mod tests {
         app.update(Action::Submit);
         assert_eq!(app.mode(), Mode::Normal, "{:?}", app.editor_error);
         assert_eq!(app.problem().spec.expression, "relu(X @ W.T + b)");
-        assert!(app.summary.formula.contains("relu′"));
+        assert!(app.overview.formula.contains("relu′"));
         assert_eq!(app.cursor(), [0, 0, 0, 0]);
     }
 
@@ -1255,10 +1176,10 @@ mod tests {
     fn wrt_cycles_through_the_variables() {
         let mut app = small();
         app.update(Action::CycleWrt);
-        assert_eq!(app.summary.wrt, "W");
-        assert_eq!(app.summary.shape, [4, 5, 5, 6]);
+        assert_eq!(app.overview.wrt, "W");
+        assert_eq!(app.overview.shape, [4, 5, 5, 6]);
         app.update(Action::CycleWrt);
-        assert_eq!(app.summary.wrt, "X");
+        assert_eq!(app.overview.wrt, "X");
     }
 
     #[test]
@@ -1288,10 +1209,10 @@ mod tests {
         // The example is too large to evaluate within a frame: it loads in the background
         // while the current problem stays.
         assert!(app.loading.is_some());
-        assert_eq!(app.summary.wrt, "X");
+        assert_eq!(app.overview.wrt, "X");
         app.finish_jobs();
         assert!(app.loading.is_none());
-        assert_eq!(app.summary.wrt, "W");
+        assert_eq!(app.overview.wrt, "W");
         assert!(
             app.status()
                 .unwrap()
@@ -1337,7 +1258,7 @@ mod tests {
     #[test]
     fn every_rank_of_j_has_its_slices() {
         let mut scalar = app_of("c * c", &["c=scalar"], None);
-        assert_eq!(scalar.summary.pairs.len(), 1);
+        assert_eq!(scalar.pairs.len(), 1);
         run(
             &mut scalar,
             &[Action::Move(Direction::Right), Action::NextPair],
@@ -1347,7 +1268,7 @@ mod tests {
         assert!((scalar.inspection().value - 2.0 * c).abs() < 1e-12);
 
         let mut vector = app_of("sum(x * x)", &["x=5"], None);
-        assert_eq!(vector.summary.shape, [5]);
+        assert_eq!(vector.overview.shape, [5]);
         run(&mut vector, &[Action::Move(Direction::Right); 2]);
         assert_eq!(vector.cursor(), [2]);
         let x = vector.problem().inputs.get("x").unwrap()[[2].as_slice()];
@@ -1356,9 +1277,9 @@ mod tests {
         assert_eq!(vector.cursor(), [3]);
 
         let mut three = app_of("A @ x", &["A=4x3", "x=3"], Some("A"));
-        assert_eq!(three.summary.shape, [4, 4, 3]);
-        assert_eq!(three.summary.pairs.len(), 3);
-        assert_eq!(three.axes().label(&three.summary.names), "k,l");
+        assert_eq!(three.overview.shape, [4, 4, 3]);
+        assert_eq!(three.pairs.len(), 3);
+        assert_eq!(three.axes().label(&three.overview.axis_names), "k,l");
         three.update(Action::ChangeFixed(1));
         assert_eq!(three.cursor(), [1, 0, 0]);
         three.update(Action::SelectPair(3));
@@ -1413,7 +1334,7 @@ mod tests {
         let NumericCount::Done(count) = app.numeric else {
             panic!("the count did not finish");
         };
-        let shape = app.summary.shape.clone();
+        let shape = app.overview.shape.clone();
         let total: usize = shape.iter().product();
         let jacobian = &app.problem().jacobian;
         let nonzero = (0..total)
@@ -1421,7 +1342,7 @@ mod tests {
             .filter(|index| jacobian.entry(index) != 0.0)
             .count();
         assert_eq!(count, nonzero as u64);
-        assert!(nonzero > 0 && (nonzero as u128) < app.summary.structural);
+        assert!(nonzero > 0 && (nonzero as u128) < app.overview.structural);
     }
 
     /// NaN produced during evaluation is said when the problem opens, naming the node,

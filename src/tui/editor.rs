@@ -177,69 +177,6 @@ fn words_with_offsets(line: &str) -> Vec<(usize, &str)> {
     words
 }
 
-/// Parses a go-to line against J's axis names and shape: every component (`0,3,0,7`) or
-/// some axes by name (`l=7` or `i=2, l=7`), starting from `current`.
-pub fn parse_goto(
-    text: &str,
-    names: &[String],
-    shape: &[usize],
-    current: &[usize],
-) -> Result<Vec<usize>, String> {
-    let parts: Vec<&str> = text
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
-    let axes = names.join(",");
-    if names.is_empty() {
-        return Err("J is a scalar: it has a single entry".to_string());
-    }
-    if parts.is_empty() {
-        return Err(format!(
-            "type {} comma-separated indices ({axes})",
-            names.len()
-        ));
-    }
-    let mut index = current.to_vec();
-    let named = parts.iter().any(|p| p.contains('='));
-    if !named && parts.len() != names.len() {
-        return Err(format!(
-            "J has {} axes ({axes}); got {} indices — or name axes, e.g. {}=3",
-            names.len(),
-            parts.len(),
-            names.last().map_or("i", String::as_str)
-        ));
-    }
-    for (n, part) in parts.iter().enumerate() {
-        let (axis, value) = match part.split_once('=') {
-            Some((name, value)) => {
-                let axis = names.iter().position(|a| a == name.trim()).ok_or_else(|| {
-                    format!("J has no axis '{}'; its axes are {axes}", name.trim())
-                })?;
-                (axis, value.trim())
-            }
-            None if named => {
-                return Err(format!(
-                    "'{part}': name the axis, e.g. {}={part}",
-                    names[n.min(names.len() - 1)]
-                ));
-            }
-            None => (n, *part),
-        };
-        let value: usize = value
-            .parse()
-            .map_err(|_| format!("'{value}' is not an index"))?;
-        if value >= shape[axis] {
-            return Err(format!(
-                "{} = {value} is out of range 0..{}",
-                names[axis], shape[axis]
-            ));
-        }
-        index[axis] = value;
-    }
-    Ok(index)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,24 +231,5 @@ mod tests {
         assert!(parse_spec_line("X -s", &current()).is_err());
         assert!(parse_spec_line("  -s X=3", &current()).is_err());
         assert!(parse_spec_line("X --seed x", &current()).is_err());
-    }
-
-    #[test]
-    fn goto_takes_all_components_or_named_axes() {
-        let names: Vec<String> = ["i", "j", "k", "l"].map(String::from).to_vec();
-        let shape = [64, 512, 64, 1024];
-        let here = [1, 2, 3, 4];
-        assert_eq!(
-            parse_goto("0,3,0,7", &names, &shape, &here).unwrap(),
-            [0, 3, 0, 7]
-        );
-        assert_eq!(
-            parse_goto("l=7, i = 2", &names, &shape, &here).unwrap(),
-            [2, 2, 3, 7]
-        );
-        assert!(parse_goto("0,3", &names, &shape, &here).is_err());
-        assert!(parse_goto("0,3,64,0", &names, &shape, &here).is_err());
-        assert!(parse_goto("m=1", &names, &shape, &here).is_err());
-        assert!(parse_goto("", &names, &shape, &here).is_err());
     }
 }

@@ -19,7 +19,7 @@ use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdat
 use ratatui::{DefaultTerminal, Frame};
 
 use super::action::{Action, Direction, Mode};
-use super::app::{self, App, CheckReport, CheckRequest, CheckState, Summary};
+use super::app::{self, App, CheckReport, CheckRequest, CheckState};
 use super::draw;
 use super::jobs::{JobState, in_own_pool};
 use super::keymap;
@@ -104,13 +104,7 @@ pub fn load(
     theme: &Theme,
     prepared: PreparedProblem,
 ) -> Result<Option<Problem>, Error> {
-    let summary = Summary::new(
-        &prepared.spec.expression,
-        &prepared.graph,
-        prepared.wrt,
-        &prepared.formula,
-        app::notation(theme),
-    );
+    let overview = prepared.overview(app::notation(theme));
     let job = app::evaluate_in_background(prepared);
     let started = Instant::now();
     let mut drawn: Option<Instant> = None;
@@ -131,7 +125,7 @@ pub fn load(
         };
         if due {
             draw_with(terminal, |frame| {
-                draw::draw_loading(frame, theme, &summary, &job.label, job.progress())
+                draw::draw_loading(frame, theme, &overview, &job.label, job.progress())
             })
             .map_err(terminal_error)?;
             drawn = Some(Instant::now());

@@ -8,20 +8,21 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::numfmt;
-use crate::tui::app::{NumericCount, Summary};
+use crate::problem::Overview;
+use crate::tui::app::NumericCount;
 use crate::tui::theme::Theme;
 
 use super::text::{j_name, shortened};
 
-/// Draws the header of `summary` into `area`, with the numeric count where it stands.
+/// Draws the header of `overview` into `area`, with the numeric count where it stands.
 pub(super) fn draw(
     frame: &mut Frame,
     area: Rect,
     theme: &Theme,
-    summary: &Summary,
+    overview: &Overview,
     numeric: &NumericCount,
 ) {
-    let lines = header_lines(theme, summary, Some(numeric_text(numeric)), area.width);
+    let lines = header_lines(theme, overview, Some(numeric_text(numeric)), area.width);
     frame.render_widget(Paragraph::new(lines), area);
 }
 
@@ -43,7 +44,7 @@ fn numeric_text(numeric: &NumericCount) -> String {
 /// progress).
 pub(super) fn header_lines(
     theme: &Theme,
-    s: &Summary,
+    s: &Overview,
     numeric: Option<String>,
     width: u16,
 ) -> Vec<Line<'static>> {
@@ -54,7 +55,7 @@ pub(super) fn header_lines(
         Span::styled("wrt ", theme.label()),
         Span::styled(s.wrt.clone(), theme.title()),
         Span::styled(dot.clone(), theme.dim()),
-        Span::raw(format!("{} {}", j_name(&s.names), shape_text(&s.shape))),
+        Span::raw(format!("{} {}", j_name(&s.axis_names), s.shape_text())),
     ];
     let tail_width: usize = tail.iter().map(Span::width).sum();
     let room = usize::from(width).saturating_sub(tail_width + 4);
@@ -64,29 +65,14 @@ pub(super) fn header_lines(
         Span::styled(expression, theme.title()),
     ]);
     first.spans.extend(tail);
-    let density = if s.entries == 0 {
-        0.0
-    } else {
-        s.structural as f64 / s.entries as f64
-    };
     let mut second = Line::from(vec![
-        Span::raw(format!("{} entries", numfmt::grouped(s.entries))),
+        Span::raw(format!("{} entries", s.entries_text())),
         Span::styled(dot.clone(), theme.dim()),
-        Span::raw(format!(
-            "structural {} ({})",
-            numfmt::grouped(s.structural),
-            numfmt::percent(density)
-        )),
+        Span::raw(format!("structural {}", s.structural_text())),
     ]);
     if let Some(numeric) = numeric {
         second.spans.push(Span::styled(dot, theme.dim()));
         second.spans.push(Span::raw(numeric));
     }
     vec![first, second]
-}
-
-/// `(64, 512, 64, 1024)`.
-fn shape_text(shape: &[usize]) -> String {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    format!("({})", dims.join(", "))
 }

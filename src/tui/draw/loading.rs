@@ -5,30 +5,30 @@ use ratatui::Frame;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use crate::problem::Overview;
 use crate::progress::Progress;
-use crate::tui::app::Summary;
 use crate::tui::theme::Theme;
 
 use super::footer::progress_line;
 use super::header::header_lines;
 
-/// Draws the loading screen of `summary` over the whole frame, with the progress of the
+/// Draws the loading screen of `overview` over the whole frame, with the progress of the
 /// evaluation called `label`.
 pub(super) fn draw(
     frame: &mut Frame,
     theme: &Theme,
-    summary: &Summary,
+    overview: &Overview,
     label: &str,
     progress: &Progress,
 ) {
     let area = frame.area();
-    let mut lines = header_lines(theme, summary, None, area.width);
+    let mut lines = header_lines(theme, overview, None, area.width);
     lines.push(Line::raw(""));
     lines.push(Line::from(vec![
-        Span::styled(format!("{} = ", summary.lhs), theme.label()),
-        Span::styled(summary.formula.clone(), theme.value()),
+        Span::styled(format!("{} = ", overview.lhs), theme.label()),
+        Span::styled(overview.formula.clone(), theme.value()),
     ]));
-    for (name, definition) in &summary.definitions {
+    for (name, definition) in &overview.definitions {
         lines.push(Line::styled(
             format!("  {name} = {definition}"),
             theme.dim(),

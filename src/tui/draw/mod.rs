@@ -28,9 +28,10 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::layout::JacobianDims;
+use crate::problem::Overview;
 use crate::progress::Progress;
 use crate::tui::action::Mode;
-use crate::tui::app::{App, Summary};
+use crate::tui::app::{self, App};
 use crate::tui::geometry::{MIN_HEIGHT, MIN_WIDTH, gutter_width, screen_areas};
 use crate::tui::help::help_lines;
 use crate::tui::theme::{self, Theme};
@@ -47,7 +48,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         draw_too_small(frame, area, theme);
         return;
     };
-    header::draw(frame, areas.header, theme, &app.summary, &app.numeric);
+    header::draw(frame, areas.header, theme, &app.overview, &app.numeric);
     match app.shown_matrix() {
         Some(matrix) => match matrix.parts(area) {
             Some(parts) => map::draw_matrix(frame, &parts, matrix, app.cursor(), theme),
@@ -58,14 +59,17 @@ pub fn draw(frame: &mut Frame, app: &App) {
         },
         None => map::draw_slice(frame, &areas, &slice_map(app), theme),
     }
-    let out_rank = app.problem().jacobian.formula().out.len();
+    let entry = app
+        .problem()
+        .jacobian
+        .entry_name(app.cursor(), app::notation(theme));
     inspector::draw(
         frame,
         areas.inspector,
         theme,
-        &app.summary,
+        &app.overview,
         app.inspection(),
-        out_rank,
+        &entry,
     );
     match &app.loading {
         Some(loading) => footer::draw_progress(
@@ -81,7 +85,6 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Mode::Normal | Mode::Matrix => {}
         Mode::Conventions => {
             let dims = JacobianDims::of(&app.problem().jacobian);
-            let entry = inspector::entry_name(theme, &app.summary.wrt, out_rank, app.cursor());
             overlays::draw_conventions(frame, area, theme, &dims, app.cursor(), &entry);
         }
         Mode::Help => {
@@ -101,7 +104,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
             frame,
             area,
             theme,
-            Prompt::Goto(&app.summary.names),
+            Prompt::Goto(&app.overview.axis_names),
             &app.goto,
             app.goto_error.as_deref(),
         ),
@@ -114,9 +117,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
 /// What the slice view shows of `app`.
 fn slice_map(app: &App) -> SliceMap<'_> {
     SliceMap {
-        names: &app.summary.names,
+        names: &app.overview.axis_names,
         axes: app.axes(),
-        pair: (app.pair, app.summary.pairs.len()),
+        pair: (app.pair, app.pairs.len()),
         cursor: app.cursor(),
         selected_fixed: app.selected_fixed_axis(),
         corner: app.corner_label(),
@@ -131,11 +134,11 @@ fn slice_map(app: &App) -> SliceMap<'_> {
 pub fn draw_loading(
     frame: &mut Frame,
     theme: &Theme,
-    summary: &Summary,
+    overview: &Overview,
     label: &str,
     progress: &Progress,
 ) {
-    loading::draw(frame, theme, summary, label, progress);
+    loading::draw(frame, theme, overview, label, progress);
     if theme.ascii {
         to_ascii(frame);
     }

@@ -270,16 +270,10 @@ fn the_conventions_panel_places_the_cursors_entry() {
 fn the_loading_screen_shows_the_formula_before_the_numbers() {
     let theme = Theme::new(ColorMode::Ansi16, false);
     let prepared = Problem::prepare(spec()).unwrap();
-    let summary = Summary::new(
-        &prepared.spec.expression,
-        &prepared.graph,
-        prepared.wrt,
-        &prepared.formula,
-        Notation::Unicode,
-    );
+    let overview = prepared.overview(Notation::Unicode);
     let progress = Progress::new();
     let terminal = drawn(60, 9, |frame| {
-        draw_loading(frame, &theme, &summary, "evaluating", &progress)
+        draw_loading(frame, &theme, &overview, "evaluating", &progress)
     });
     assert_eq!(
         rows(&terminal),
