@@ -101,6 +101,12 @@ impl<'a> Axes<'a> {
         } else {
             text.split(',').map(number).collect::<Result<_, _>>()?
         };
+        self.check_index(&index)?;
+        Ok(index)
+    }
+
+    /// Checks that `index` has one component per axis, each on its axis.
+    pub fn check_index(&self, index: &[usize]) -> Result<(), IndexError> {
         if index.len() != self.names.len() {
             return Err(IndexError::Count {
                 got: index.len(),
@@ -110,7 +116,7 @@ impl<'a> Axes<'a> {
         for (axis, &value) in index.iter().enumerate() {
             self.check(axis, value)?;
         }
-        Ok(index)
+        Ok(())
     }
 
     /// Some axes by name (`i=0, l=7`): `(axis position, component)` in the order typed;

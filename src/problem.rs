@@ -186,10 +186,7 @@ impl Problem {
 
     /// The name of the variable J differentiates with respect to.
     pub fn wrt_name(&self) -> &str {
-        match &self.graph().node(self.jacobian.wrt()).op {
-            expr::Op::Input(name) => name,
-            _ => unreachable!("wrt is always an input node"),
-        }
+        self.jacobian.wrt_name()
     }
 }
 

@@ -26,6 +26,7 @@ mod test_support;
 use ndarray::ArrayD;
 use thiserror::Error;
 
+use crate::axis_index::{Axes, IndexError};
 use crate::calculus::Formula;
 use crate::eval::{MAX_CONDITION, Values};
 use crate::expr::{Graph, NodeId};
@@ -41,26 +42,9 @@ pub use slice::{BlockSummary, Slice, SliceBlocks};
 /// What can go wrong when binding a formula or addressing J.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum JacobianError {
-    /// An index with the wrong number of components.
-    #[error("index has {}, J has {} ({axes})", counted(*got, "component", "components"), counted(*expected, "axis", "axes"))]
-    IndexLength {
-        /// Components given.
-        got: usize,
-        /// J's number of axes.
-        expected: usize,
-        /// J's axis names, comma separated, or "a scalar".
-        axes: String,
-    },
-    /// An index component outside its axis.
-    #[error("{name} = {value} is out of range 0..{dim}")]
-    IndexRange {
-        /// The axis name.
-        name: String,
-        /// The component given.
-        value: usize,
-        /// The axis length.
-        dim: usize,
-    },
+    /// An index that does not address an entry of J.
+    #[error(transparent)]
+    Index(#[from] IndexError),
     /// Slice axes that are not two different axes of J.
     #[error("a slice needs two different axes of J ({axes}); got axes {rows} and {cols}")]
     SliceAxes {
@@ -86,11 +70,6 @@ pub enum JacobianError {
     /// The formula does not fit the graph or breaks an invariant of formulas (a bug).
     #[error("malformed formula: {0}")]
     Malformed(String),
-}
-
-/// `1 component`, `3 components`.
-fn counted(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// J = ∂Y/∂X for one expression and one variable X: the formula bound to the inputs'
@@ -203,23 +182,7 @@ impl Jacobian {
     pub fn check_index(&self, index: &[usize]) -> Result<(), JacobianError> {
         let names = self.axis_names();
         let shape = self.shape();
-        if index.len() != shape.len() {
-            return Err(JacobianError::IndexLength {
-                got: index.len(),
-                expected: shape.len(),
-                axes: axes_text(&names),
-            });
-        }
-        for ((&value, &dim), name) in index.iter().zip(&shape).zip(&names) {
-            if value >= dim {
-                return Err(JacobianError::IndexRange {
-                    name: name.clone(),
-                    value,
-                    dim,
-                });
-            }
-        }
-        Ok(())
+        Ok(Axes::new(&names, &shape).check_index(index)?)
     }
 
     /// J at `index`. The index must be valid (see [`Self::check_index`]).
