@@ -11,6 +11,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
+use crate::calculus::render::{Notation, Symbols, to_ascii};
 use crate::layout::{JacobianDims, Layout, shape_tuple};
 
 use super::theme::{self, Theme};
@@ -64,20 +65,24 @@ fn index_list(index: &[usize]) -> String {
 
 /// The shape of a matrix: `32768 × 65536` (`32768 x 65536` with `ascii`).
 pub fn matrix_shape(rows: usize, cols: usize, ascii: bool) -> String {
-    let times = if ascii { "x" } else { "×" };
-    format!("{rows} {times} {cols}")
+    let notation = if ascii {
+        Notation::Ascii
+    } else {
+        Notation::Unicode
+    };
+    format!("{rows} {} {cols}", Symbols::of(notation).by)
 }
 
-/// `text` with every non-ASCII character replaced by its ASCII stand-in when `ascii`.
+/// `text` in ASCII when `ascii`: the symbols of the notation spelled as the ASCII notation
+/// spells them (`ᵀ` → `^T`), any other character by its one-cell stand-in.
 pub fn plain(text: &str, ascii: bool) -> String {
     if !ascii {
         return text.to_string();
     }
-    text.chars()
+    to_ascii(text)
+        .chars()
         .map(|c| match c {
             _ if c.is_ascii() => c.to_string(),
-            // A transpose as in the ASCII notation of formulas.
-            'ᵀ' => "^T".to_string(),
             _ => theme::ascii_symbol(c.encode_utf8(&mut [0; 4])).to_string(),
         })
         .collect()
