@@ -155,7 +155,7 @@ fn build(args: &ProblemArgs, notation: Notation) -> Result<Problem, Error> {
 
 /// Text written with the Unicode symbols as it is printed in `notation`: spelled in
 /// ASCII ([`to_ascii`]) under `--ascii`.
-pub fn printed(text: &str, notation: Notation) -> String {
+fn printed(text: &str, notation: Notation) -> String {
     match notation {
         Notation::Ascii => to_ascii(text),
         Notation::Unicode | Notation::Latex => text.to_string(),
