@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use crate::calculus::Notation;
+
 /// Explore the Jacobian ∂Y/∂X of a matrix expression, in index notation.
 ///
 /// With no subcommand, opens the interactive view on EXPR (default: the linear layer
@@ -22,6 +24,17 @@ pub struct Cli {
     /// Display options for the interactive view.
     #[command(flatten)]
     pub display: DisplayArgs,
+}
+
+impl Cli {
+    /// Whether `--ascii` was given, to a subcommand or to the interactive view: then every
+    /// byte jacscope prints is ASCII, its error messages included.
+    pub fn ascii(&self) -> bool {
+        match &self.command {
+            Some(command) => command.output().ascii,
+            None => self.display.ascii,
+        }
+    }
 }
 
 /// The subcommands.
@@ -85,11 +98,11 @@ pub enum Command {
         /// Overwrite the output file if it exists.
         #[arg(long)]
         force: bool,
-        /// Width of the spy plot in characters.
-        #[arg(long, default_value_t = 64)]
+        /// Width of the spy plot in characters (at least 1).
+        #[arg(long, default_value_t = 64, value_parser = parse_positive)]
         width: usize,
-        /// Height of the spy plot in lines.
-        #[arg(long, default_value_t = 16)]
+        /// Height of the spy plot in lines (at least 1).
+        #[arg(long, default_value_t = 16, value_parser = parse_positive)]
         height: usize,
         /// Output options.
         #[command(flatten)]
@@ -125,6 +138,20 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+}
+
+impl Command {
+    /// The output options, which every subcommand has.
+    pub fn output(&self) -> &OutputArgs {
+        match self {
+            Command::Explain { output, .. }
+            | Command::At { output, .. }
+            | Command::Shape { output, .. }
+            | Command::Slice { output, .. }
+            | Command::Stats { output, .. }
+            | Command::Dense { output, .. } => output,
+        }
+    }
 }
 
 /// The problem: an expression, the shapes and values of its inputs, and the wrt variable.
@@ -180,15 +207,35 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     }
 }
 
+/// Parses a count that must be at least 1 (`--width`, `--height`).
+pub fn parse_positive(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(count) => Ok(count),
+        Err(_) => Err(format!("'{text}' is not a whole number such as 64")),
+    }
+}
+
 /// Options shared by the subcommands' printers.
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Use only ASCII glyphs in text output.
+    /// Print only ASCII: formulas, shapes, warnings and errors.
     #[arg(long)]
     pub ascii: bool,
+}
+
+impl OutputArgs {
+    /// The notation of the text printed: ASCII with `--ascii`, else Unicode.
+    pub fn notation(&self) -> Notation {
+        if self.ascii {
+            Notation::Ascii
+        } else {
+            Notation::Unicode
+        }
+    }
 }
 
 /// Display options of the interactive view.
@@ -349,6 +396,24 @@ mod tests {
         ] {
             assert_eq!(rewritten(args), args, "{args:?}");
         }
+    }
+
+    #[test]
+    fn ascii_is_known_for_every_command_and_the_explorer() {
+        let ascii = |args: &[&str]| Cli::parse_from(args).ascii();
+        assert!(ascii(&["jacscope", "explain", "X", "--ascii"]));
+        assert!(ascii(&["jacscope", "dense", "X", "-o", "j.npy", "--ascii"]));
+        assert!(ascii(&["jacscope", "--ascii"]));
+        assert!(!ascii(&["jacscope", "at", "X", "--index", "0,0"]));
+        assert!(!ascii(&["jacscope"]));
+    }
+
+    #[test]
+    fn spy_plot_sizes_are_at_least_one() {
+        assert_eq!(parse_positive("64"), Ok(64));
+        assert_eq!(parse_positive("0"), Err("must be at least 1".to_string()));
+        assert!(parse_positive("-3").is_err());
+        assert!(parse_positive("wide").is_err());
     }
 
     #[test]

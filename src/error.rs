@@ -5,6 +5,7 @@
 
 use crate::axis_index::IndexError;
 use crate::calculus::TooManyTerms;
+use crate::calculus::render::to_ascii;
 use crate::eval::EvalError;
 use crate::expr::Diagnostic;
 use crate::inputs::InputError;
@@ -117,6 +118,21 @@ pub fn message_of(error: &anyhow::Error) -> String {
     format!("error: {}", kept.join(": "))
 }
 
+/// [`message_of`] under `--ascii`, every byte ASCII: the excerpt of an expression escaped
+/// character by character so that its caret stays in place
+/// ([`Diagnostic::render_ascii`]), then everything through [`to_ascii`]: jacscope's symbols
+/// spelled in ASCII (`64×1024` → `64x1024`, `…` → `...`) and every other non-ASCII
+/// character, which only quoted user text has, escaped (`données.npy` → `donn\u{e9}es.npy`),
+/// never dropped. (A user character that is itself one of the symbols, such as a `×` in a
+/// file name, is spelled like the symbol.)
+pub fn ascii_message_of(error: &anyhow::Error) -> String {
+    let message = match error.downcast_ref::<Error>() {
+        Some(Error::Expression { text, diagnostic }) => diagnostic.render_ascii(text),
+        _ => message_of(error),
+    };
+    to_ascii(&message)
+}
+
 #[cfg(test)]
 mod tests {
     use anyhow::Context;
@@ -169,6 +185,23 @@ mod tests {
             format!("error: writing J.npy: {}", full())
         );
         assert_eq!(exit_code_of(&npy), 2);
+    }
+
+    #[test]
+    fn an_ascii_message_is_ascii_and_keeps_user_text() {
+        let expression = anyhow::Error::new(Error::Expression {
+            text: "X × W".to_string(),
+            diagnostic: Diagnostic::at(crate::expr::Span::new(2, 4), "X is 64×1024"),
+        });
+        assert_eq!(
+            ascii_message_of(&expression),
+            "error: X is 64x1024\n  X \\u{d7} W\n    ^^^^^^"
+        );
+        let file = anyhow::Error::new(Error::Io("données.npy… is a directory".to_string()));
+        assert_eq!(
+            ascii_message_of(&file),
+            "error: donn\\u{e9}es.npy... is a directory"
+        );
     }
 
     #[test]

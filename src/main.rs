@@ -7,10 +7,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use jacscope::cli::{Cli, expression_behind_double_dash};
 use jacscope::commands;
-use jacscope::error::{exit_code_of, message_of};
+use jacscope::error::{ascii_message_of, exit_code_of, message_of};
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(expression_behind_double_dash(std::env::args_os().collect()));
+    let ascii = cli.ascii();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let result = match cli.command {
@@ -23,7 +24,12 @@ fn main() -> ExitCode {
     };
     let code = exit_code_of(&error);
     if code != 0 {
-        eprintln!("{}", message_of(&error));
+        let message = if ascii {
+            ascii_message_of(&error)
+        } else {
+            message_of(&error)
+        };
+        eprintln!("{message}");
     }
     ExitCode::from(code)
 }

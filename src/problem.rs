@@ -11,6 +11,7 @@ use ndarray::{ArrayD, IxDyn};
 use crate::calculus::{self, Formula, Notation};
 use crate::error::Error;
 use crate::eval::{self, Values};
+use crate::expr::diagnostic::escape_char;
 use crate::expr::{self, Graph, NodeId, Op, Shape};
 use crate::inputs::{self, Inputs, LoadArg};
 use crate::jacobian::{self, Jacobian};
@@ -43,11 +44,16 @@ pub struct ProblemSpec {
 }
 
 impl ProblemSpec {
-    /// The spec of the default example; `extra_shapes` are added after its own shapes, so
-    /// they override them.
+    /// The spec of the default example; `extra_shapes` come after its own shapes and
+    /// replace those of the same names.
     pub fn default_example(extra_shapes: &[String], seed: u64) -> Self {
+        let overridden: Vec<&str> = extra_shapes
+            .iter()
+            .filter_map(|arg| split_shape_arg(arg).map(|(name, _)| name))
+            .collect();
         let mut shapes: Vec<String> = DEFAULT_SHAPES
             .iter()
+            .filter(|(name, _)| !overridden.contains(name))
             .map(|(name, shape)| format!("{name}={shape}"))
             .collect();
         shapes.extend_from_slice(extra_shapes);
@@ -175,6 +181,29 @@ impl Problem {
             }
         }
         warnings
+    }
+
+    /// The `-s` arguments for names that are not variables of the expression, one
+    /// warning each: `-s Q=3x3: Q is not a variable of the expression (its variables: X)`.
+    /// Such a shape is not used, so it is worth a warning but not an error (a `-l` of such
+    /// a name is an error: its file would be read for nothing).
+    pub fn unused_shape_warnings(&self) -> Vec<String> {
+        let variables = self.graph().variables();
+        let shown = |text: &str| -> String { text.chars().map(escape_char).collect() };
+        self.spec
+            .shapes
+            .iter()
+            .filter_map(|arg| split_shape_arg(arg).map(|(name, _)| (arg, name)))
+            .filter(|(_, name)| !variables.contains(name))
+            .map(|(arg, name)| {
+                format!(
+                    "-s {}: {} is not a variable of the expression (its variables: {})",
+                    shown(arg),
+                    shown(name),
+                    variables.join(", ")
+                )
+            })
+            .collect()
     }
 
     /// The facts about this problem that every view prints, with the formula in
@@ -480,24 +509,37 @@ fn first_variable(graph: &Graph) -> Result<NodeId, expr::Diagnostic> {
     }
 }
 
-/// Parses `-s NAME=SHAPE` arguments; a later one for the same name wins.
+/// Parses `-s NAME=SHAPE` arguments; a name given twice is an error (even with the same
+/// shape), so that no shape is silently dropped.
 pub fn parse_shape_args(args: &[String]) -> Result<BTreeMap<String, Shape>, Error> {
     let mut shapes = BTreeMap::new();
+    let mut given: BTreeMap<&str, &str> = BTreeMap::new();
     for arg in args {
-        let (name, shape) = arg.split_once('=').ok_or_else(|| {
+        let (name, shape) = split_shape_arg(arg).ok_or_else(|| {
             Error::Usage(format!(
                 "-s expects NAME=SHAPE (e.g. -s X=64x1024), got '{arg}'"
             ))
         })?;
-        let name = name.trim();
         if name.is_empty() {
             return Err(Error::Usage(format!("-s '{arg}' has no variable name")));
+        }
+        if let Some(first) = given.insert(name, arg) {
+            return Err(Error::Usage(format!(
+                "-s {name} is given twice ({first}, then {arg}); give each shape once"
+            )));
         }
         let shape = expr::shape::parse_shape(shape)
             .map_err(|why| Error::Usage(format!("-s {arg}: {why}")))?;
         shapes.insert(name.to_string(), shape);
     }
     Ok(shapes)
+}
+
+/// A `-s NAME=SHAPE` argument split at its `=`: the name (trimmed; empty if none) and
+/// the shape text; `None` without an `=`.
+fn split_shape_arg(arg: &str) -> Option<(&str, &str)> {
+    arg.split_once('=')
+        .map(|(name, shape)| (name.trim(), shape))
 }
 
 #[cfg(test)]
@@ -513,6 +555,41 @@ mod tests {
             seed: 0,
             max_memory: None,
         }
+    }
+
+    #[test]
+    fn a_shape_given_twice_is_an_error() {
+        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let error = parse_shape_args(&args(&["X=2x2", "W=3", "X = 3x3"])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "error: -s X is given twice (X=2x2, then X = 3x3); give each shape once"
+        );
+        // Even the same shape twice: one of them is a typo for another name.
+        assert!(parse_shape_args(&args(&["b=3", "b=3"])).is_err());
+        assert_eq!(parse_shape_args(&args(&["X=2x2", "W=3"])).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn shapes_given_for_the_default_example_replace_its_own() {
+        let extra = ["W=8x1024".to_string(), "b=8".to_string()];
+        let spec = ProblemSpec::default_example(&extra, 0);
+        assert_eq!(spec.shapes, ["X=64x1024", "W=8x1024", "b=8"]);
+        assert!(parse_shape_args(&spec.shapes).is_ok());
+    }
+
+    #[test]
+    fn a_shape_for_a_name_not_in_the_expression_is_a_warning() {
+        let problem = Problem::build(spec("X * 2", &["X=2x2", "Q=3x3", "W=4"])).unwrap();
+        assert_eq!(
+            problem.unused_shape_warnings(),
+            [
+                "-s Q=3x3: Q is not a variable of the expression (its variables: X)",
+                "-s W=4: W is not a variable of the expression (its variables: X)",
+            ]
+        );
+        let used = Problem::build(spec("X @ W", &["X=2x2", "W=2x2"])).unwrap();
+        assert!(used.unused_shape_warnings().is_empty());
     }
 
     #[test]

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 
 use super::formula::{Factor, Formula, IndexId, Slot, TensorDef, Term};
+use crate::expr::diagnostic::escape_non_ascii;
 use crate::expr::{Graph, NodeId, Op, ReduceKind};
 
 /// How formulas are written.
@@ -251,6 +252,8 @@ pub struct Symbols {
     pub em_dash: &'static str,
     /// The dash between names or numbers (`Magnus–Neudecker`): `–`, `-`, `--`.
     pub en_dash: &'static str,
+    /// The mark of text left out (`exp(…)`, a shortened name): `…`, `...`, `\ldots`.
+    pub ellipsis: &'static str,
 }
 
 /// The symbols of [`Notation::Unicode`].
@@ -266,6 +269,7 @@ const UNICODE: Symbols = Symbols {
     prime: "′",
     em_dash: "—",
     en_dash: "–",
+    ellipsis: "…",
 };
 
 /// The symbols of [`Notation::Ascii`].
@@ -281,6 +285,7 @@ const ASCII: Symbols = Symbols {
     prime: "'",
     em_dash: "--",
     en_dash: "-",
+    ellipsis: "...",
 };
 
 /// The symbols of [`Notation::Latex`].
@@ -296,6 +301,7 @@ const LATEX: Symbols = Symbols {
     prime: "'",
     em_dash: "---",
     en_dash: "--",
+    ellipsis: "\\ldots",
 };
 
 impl Symbols {
@@ -309,7 +315,7 @@ impl Symbols {
     }
 
     /// Every symbol, in one fixed order (for spelling one notation's symbols in another).
-    fn all(&self) -> [&'static str; 11] {
+    fn all(&self) -> [&'static str; 12] {
         [
             self.minus,
             self.times,
@@ -322,12 +328,15 @@ impl Symbols {
             self.prime,
             self.em_dash,
             self.en_dash,
+            self.ellipsis,
         ]
     }
 }
 
-/// `text`, written with the Unicode symbols, with each of them spelled in ASCII:
-/// `∂vec(Y)/∂vec(X)ᵀ, Magnus–Neudecker` → `dvec(Y)/dvec(X)^T, Magnus-Neudecker`.
+/// `text`, written with the Unicode symbols, in ASCII only: each symbol spelled in ASCII
+/// (`∂vec(Y)/∂vec(X)ᵀ, Magnus–Neudecker` → `dvec(Y)/dvec(X)^T, Magnus-Neudecker`) and
+/// any other non-ASCII character, which only user text quoted in it can have (a file
+/// name, a `--wrt`), escaped: `données.npy` → `donn\u{e9}es.npy`.
 pub fn to_ascii(text: &str) -> String {
     UNICODE
         .all()
@@ -336,6 +345,9 @@ pub fn to_ascii(text: &str) -> String {
         .fold(text.to_string(), |text, (unicode, ascii)| {
             text.replace(unicode, ascii)
         })
+        .chars()
+        .map(escape_non_ascii)
+        .collect()
 }
 
 /// The minus sign of `notation` (see [`Symbols::minus`]).
@@ -634,9 +646,10 @@ mod tests {
         assert_eq!(minus(Notation::Unicode), "−");
         assert_eq!(times(Notation::Ascii), "*");
         assert_eq!(
-            to_ascii("∂vec(Y)/∂vec(X)ᵀ: 3×4, Magnus–Neudecker — relu′ −δ Σ_m a·b ⊗ c"),
-            "dvec(Y)/dvec(X)^T: 3x4, Magnus-Neudecker -- relu' -delta sum_m a*b kron c"
+            to_ascii("∂vec(Y)/∂vec(X)ᵀ: 3×4, Magnus–Neudecker — relu′ −δ Σ_m a·b ⊗ c, exp(…)"),
+            "dvec(Y)/dvec(X)^T: 3x4, Magnus-Neudecker -- relu' -delta sum_m a*b kron c, exp(...)"
         );
+        assert_eq!(to_ascii("données.npy ✓"), "donn\\u{e9}es.npy \\u{2713}");
     }
 
     #[test]

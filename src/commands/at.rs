@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{emit, emit_json};
 use crate::axis_index::Axes;
-use crate::calculus::render::Notation;
+use crate::calculus::render::{Notation, Symbols};
 use crate::check::{self, Verdict};
 use crate::error::Error;
 use crate::layout::{JacobianDims, Layout, shape_tuple};
@@ -24,7 +24,7 @@ pub fn run(
     index_text: &str,
     layout: Option<Layout>,
     json: bool,
-    ascii: bool,
+    notation: Notation,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     let jacobian = &problem.jacobian;
@@ -43,11 +43,6 @@ pub fn run(
         &index,
     );
     let verdict = Verdict::of(value, fd.as_ref());
-    let notation = if ascii {
-        Notation::Ascii
-    } else {
-        Notation::Unicode
-    };
     let zero_reason = jacobian.why_zero_in(&index, notation);
     let dims = JacobianDims::of(jacobian);
     let placed = layout.map(|l| (l, l.position(&dims, &index), l.shape(&dims)));
@@ -78,17 +73,18 @@ pub fn run(
     for term in jacobian.breakdown(&index, notation) {
         emit(out, &format!("  {}", term.line()))?;
     }
+    let dash = Symbols::of(notation).em_dash;
     let headline = match &verdict {
         Verdict::Agrees => "agrees".to_string(),
         verdict => format!(
-            "{} — {}",
+            "{} {dash} {}",
             verdict.name().to_uppercase(),
             verdict.reason().unwrap_or_default()
         ),
     };
     let check_line = match &fd {
         Ok(fd) => format!(
-            "finite difference: {} (step {}, abs error {}) — {headline}",
+            "finite difference: {} (step {}, abs error {}) {dash} {headline}",
             numfmt::significant(fd.value, 10),
             numfmt::short(fd.step),
             numfmt::short((value - fd.value).abs())

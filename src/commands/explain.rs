@@ -15,7 +15,12 @@ use crate::problem::Problem;
 use crate::sparsity;
 
 /// Prints the explanation of `problem` as text or JSON.
-pub fn run(problem: &Problem, json: bool, ascii: bool, out: &mut dyn Write) -> Result<(), Error> {
+pub fn run(
+    problem: &Problem,
+    json: bool,
+    notation: Notation,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     let jacobian = &problem.jacobian;
     let graph = jacobian.graph();
     let formula = jacobian.formula();
@@ -57,17 +62,17 @@ pub fn run(problem: &Problem, json: bool, ascii: bool, out: &mut dyn Write) -> R
         return emit_json(out, &value);
     }
 
-    let notation = if ascii {
-        Notation::Ascii
-    } else {
-        Notation::Unicode
-    };
     let inputs: Vec<String> = graph
         .variables()
         .iter()
         .map(|name| {
-            let id = graph.input(name).expect("variables are inputs");
-            format!("{name} {}", graph.node(id).shape)
+            let shape = &graph
+                .node(graph.input(name).expect("variables are inputs"))
+                .shape;
+            match notation {
+                Notation::Ascii => format!("{name} {}", shape.to_ascii()),
+                _ => format!("{name} {shape}"),
+            }
         })
         .collect();
     emit(
@@ -82,10 +87,11 @@ pub fn run(problem: &Problem, json: bool, ascii: bool, out: &mut dyn Write) -> R
     emit(
         out,
         &format!(
-            "J = ∂Y/∂{} has shape {} (out.shape + in.shape): {} entries",
+            "J = {d}Y/{d}{} has shape {} (out.shape + in.shape): {} entries",
             problem.wrt_name(),
             shape_tuple(&shape),
-            numfmt::grouped(entries)
+            numfmt::grouped(entries),
+            d = Symbols::of(notation).partial,
         ),
     )?;
     emit(out, "")?;

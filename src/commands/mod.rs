@@ -18,15 +18,18 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use crate::calculus::Notation;
+use crate::calculus::render::to_ascii;
 use crate::cli::{Command, ProblemArgs};
 use crate::error::Error;
 use crate::problem::{Problem, ProblemSpec};
 
 /// Runs one subcommand, writing its output to `out`.
 pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
+    let notation = command.output().notation();
     match command {
         Command::Explain { problem, output } => {
-            explain::run(&build(&problem)?, output.json, output.ascii, out)?
+            explain::run(&build(&problem, notation)?, output.json, notation, out)?
         }
         Command::At {
             problem,
@@ -35,8 +38,8 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
             output,
         } => {
             let layout = layout.as_deref().map(parse_layout).transpose()?;
-            let problem = build(&problem)?;
-            at::run(&problem, &index, layout, output.json, output.ascii, out)?
+            let problem = build(&problem, notation)?;
+            at::run(&problem, &index, layout, output.json, notation, out)?
         }
         Command::Shape {
             problem,
@@ -50,10 +53,10 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
                 })
                 .transpose()?;
             shape::run(
-                &build(&problem)?,
+                &build(&problem, notation)?,
                 claim.as_deref(),
                 output.json,
-                output.ascii,
+                notation,
                 out,
             )?
         }
@@ -77,14 +80,20 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
                 width,
                 height,
                 json: output.json,
+                notation,
             };
-            slice::run(&build(&problem)?, &request, out)?
+            slice::run(&build(&problem, notation)?, &request, out)?
         }
         Command::Stats {
             problem,
             structural_only,
             output,
-        } => stats::run(&build(&problem)?, structural_only, output.json, out)?,
+        } => stats::run(
+            &build(&problem, notation)?,
+            structural_only,
+            output.json,
+            out,
+        )?,
         Command::Dense {
             problem,
             output_file,
@@ -95,7 +104,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
             // Check the destination before doing any work.
             check_output_path(&output_file, force)?;
             dense::run(
-                &build(&problem)?,
+                &build(&problem, notation)?,
                 &output_file,
                 max_entries,
                 output.json,
@@ -127,16 +136,30 @@ pub fn spec_of(args: &ProblemArgs) -> ProblemSpec {
     }
 }
 
-/// Builds the problem, and tells on stderr what the user should know about its numbers
-/// (NaN produced during evaluation, badly conditioned matrices) without failing.
-fn build(args: &ProblemArgs) -> Result<Problem, Error> {
+/// Builds the problem, and tells on stderr, in `notation`, what the user should know
+/// without failing: `-s` shapes of names the expression does not have, NaN produced
+/// during evaluation, badly conditioned matrices.
+fn build(args: &ProblemArgs, notation: Notation) -> Result<Problem, Error> {
     let problem =
         progress::with_progress(|progress| Problem::build_with_progress(spec_of(args), progress))?
             .expect("the command line never cancels");
-    for warning in problem.warnings() {
-        eprintln!("warning: {warning}");
+    for warning in problem
+        .unused_shape_warnings()
+        .into_iter()
+        .chain(problem.warnings())
+    {
+        eprintln!("{}", printed(&format!("warning: {warning}"), notation));
     }
     Ok(problem)
+}
+
+/// Text written with the Unicode symbols as it is printed in `notation`: spelled in
+/// ASCII ([`to_ascii`]) under `--ascii`.
+fn printed(text: &str, notation: Notation) -> String {
+    match notation {
+        Notation::Ascii => to_ascii(text),
+        Notation::Unicode | Notation::Latex => text.to_string(),
+    }
 }
 
 /// Refuses to allocate `entries` values of `bytes_each` bytes for `what` above the

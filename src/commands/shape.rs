@@ -4,8 +4,8 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::{emit, emit_json};
-use crate::calculus::render::to_ascii;
+use super::{emit, emit_json, printed};
+use crate::calculus::Notation;
 use crate::error::Error;
 use crate::layout::{self, Layout, ShapeContext, shape_tuple};
 use crate::problem::Problem;
@@ -15,7 +15,7 @@ pub fn run(
     problem: &Problem,
     claim: Option<&[usize]>,
     json: bool,
-    ascii: bool,
+    notation: Notation,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     let context = ShapeContext::of(&problem.jacobian);
@@ -35,7 +35,7 @@ pub fn run(
         });
         return emit_json(out, &json!({"layouts": layouts, "claim": claim}));
     }
-    let text = |s: &str| if ascii { to_ascii(s) } else { s.to_string() };
+    let text = |s: &str| printed(s, notation);
     let tensor = |name: &str, shape: &[usize]| match shape {
         [] => format!("{name} is a scalar"),
         _ => format!("{name} is {}", shape_tuple(shape)),

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{check_output_path, create_file, output_error};
 use crate::axis_index::Axes;
+use crate::calculus::render::{Notation, Symbols};
 use crate::cli::SliceFormat;
 use crate::error::Error;
 use crate::jacobian::Jacobian;
@@ -33,6 +34,8 @@ pub struct SliceRequest<'a> {
     pub height: usize,
     /// `--json` (same as `--format json`).
     pub json: bool,
+    /// The notation of the text printed (`--ascii`).
+    pub notation: Notation,
 }
 
 /// Prints or writes the requested slice of `problem`'s Jacobian.
@@ -57,7 +60,8 @@ pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> an
     }
     // The values, their structural flags and a copy of the values.
     let entries = shape[axes.0] as u128 * shape[axes.1] as u128;
-    let what = format!("this {}×{} slice", shape[axes.0], shape[axes.1]);
+    let by = Symbols::of(request.notation).by;
+    let what = format!("this {}{by}{} slice", shape[axes.0], shape[axes.1]);
     super::check_allocation(problem, &what, entries, 17)?;
     let slice = jacobian.slice(axes, &at);
     let values = Array2::from_shape_vec((slice.rows, slice.cols), slice.values.clone())
@@ -83,7 +87,8 @@ pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> an
                 writeln!(sink)
             }
             SliceFormat::Text => {
-                let text = spy_plot(jacobian, &slice, axes, &at, request.width, request.height);
+                let (width, height) = (request.width, request.height);
+                let text = spy_plot(jacobian, &slice, axes, &at, width, height, by);
                 writeln!(sink, "{text}")
             }
         }
@@ -166,7 +171,8 @@ fn fixed_description(names: &[String], axes: (usize, usize), at: &[usize]) -> se
 }
 
 /// A spy plot: the slice downsampled to at most `width`×`height` characters, `*` where any
-/// entry of the block is nonzero, `.` elsewhere, with the axis ranges around it.
+/// entry of the block is nonzero, `.` elsewhere, with the axis ranges around it (a block's
+/// size written with `by`, the sign between sizes).
 fn spy_plot(
     jacobian: &Jacobian,
     slice: &crate::jacobian::Slice,
@@ -174,6 +180,7 @@ fn spy_plot(
     at: &[usize],
     width: usize,
     height: usize,
+    by: &str,
 ) -> String {
     let names = jacobian.axis_names();
     let width = width.clamp(1, slice.cols.max(1));
@@ -195,7 +202,7 @@ fn spy_plot(
         .collect();
     let (row_name, col_name) = (&names[axes.0], &names[axes.1]);
     let mut text = format!(
-        "slice J[{}] with {}: rows {row_name} = 0..{}, columns {col_name} = 0..{}; each character is {}×{} entries\n",
+        "slice J[{}] with {}: rows {row_name} = 0..{}, columns {col_name} = 0..{}; each character is {}{by}{} entries\n",
         names.join(","),
         if fixed.is_empty() {
             "nothing fixed".to_string()

@@ -52,9 +52,27 @@ impl Diagnostic {
     ///   help: did you mean W.T?
     /// ```
     pub fn render(&self, source: &str) -> String {
+        self.render_excerpt_with(source, escape_char)
+    }
+
+    /// [`Self::render`] for `--ascii`: the excerpt of the source has every non-ASCII
+    /// character escaped too (`X \u{d7} W`), the caret under the escape. The message and
+    /// the hint are left as they are, for the caller to spell in ASCII.
+    pub fn render_ascii(&self, source: &str) -> String {
+        self.render_excerpt_with(source, |c| {
+            if c.is_ascii() {
+                escape_char(c)
+            } else {
+                escape_non_ascii(c)
+            }
+        })
+    }
+
+    /// The rendering, with each character of the excerpt shown as `show` writes it.
+    fn render_excerpt_with(&self, source: &str, show: fn(char) -> String) -> String {
         let mut out = format!("error: {}", self.message);
         if let Some(span) = self.span {
-            let excerpt = Excerpt::new(source, span);
+            let excerpt = Excerpt::new(source, span, show);
             out.push_str(&format!(
                 "\n  {}\n  {}{}",
                 excerpt.line,
@@ -80,6 +98,16 @@ pub fn escape_char(c: char) -> String {
     }
 }
 
+/// How a character is printed where every byte must be ASCII (`--ascii`): an ASCII
+/// character as it is, any other escaped (`×` → `\u{d7}`).
+pub fn escape_non_ascii(c: char) -> String {
+    if c.is_ascii() {
+        c.to_string()
+    } else {
+        c.escape_unicode().to_string()
+    }
+}
+
 /// Widest source excerpt shown under a message, in columns.
 const EXCERPT_WIDTH: usize = 100;
 /// Most columns of context shown before the span in a long source.
@@ -88,8 +116,8 @@ const CONTEXT_BEFORE: usize = 30;
 const SPAN_WIDTH: usize = 60;
 
 /// The part of the source shown under a message, escaped for the terminal and cut to
-/// [`EXCERPT_WIDTH`] columns around the span (cuts marked with `…`), with the caret's
-/// position and width in columns.
+/// about [`EXCERPT_WIDTH`] columns around the span (cuts marked with [`CUT`]), with the
+/// caret's position and width in columns.
 struct Excerpt {
     line: String,
     caret_column: usize,
@@ -97,12 +125,13 @@ struct Excerpt {
 }
 
 impl Excerpt {
-    fn new(source: &str, span: Span) -> Self {
+    /// The excerpt of `source` around `span`, each character shown as `show` writes it.
+    fn new(source: &str, span: Span, show: fn(char) -> String) -> Self {
         let start = char_boundary_at_or_before(source, span.start);
         let end = char_boundary_at_or_before(source, span.end.max(start));
-        let mut before = displayed(&source[..start]);
-        let mut inside = displayed(&source[start..end]);
-        let mut after = displayed(&source[end..]);
+        let mut before = displayed(&source[..start], show);
+        let mut inside = displayed(&source[start..end], show);
+        let mut after = displayed(&source[end..], show);
         if before.len() + inside.len() + after.len() > EXCERPT_WIDTH {
             before = cut_front(before, CONTEXT_BEFORE);
             inside = cut_back(inside, SPAN_WIDTH);
@@ -126,28 +155,39 @@ fn char_boundary_at_or_before(text: &str, index: usize) -> usize {
     index
 }
 
-/// The columns `text` occupies once escaped: one entry per column.
-fn displayed(text: &str) -> Vec<String> {
+/// The mark of a cut in an excerpt, one column per character: ASCII, so that it reads the
+/// same under `--ascii`.
+const CUT: [&str; 3] = [".", ".", "."];
+
+/// The columns `text` occupies once each character is shown as `show` writes it: one
+/// entry per column.
+fn displayed(text: &str, show: fn(char) -> String) -> Vec<String> {
     text.chars()
-        .flat_map(|c| escape_char(c).chars().collect::<Vec<_>>())
+        .flat_map(|c| show(c).chars().collect::<Vec<_>>())
         .map(String::from)
         .collect()
 }
 
-/// At most the last `width` columns of `columns`, the first replaced by `…` if cut.
+/// At most the last `width` columns of `columns`, the first ones replaced by [`CUT`] if
+/// cut.
 fn cut_front(mut columns: Vec<String>, width: usize) -> Vec<String> {
     if columns.len() > width {
         columns.drain(..columns.len() - width);
-        columns[0] = "…".to_string();
+        for (column, mark) in columns.iter_mut().zip(CUT) {
+            *column = mark.to_string();
+        }
     }
     columns
 }
 
-/// At most the first `width` columns of `columns`, the last replaced by `…` if cut.
+/// At most the first `width` columns of `columns`, the last ones replaced by [`CUT`] if
+/// cut.
 fn cut_back(mut columns: Vec<String>, width: usize) -> Vec<String> {
     if columns.len() > width {
         columns.truncate(width);
-        columns[width - 1] = "…".to_string();
+        for (column, mark) in columns.iter_mut().rev().zip(CUT) {
+            *column = mark.to_string();
+        }
     }
     columns
 }
@@ -177,6 +217,17 @@ mod tests {
     }
 
     #[test]
+    fn the_ascii_excerpt_escapes_non_ascii_and_keeps_the_caret_under_it() {
+        let diagnostic = Diagnostic::at(Span::new(2, 4), "unexpected").with_help("use *");
+        assert_eq!(
+            diagnostic.render_ascii("X × W\u{7}"),
+            "error: unexpected\n  X \\u{d7} W\\u{7}\n    ^^^^^^\n  help: use *"
+        );
+        assert_eq!(escape_non_ascii('é'), "\\u{e9}");
+        assert_eq!(escape_non_ascii('\n'), "\n");
+    }
+
+    #[test]
     fn control_characters_are_escaped_and_the_caret_stays_aligned() {
         let source = "X\u{1b}[2J + \u{7}";
         let rendered =
@@ -201,10 +252,12 @@ mod tests {
             "{}",
             lines[1]
         );
-        assert!(lines[1].starts_with("  …") && lines[1].ends_with('…'));
+        assert!(lines[1].starts_with("  ...") && lines[1].ends_with("..."));
         let caret = lines[2].find('^').unwrap();
         assert_eq!(lines[1].chars().nth(caret), Some('W'));
         assert_eq!(lines[2].trim(), "^");
+        let ascii = Diagnostic::at(Span::new(start, start + 1), "here").render_ascii(&source);
+        assert_eq!(ascii, rendered);
 
         let rendered = Diagnostic::at(Span::new(0, source.len()), "all").render(&source);
         let carets = rendered.lines().nth(2).unwrap().trim();

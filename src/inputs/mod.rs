@@ -3,7 +3,7 @@
 //!
 //! Loading validates everything a user can get wrong (missing or corrupt files,
 //! unsupported dtypes, more than two dimensions, NaN/inf entries, names that are not
-//! variables of the expression, shapes that contradict `-s`) and reports it as one
+//! variables of the expression, a variable loaded twice, shapes that contradict `-s`) and reports it as one
 //! [`InputError`] naming the file and the variable. An array's header is read first: an
 //! array whose values would not fit in the memory limit, or whose header does not match
 //! the bytes that follow, is refused before any of its data is read (a small `.npz` may
@@ -120,6 +120,16 @@ pub enum InputError {
         path: PathBuf,
         /// The expression's variables, comma-separated.
         variables: String,
+    },
+    /// Two `-l` arguments load the same variable (two files, or an archive and a file).
+    #[error("-l {name} is given twice ({first}, then {second}); load each variable once")]
+    LoadedTwice {
+        /// The variable.
+        name: String,
+        /// Where the first `-l` loads it from: a file, or `archive.npz:member`.
+        first: String,
+        /// Where the second one does.
+        second: String,
     },
     /// A `-s` shape disagrees with the shape of the loaded array.
     #[error("-s {name}={explicit} disagrees with the loaded {name}, which is {loaded}")]

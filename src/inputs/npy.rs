@@ -21,8 +21,9 @@ use crate::numfmt;
 /// refusing any array whose values would need more than `limit` bytes.
 ///
 /// From an archive only arrays whose name (with or without a `.npy` suffix) is one of
-/// `variables` are read; the others are ignored, whatever their dtype. Arguments are
-/// applied in order, so a later one overrides an earlier one for the same variable.
+/// `variables` are read; the others are ignored, whatever their dtype. A variable loaded
+/// twice (by two `-l NAME=FILE`, or by an archive and another `-l`) is an error
+/// ([`InputError::LoadedTwice`]), found before the second array is read.
 /// Every array is converted to `f64` in standard (row-major) layout and checked: at most
 /// two dimensions, no NaN or infinity. Each array's header is checked before its data is
 /// read: its values as `f64` must fit in `limit` bytes ([`InputError::TooLarge`]), and
@@ -33,6 +34,19 @@ pub fn load_arrays(
     limit: u64,
 ) -> Result<BTreeMap<String, ArrayD<f64>>, InputError> {
     let mut arrays = BTreeMap::new();
+    // Where each variable was loaded from.
+    let mut origins: BTreeMap<String, String> = BTreeMap::new();
+    let mut claim = |name: &str, origin: &str| match origins.get(name) {
+        Some(first) => Err(InputError::LoadedTwice {
+            name: name.to_string(),
+            first: first.clone(),
+            second: origin.to_string(),
+        }),
+        None => {
+            origins.insert(name.to_string(), origin.to_string());
+            Ok(())
+        }
+    };
     for load in loads {
         match load {
             LoadArg::Named { name, path } => {
@@ -44,6 +58,7 @@ pub fn load_arrays(
                     });
                 }
                 let origin = path.display().to_string();
+                claim(name, &origin)?;
                 let array =
                     read_npy_file(path, limit).map_err(|e| input_error(e, &origin, ".npy"))?;
                 arrays.insert(name.clone(), checked(name, &origin, array)?);
@@ -65,6 +80,7 @@ pub fn load_arrays(
                         continue;
                     }
                     let origin = format!("{}:{name}", path.display());
+                    claim(&name, &origin)?;
                     let size = Some(member.size());
                     let array = read_npy(member, size, limit)
                         .map_err(|e| input_error(e, &origin, ".npz"))?;
@@ -550,13 +566,35 @@ mod tests {
     }
 
     #[test]
-    fn a_later_load_overrides_an_earlier_one() {
+    fn a_variable_loaded_twice_is_an_error() {
         let dir = TempDir::new().unwrap();
         let (a, b) = (dir.path().join("a.npy"), dir.path().join("b.npy"));
         write_npy(&a, &array![1.0]).unwrap();
         write_npy(&b, &array![2.0]).unwrap();
-        let arrays = load_arrays(&[named("X", &a), named("X", &b)], &["X"], u64::MAX).unwrap();
-        assert_eq!(arrays["X"], array![2.0].into_dyn());
+        let error = load_arrays(&[named("X", &a), named("X", &b)], &["X"], u64::MAX).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "-l X is given twice ({}, then {}); load each variable once",
+                a.display(),
+                b.display()
+            )
+        );
+        // An archive that holds X, and another -l for X.
+        let npz = dir.path().join("p.npz");
+        let mut writer = NpzWriter::new(std::fs::File::create(&npz).unwrap());
+        writer.add_array("X", &array![3.0]).unwrap();
+        writer.finish().unwrap();
+        let archive = LoadArg::Archive { path: npz.clone() };
+        let error = load_arrays(&[archive, named("X", &a)], &["X"], u64::MAX).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "-l X is given twice ({}:X, then {}); load each variable once",
+                npz.display(),
+                a.display()
+            )
+        );
     }
 
     #[test]
