@@ -14,7 +14,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 use crate::calculus::render::{Notation, Symbols, to_ascii};
 use crate::layout::{JacobianDims, Layout, shape_tuple};
 
-use super::theme::{self, Theme};
+use super::theme::Theme;
 
 /// One row of the panel: a layout, J's shape in it, and where the cursor's entry lands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,19 +73,13 @@ pub fn matrix_shape(rows: usize, cols: usize, ascii: bool) -> String {
     format!("{rows} {} {cols}", Symbols::of(notation).by)
 }
 
-/// `text` in ASCII when `ascii`: the symbols of the notation spelled as the ASCII notation
-/// spells them (`ᵀ` → `^T`), any other character by its one-cell stand-in.
+/// `text` in ASCII when `ascii`, as the ASCII notation spells it (`ᵀ` → `^T`).
 pub fn plain(text: &str, ascii: bool) -> String {
-    if !ascii {
-        return text.to_string();
+    if ascii {
+        to_ascii(text)
+    } else {
+        text.to_string()
     }
-    to_ascii(text)
-        .chars()
-        .map(|c| match c {
-            _ if c.is_ascii() => c.to_string(),
-            _ => theme::ascii_symbol(c.encode_utf8(&mut [0; 4])).to_string(),
-        })
-        .collect()
 }
 
 /// The title of the panel's border.
