@@ -1,39 +1,107 @@
-//! The finite-difference witness: one Jacobian entry estimated by central differences
-//! on forward evaluation alone, independent of the index calculus it checks.
+//! The finite-difference witness: one Jacobian entry estimated from forward evaluation
+//! alone, independent of the index calculus it checks.
+//!
+//! # Method
+//! For a step `h`, the central differences `D(h) = (f(x+h) − f(x−h)) / 2h` and `D(h/2)`
+//! are combined by Richardson extrapolation, `R = (4·D(h/2) − D(h)) / 3`, which cancels the
+//! `h²` term of their truncation error. Each difference divides by the distance between
+//! the representable points actually evaluated, not by the nominal width.
+//!
+//! # Error model
+//! The estimate carries two error terms; [`agrees`] allows [`ERROR_FACTOR`] times their
+//! sum on top of [`RELATIVE_TOLERANCE`].
+//! - Truncation: `|D(h) − D(h/2)|`. For smooth f it is `¾·|f‴|·h²/6`, three times the
+//!   truncation error of `D(h/2)` and far more than that of `R` (`O(h⁴)`); being measured,
+//!   it also carries the rounding noise of both differences. It is large where `h` is not
+//!   small against the scale on which f varies, and at a kink.
+//! - Rounding: each evaluation of f is trusted to [`ROUNDING_ULPS`] ulps of its magnitude;
+//!   that error, divided by each difference's width, is propagated through `R`'s
+//!   coefficients. It is large when the output entry is large compared with its derivative
+//!   (a sum over many entries) or the step is small.
+//!
+//! # Step
+//! The first step is `h₁ = ∛ε·max(1, |x|)`, which balances truncation (`∝ h²`) against
+//! rounding (`∝ 1/h`) when f varies on a scale of `max(1, |x|)`. A function of a small
+//! input often varies on the scale `|x|` itself (`log`, `1/x`, `sqrt` near 0), where `h₁`
+//! is too coarse, or even crosses 0. So when `0 < |x| < 1` and `h₁`'s estimate is not
+//! finite, or is dominated by truncation and not negligible against the tolerance, the
+//! step `h₂ = ∛ε·|x|` is tried too (a smaller step only trades truncation for rounding),
+//! and the estimate with the smaller error estimate is kept.
+//!
+//! A check costs 4 forward evaluations of the whole expression (`x ± h₁`, `x ± h₁/2`), or
+//! 8 when `h₂` is tried.
+//!
+//! Within a step of a kink (`relu`, `abs` at 0) the differences measure neither one-sided
+//! derivative, and the check may disagree with a formula that is right on one side.
 
 use crate::eval::{EvalError, evaluate};
 use crate::expr::{Graph, Shape};
 use crate::inputs::Inputs;
 
-/// Relative tolerance of [`agrees`]: about the square of the step size `h ≈ 6e-6` times a
-/// generous factor, far above the truncation error `h²·|f‴|/6` of smooth functions.
+/// The relative tolerance of [`agrees`], an absolute one for values below 1: the floor
+/// under the estimated error, for what the error model leaves out (the rounding of the
+/// formula's own value).
 pub const RELATIVE_TOLERANCE: f64 = 1e-6;
 
-/// How many ulps of rounding error each of the two evaluations is allowed in the
-/// [`FdCheck::noise`] estimate.
-const ROUNDING_ULPS: f64 = 32.0;
+/// How many times [`FdCheck::error_estimate`] [`agrees`] allows (the `k` of the error
+/// model): the estimate is itself estimated, from the leading term of the truncation error
+/// and a bound on rounding that is not always attained.
+pub const ERROR_FACTOR: f64 = 2.0;
 
-/// A central-difference estimate of one Jacobian entry.
+/// How many ulps of its magnitude each evaluation of the output entry is trusted to, in
+/// [`FdCheck::rounding`].
+pub const ROUNDING_ULPS: f64 = 32.0;
+
+/// An error estimate below this fraction of the tolerance cannot change a verdict much, so
+/// a smaller step is not worth its 4 evaluations.
+const NEGLIGIBLE: f64 = 0.01;
+
+/// A finite-difference estimate of one Jacobian entry, with its estimated error.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FdCheck {
-    /// `(f(x+h) − f(x−h)) / 2h`.
+    /// `R = (4·D(h/2) − D(h)) / 3`, the Richardson extrapolation of the central differences
+    /// `D(h) = (f(x+h) − f(x−h)) / 2h` and `D(h/2)`.
     pub value: f64,
-    /// The step `h = ∛ε · max(1, |x|)`.
+    /// The step `h`: `∛ε·max(1, |x|)`, or `∛ε·|x|` for a small input (see the module doc).
     pub step: f64,
-    /// An estimate of the rounding error in `value`: `f(x±h)` are each trusted to a few
-    /// ulps of their magnitude, and that error is divided by `2h`. It is large when the
-    /// output entry is large compared with its derivative (a sum over many entries).
-    pub noise: f64,
+    /// The estimated truncation error of `value`: `|D(h) − D(h/2)|`.
+    pub truncation: f64,
+    /// The estimated rounding error of `value`: [`ROUNDING_ULPS`] ulps of each evaluation,
+    /// through `R`'s coefficients.
+    pub rounding: f64,
+}
+
+impl FdCheck {
+    /// The estimated error of `value`: `truncation + rounding`.
+    pub fn error_estimate(&self) -> f64 {
+        self.truncation + self.rounding
+    }
+
+    /// Whether a smaller step may give a better estimate: the error estimate is not finite,
+    /// or truncation dominates it and it is not negligible against the tolerance.
+    fn worth_a_smaller_step(&self) -> bool {
+        let error = self.error_estimate();
+        let negligible = NEGLIGIBLE * RELATIVE_TOLERANCE * self.value.abs().max(1.0);
+        !error.is_finite() || (self.truncation > self.rounding && error > negligible)
+    }
+
+    /// The error estimate for ranking candidates: NaN counts as infinite.
+    fn rank(&self) -> f64 {
+        let error = self.error_estimate();
+        if error.is_nan() { f64::INFINITY } else { error }
+    }
 }
 
 /// Estimates `J[index]`, where `J` has shape `out.shape + wrt.shape` (a scalar output or
-/// input contributes no indices), by central differences on forward evaluation:
-/// perturbs the single input entry `wrt[in_index]` by `±h` and evaluates the whole graph
-/// twice.
+/// input contributes no indices), by Richardson-extrapolated central differences on
+/// forward evaluation: perturbs the single input entry `wrt[in_index]` and evaluates the
+/// whole graph 4 times, or 8 when a small input calls for a second, smaller step (see the
+/// module doc).
 ///
-/// Fails if `wrt` is not a variable, `index` does not fit J, or an evaluation at `x ± h`
-/// fails (an `inv` of a matrix that the step makes singular: the estimate cannot be made
-/// although the formula's value can).
+/// Fails if `wrt` is not a variable, `index` does not fit J, or an evaluation with the
+/// first step fails (an `inv` of a matrix that the step makes singular: the estimate
+/// cannot be made although the formula's value can). A second step that fails to evaluate
+/// leaves the first estimate standing.
 pub fn finite_difference(
     graph: &Graph,
     inputs: &Inputs,
@@ -63,35 +131,77 @@ pub fn finite_difference(
             name: wrt.to_string(),
             expected: graph.node(input).shape.clone(),
         })?;
-    let step = f64::EPSILON.cbrt() * x.abs().max(1.0);
     let output_at = |x: f64| -> Result<f64, EvalError> {
         let perturbed = inputs
             .with_value(wrt, in_index, x)
             .expect("index checked against the input's shape");
         Ok(evaluate(graph, &perturbed)?.root()[out_index])
     };
+    let cube_root_epsilon = f64::EPSILON.cbrt();
+    let first = extrapolated(output_at, x, cube_root_epsilon * x.abs().max(1.0))?;
+    let small_input = x != 0.0 && x.abs() < 1.0;
+    if !small_input || !first.worth_a_smaller_step() {
+        return Ok(first);
+    }
+    match extrapolated(output_at, x, cube_root_epsilon * x.abs()) {
+        Ok(second) if second.rank() < first.rank() => Ok(second),
+        _ => Ok(first),
+    }
+}
+
+/// One central difference `(f(x+h) − f(x−h)) / width`.
+struct Central {
+    /// The difference quotient.
+    value: f64,
+    /// A bound on its rounding error: [`ROUNDING_ULPS`] ulps of `f(x±h)` each, over the
+    /// width.
+    rounding: f64,
+}
+
+/// The central difference of `output_at` at `x` with step `step`, over the distance
+/// between the representable points actually evaluated.
+fn central(
+    output_at: impl Fn(f64) -> Result<f64, EvalError>,
+    x: f64,
+    step: f64,
+) -> Result<Central, EvalError> {
     let (x_plus, x_minus) = (x + step, x - step);
     let (f_plus, f_minus) = (output_at(x_plus)?, output_at(x_minus)?);
-    // Divide by the difference of the representable points actually evaluated.
     let width = x_plus - x_minus;
-    Ok(FdCheck {
+    let trusted = ROUNDING_ULPS * f64::EPSILON * f_plus.abs().max(f_minus.abs());
+    Ok(Central {
         value: (f_plus - f_minus) / width,
+        rounding: 2.0 * trusted / width,
+    })
+}
+
+/// The Richardson extrapolation of the central differences at `x` with steps `step` and
+/// `step / 2` (4 evaluations), with its error estimate.
+fn extrapolated(
+    output_at: impl Fn(f64) -> Result<f64, EvalError>,
+    x: f64,
+    step: f64,
+) -> Result<FdCheck, EvalError> {
+    let wide = central(&output_at, x, step)?;
+    let narrow = central(&output_at, x, step / 2.0)?;
+    Ok(FdCheck {
+        value: (4.0 * narrow.value - wide.value) / 3.0,
         step,
-        noise: 2.0 * ROUNDING_ULPS * f64::EPSILON * f_plus.abs().max(f_minus.abs()) / width,
+        truncation: (wide.value - narrow.value).abs(),
+        rounding: (4.0 * narrow.rounding + wide.rounding) / 3.0,
     })
 }
 
 /// Whether a formula's value agrees with the finite-difference estimate:
-/// `|a − b| ≤ 1e-6 · max(1, |a|, |b|) + noise`.
+/// `|a − R| ≤ RELATIVE_TOLERANCE · max(1, |a|, |R|) + ERROR_FACTOR · error_estimate`.
 ///
-/// The relative part covers the truncation error of central differences (`O(h²)`, about
-/// 1e-10 relative for smooth functions) with a wide margin; the `max(1, …)` makes it an
-/// absolute 1e-6 for values near zero; `noise` covers rounding in large outputs. The
-/// estimate is meaningless within `h` of a kink (`relu`, `abs` at 0), where the two
-/// may legitimately disagree.
+/// The estimated error covers truncation and rounding at the step taken, whatever the
+/// scale of the input or of the output; the relative part is a floor under it. Within a
+/// step of a kink (`relu`, `abs` at 0) the two may legitimately disagree.
 pub fn agrees(formula_value: f64, fd: &FdCheck) -> bool {
     let scale = 1f64.max(formula_value.abs()).max(fd.value.abs());
-    (formula_value - fd.value).abs() <= RELATIVE_TOLERANCE * scale + fd.noise
+    (formula_value - fd.value).abs()
+        <= RELATIVE_TOLERANCE * scale + ERROR_FACTOR * fd.error_estimate()
 }
 
 /// What the finite-difference check says about a formula's value: the one judgement both
@@ -253,8 +363,94 @@ mod tests {
             let fd = finite_difference(&graph, &inputs, "X", &index).unwrap();
             let exact = 2.0 * x[IxDyn(&index)];
             assert!(agrees(exact, &fd), "{index:?}: {exact} vs {fd:?}");
-            assert!(fd.noise < 1e-3, "{fd:?}");
+            assert!(fd.rounding < 1e-3, "{fd:?}");
         }
+    }
+
+    /// Checks `source` (one variable `p` of shape `dims` at `value`) at J's entry `index`
+    /// against `exact`, the derivative worked out by hand: the check agrees with it, and
+    /// disagrees with a value 1.0001 times it. Returns the estimate.
+    fn agrees_with_exact_and_has_teeth(
+        source: &str,
+        value: ArrayD<f64>,
+        index: &[usize],
+        exact: f64,
+    ) -> FdCheck {
+        let graph = graph(source, &[("p", value.shape())]);
+        let inputs = inputs(&graph, &[("p", value)]);
+        let fd = finite_difference(&graph, &inputs, "p", index).unwrap();
+        assert!(agrees(exact, &fd), "{source}: exact {exact} vs {fd:?}");
+        assert!(!agrees(exact * 1.0001, &fd), "{source}: teeth: {fd:?}");
+        fd
+    }
+
+    /// `p` as a scalar input.
+    fn scalar(p: f64) -> ArrayD<f64> {
+        ArrayD::from_elem(IxDyn(&[]), p)
+    }
+
+    // Issue 11, item 12: smooth functions of small or large inputs, where a step of ∛ε
+    // regardless of the input's scale made the check disagree.
+
+    #[test]
+    fn log_at_a_thousandth_agrees() {
+        agrees_with_exact_and_has_teeth("log(p)", scalar(1e-3), &[], 1e3);
+    }
+
+    #[test]
+    fn reciprocal_at_a_thousandth_agrees() {
+        agrees_with_exact_and_has_teeth("1 / p", scalar(1e-3), &[], -1e6);
+    }
+
+    #[test]
+    fn sqrt_at_a_thousandth_agrees() {
+        agrees_with_exact_and_has_teeth("sqrt(p)", scalar(1e-3), &[], 0.5 / 1e-3f64.sqrt());
+    }
+
+    #[test]
+    fn sin_at_a_thousand_agrees() {
+        agrees_with_exact_and_has_teeth("sin(p)", scalar(1000.0), &[], 1000f64.cos());
+    }
+
+    #[test]
+    fn sum_of_logs_at_five_ten_thousandths_agrees_and_catches_a_one_percent_error() {
+        // ∂sum(log(p))/∂p[0] = 1/p[0] = 2000; the issue's check said 2000.098.
+        let p = array![5e-4, 0.7, 3.0].into_dyn();
+        let fd = agrees_with_exact_and_has_teeth("sum(log(p))", p, &[0], 2000.0);
+        assert!(!agrees(2000.0 * 1.01, &fd), "{fd:?}");
+        // The step follows the input's magnitude.
+        assert_eq!(fd.step, f64::EPSILON.cbrt() * 5e-4);
+    }
+
+    #[test]
+    fn log_below_the_unscaled_step_is_finite_and_agrees() {
+        // x − ∛ε < 0: the unscaled step alone evaluates log of a negative number.
+        agrees_with_exact_and_has_teeth("log(p)", scalar(1e-6), &[], 1e6);
+    }
+
+    #[test]
+    fn a_small_input_keeps_the_first_step_when_rounding_dominates() {
+        // 65 536 entries summed: rounding, not truncation, limits the estimate, and a
+        // smaller step would only add to it.
+        let graph = graph("sum(X * X)", &[("X", &[256, 256])]);
+        let mut x = sample(&[256, 256], 0.3);
+        x[[3, 4]] = 1e-3;
+        let inputs = inputs(&graph, &[("X", x)]);
+        let fd = finite_difference(&graph, &inputs, "X", &[3, 4]).unwrap();
+        assert!(agrees(2e-3, &fd), "{fd:?}");
+        assert!(fd.rounding > fd.truncation, "{fd:?}");
+        assert_eq!(fd.step, f64::EPSILON.cbrt());
+    }
+
+    #[test]
+    fn relu_at_its_kink_still_disagrees() {
+        // relu(p) at p = 0: the central differences are ½ at every step; the formula's
+        // one-sided derivative 0 (or 1) is caught.
+        let graph = graph("relu(p)", &[("p", &[])]);
+        let inputs = inputs(&graph, &[("p", scalar(0.0))]);
+        let fd = finite_difference(&graph, &inputs, "p", &[]).unwrap();
+        assert_eq!((fd.value, fd.truncation), (0.5, 0.0));
+        assert!(!agrees(0.0, &fd) && !agrees(1.0, &fd), "{fd:?}");
     }
 
     #[test]
@@ -279,12 +475,13 @@ mod tests {
         assert_eq!(error.to_string(), "W is not a variable of the expression");
     }
 
-    /// An estimate of `value` with the usual step and no rounding noise.
+    /// An estimate of `value` with the usual step and no estimated error.
     fn estimate(value: f64) -> FdCheck {
         FdCheck {
             value,
             step: 6e-6,
-            noise: 0.0,
+            truncation: 0.0,
+            rounding: 0.0,
         }
     }
 

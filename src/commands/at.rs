@@ -16,8 +16,9 @@ use crate::problem::Problem;
 /// Prints entry `index_text` of `problem`'s Jacobian, its finite-difference check (or why
 /// the check could not be made), and where it lands in `layout`.
 ///
-/// With `json`, the check is `fd_value` and `fd_abs_error` (both `null` when it could not
-/// be made), `fd_verdict` (`agrees`, `disagrees`, `not finite` or `not made`) and
+/// With `json`, the check is `fd_value`, `fd_abs_error` (`|value − fd_value|`) and
+/// `fd_error_estimate` (the estimated error of `fd_value`; all three `null` when it could
+/// not be made), `fd_verdict` (`agrees`, `disagrees`, `not finite` or `not made`) and
 /// `fd_reason` (why it disagrees, is not finite or was not made; `null` when it agrees).
 pub fn run(
     problem: &Problem,
@@ -53,6 +54,7 @@ pub fn run(
             "value": value,
             "fd_value": fd.map(|fd| fd.value),
             "fd_abs_error": fd.map(|fd| (value - fd.value).abs()),
+            "fd_error_estimate": fd.map(|fd| fd.error_estimate()),
             "fd_verdict": verdict.name(),
             "fd_reason": verdict.reason(),
             "zero_reason": zero_reason.as_ref().map(|lines| lines.join("; ")),
@@ -84,10 +86,11 @@ pub fn run(
     };
     let check_line = match &fd {
         Ok(fd) => format!(
-            "finite difference: {} (step {}, abs error {}) {dash} {headline}",
+            "finite difference: {} (step {}, abs error {}, error estimate {}) {dash} {headline}",
             numfmt::significant(fd.value, 10),
             numfmt::short(fd.step),
-            numfmt::short((value - fd.value).abs())
+            numfmt::short((value - fd.value).abs()),
+            numfmt::short(fd.error_estimate())
         ),
         Err(_) => format!("finite difference: {headline}"),
     };
