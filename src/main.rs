@@ -22,8 +22,13 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     };
     let code = exit_code_of(&error);
-    if code != 0 {
-        eprintln!("{}", message_of(&error));
+    if code == 0 {
+        return ExitCode::SUCCESS;
     }
-    ExitCode::from(code)
+    // Not `eprintln!`, which panics when stderr is closed or full: then the message cannot
+    // be shown, and the exit code is all that is left to say the run failed.
+    match writeln!(std::io::stderr(), "{}", message_of(&error)) {
+        Ok(()) => ExitCode::from(code),
+        Err(_) => ExitCode::FAILURE,
+    }
 }

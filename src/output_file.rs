@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
-use crate::expr::diagnostic::escape_char;
+use crate::expr::diagnostic::escape;
 
 /// Why an output file could not be written. Every message names the path (escaped, so a
 /// file name cannot move the cursor or forge a line) and the reason.
@@ -64,7 +64,7 @@ pub enum OutputError {
 
 /// A path as messages quote it: control and invisible characters escaped.
 pub fn shown(path: &Path) -> String {
-    path.to_string_lossy().chars().map(escape_char).collect()
+    escape(&path.to_string_lossy())
 }
 
 /// Checks what can be checked before any work is done: the directory exists, the target
@@ -135,11 +135,13 @@ impl OutputFile {
                 _ => Path::new("."),
             };
             let name = path.file_name().unwrap_or_default().to_string_lossy();
-            let temp = tempfile::Builder::new()
-                .prefix(&format!(".{name}."))
-                .suffix(".partial")
-                .tempfile_in(dir)
-                .map_err(io)?;
+            let prefix = format!(".{name}.");
+            let mut builder = tempfile::Builder::new();
+            builder.prefix(&prefix).suffix(".partial");
+            // The mode of any new file (0666 less the umask), not a temporary file's 0600.
+            #[cfg(unix)]
+            builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+            let temp = builder.tempfile_in(dir).map_err(io)?;
             Sink::Temporary {
                 #[cfg(unix)]
                 _cleanup: cleanup::OnSignal::remove(temp.path()),
@@ -289,6 +291,23 @@ mod tests {
         file.commit().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"complete");
         assert_eq!(names(dir.path()), ["J.npy"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_file_gets_the_permissions_of_any_created_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("J.npy");
+        write(&path, false, b"new").unwrap();
+        let plain = dir.path().join("plain");
+        File::create(&plain).unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(
+            format!("{:o}", mode(&path)),
+            format!("{:o}", mode(&plain)),
+            "the umask decides, not the temporary file's private mode"
+        );
     }
 
     #[test]
