@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
 
 use crate::expr::diagnostic::escape;
+#[cfg(unix)]
+use crate::signal_exit::OnSignal;
 
 /// Why an output file could not be written. Every message names the path (escaped, so a
 /// file name cannot move the cursor or forge a line) and the reason.
@@ -109,7 +111,7 @@ enum Sink {
     Temporary {
         writer: BufWriter<NamedTempFile>,
         #[cfg(unix)]
-        _cleanup: cleanup::OnSignal,
+        _cleanup: Option<OnSignal>,
     },
     /// An existing special file (a device or a pipe), written in place.
     Direct(BufWriter<File>),
@@ -144,7 +146,7 @@ impl OutputFile {
             let temp = builder.tempfile_in(dir).map_err(io)?;
             Sink::Temporary {
                 #[cfg(unix)]
-                _cleanup: cleanup::OnSignal::remove(temp.path()),
+                _cleanup: remove_on_signal(temp.path()),
                 writer: BufWriter::new(temp),
             }
         };
@@ -207,57 +209,18 @@ impl OutputFile {
     }
 }
 
-/// Removing the temporary file when a terminating signal arrives mid-write.
+/// Removes `path` if a terminating signal ends the program while the returned value is
+/// alive (nothing if the path cannot be passed to the OS).
 #[cfg(unix)]
-mod cleanup {
-    use std::ffi::CString;
+fn remove_on_signal(path: &Path) -> Option<OnSignal> {
     use std::os::unix::ffi::OsStrExt;
-    use std::path::Path;
-
-    use signal_hook::SigId;
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    use signal_hook::low_level;
-
-    /// While alive, SIGINT, SIGTERM and SIGHUP first remove the file, then end the
-    /// program as they would have (after any handler registered before, such as the
-    /// explorer's terminal restore).
-    pub struct OnSignal {
-        ids: Vec<SigId>,
-    }
-
-    impl OnSignal {
-        /// Removes `path` if the program is ended by a signal while this is alive.
-        pub fn remove(path: &Path) -> OnSignal {
-            let Ok(path) = CString::new(path.as_os_str().as_bytes()) else {
-                return OnSignal { ids: Vec::new() };
-            };
-            let ids = [SIGINT, SIGTERM, SIGHUP]
-                .into_iter()
-                .filter_map(|signal| {
-                    let path = path.clone();
-                    // SAFETY: the action calls only async-signal-safe functions (unlink,
-                    // and signal-hook's emulation of the default action) and reads only
-                    // the path it owns.
-                    unsafe {
-                        low_level::register(signal, move || {
-                            libc::unlink(path.as_ptr());
-                            let _ = low_level::emulate_default_handler(signal);
-                        })
-                    }
-                    .ok()
-                })
-                .collect();
-            OnSignal { ids }
-        }
-    }
-
-    impl Drop for OnSignal {
-        fn drop(&mut self) {
-            for id in self.ids.drain(..) {
-                low_level::unregister(id);
-            }
-        }
-    }
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: the action calls only unlink(2), async-signal-safe, on the path it owns.
+    Some(unsafe {
+        OnSignal::run(move || {
+            libc::unlink(path.as_ptr());
+        })
+    })
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+#[path = "common/pty.rs"]
+mod pty;
 #[path = "common/run.rs"]
 mod run;
 use run::{refused, run, succeeds};
@@ -259,4 +261,48 @@ fn slice_json_whose_text_exceeds_the_memory_limit_is_streamed_not_refused() {
             );
         }
     }
+}
+
+/// Issue 11, item 18: Ctrl-C while `stats` shows its progress line erases the line, then
+/// ends the run as the signal would.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_stats_clears_the_progress_line() {
+    let mut session = pty::Session::start(
+        &[
+            "stats",
+            "relu(X @ W.T + b)",
+            "-s",
+            "X=2048x4096",
+            "-s",
+            "W=4096x4096",
+            "-s",
+            "b=4096",
+        ],
+        (100, 10),
+        &[("NO_COLOR", Some("1"))],
+    );
+    // The line changes every 100 ms, so wait for it to show, not to settle.
+    let started = Instant::now();
+    while !session.contents().contains("% ") {
+        assert!(
+            session.is_running(),
+            "stats ended before its progress line showed"
+        );
+        assert!(
+            started.elapsed() < pty::PATIENCE,
+            "no progress line: {}",
+            session.contents()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) with the id of a child process this test started and still owns.
+    assert_eq!(unsafe { libc::kill(session.pid(), libc::SIGINT) }, 0);
+    let status = session.wait_status();
+    assert!(!status.success(), "the run was interrupted");
+    let screen = session.contents();
+    assert!(
+        !screen.contains("% "),
+        "the progress line is still on screen:\n{screen}"
+    );
 }
