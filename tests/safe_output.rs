@@ -306,3 +306,12 @@ fn ctrl_c_during_stats_clears_the_progress_line() {
         "the progress line is still on screen:\n{screen}"
     );
 }
+
+#[test]
+fn a_command_line_argument_with_control_characters_is_escaped() {
+    let flag = format!("--{HOSTILE}");
+    let message = refused(&["explain", "X", &flag], &[HOSTILE_SHOWN]);
+    assert!(!message.contains("\nwrote fake"), "{message:?}");
+    let value = refused(&["explain", "X", "--seed", HOSTILE], &[HOSTILE_SHOWN]);
+    assert!(!value.contains("\nwrote fake"), "{value:?}");
+}
