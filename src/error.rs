@@ -153,6 +153,15 @@ mod tests {
     }
 
     #[test]
+    fn a_message_quoting_user_text_stays_one_line() {
+        let usage = Error::Usage("-s X=a\u{1b}[2J\nwrote fake.npy: not a shape".to_string());
+        assert_eq!(
+            usage.to_string(),
+            "error: -s X=a\\u{1b}[2J\\nwrote fake.npy: not a shape"
+        );
+    }
+
+    #[test]
     fn a_typed_error_keeps_its_message_and_code() {
         let usage = anyhow::Error::new(Error::Usage("--layout: no such layout".to_string()));
         assert_eq!(message_of(&usage), "error: --layout: no such layout");
