@@ -1,16 +1,22 @@
 //! The errors a user can cause, and how each is shown. Everything here is exit code 2
 //! ("bad input"); a bug is an [`Error::Internal`], exit code 1. The command layer passes
-//! these on in an [`anyhow::Error`], adding context to the failed reads and writes of files
-//! (`writing J.npy`); [`exit_code_of`] and [`message_of`] say how the binary ends.
+//! these on in an [`anyhow::Error`]; [`exit_code_of`] and [`message_of`] say how the
+//! binary ends.
+//!
+//! Every message is one line of the terminal whatever user text it quotes (a path, a `-s`
+//! or `-l` argument, a name): its control characters are escaped where the message is
+//! shown, here, so a file name cannot clear the screen or forge a line of output.
 
 use crate::axis_index::IndexError;
 use crate::calculus::TooManyTerms;
 use crate::calculus::render::to_ascii;
 use crate::eval::EvalError;
 use crate::expr::Diagnostic;
+use crate::expr::diagnostic::escape;
 use crate::inputs::InputError;
 use crate::jacobian::JacobianError;
 use crate::numfmt;
+use crate::output_file::OutputError;
 
 /// Everything that can go wrong between the command line and the numbers.
 #[derive(Debug, thiserror::Error)]
@@ -24,19 +30,19 @@ pub enum Error {
         diagnostic: Diagnostic,
     },
     /// A bad `-l` file, a shape that disagrees with a file, …
-    #[error("error: {0}")]
+    #[error("error: {}", one_line(.0))]
     Input(#[from] InputError),
     /// Forward evaluation failed (e.g. inverse of a singular matrix).
-    #[error("error: {0}")]
+    #[error("error: {}", one_line(.0))]
     Eval(#[from] EvalError),
     /// A bad index or axis for the Jacobian.
-    #[error("error: {0}")]
+    #[error("error: {}", one_line(.0))]
     Jacobian(#[from] JacobianError),
     /// The derivative has more terms than jacscope works with.
-    #[error("error: {0}")]
+    #[error("error: {}", one_line(.0))]
     TooManyTerms(#[from] TooManyTerms),
     /// A typed index of J that does not fit it: `--index`, `--fix`, `--axes`.
-    #[error("error: {flag}: {error}")]
+    #[error("error: {flag}: {}", one_line(error))]
     Index {
         /// The flag that was given the index.
         flag: &'static str,
@@ -44,7 +50,7 @@ pub enum Error {
         error: IndexError,
     },
     /// A bad flag value or combination.
-    #[error("error: {0}")]
+    #[error("error: {}", one_line(.0))]
     Usage(String),
     /// The request would need more memory than the limit allows.
     #[error(
@@ -61,14 +67,23 @@ pub enum Error {
         limit: u64,
     },
     /// Reading or writing a file failed.
-    #[error("error: {0}")]
+    #[error("error: {}", one_line(.0))]
     Io(String),
+    /// An output file (`-o`) was refused or could not be written; the file is untouched.
+    #[error("error: {}", one_line(.0))]
+    Output(#[from] OutputError),
     /// Whoever read our output stopped reading (e.g. `| head`); not worth a message.
     #[error("")]
     OutputClosed,
     /// A bug in jacscope.
-    #[error("internal error: {0}")]
+    #[error("internal error: {}", one_line(.0))]
     Internal(String),
+}
+
+/// A message as one line of the terminal: the control characters of the user text it
+/// quotes escaped.
+fn one_line(message: &impl std::fmt::Display) -> String {
+    escape(&message.to_string())
 }
 
 impl Error {
@@ -115,7 +130,7 @@ pub fn message_of(error: &anyhow::Error) -> String {
         })
         .map(|(_, cause)| cause.as_str())
         .collect();
-    format!("error: {}", kept.join(": "))
+    format!("error: {}", one_line(&kept.join(": ")))
 }
 
 /// [`message_of`] under `--ascii`, every byte ASCII: the excerpt of an expression escaped
@@ -151,6 +166,15 @@ mod tests {
             "error: the values of this expression would need about 3.0 TiB, more than the memory limit of 8.0 GiB; use smaller shapes"
         );
         assert_eq!(error.exit_code(), 2);
+    }
+
+    #[test]
+    fn a_message_quoting_user_text_stays_one_line() {
+        let usage = Error::Usage("-s X=a\u{1b}[2J\nwrote fake.npy: not a shape".to_string());
+        assert_eq!(
+            usage.to_string(),
+            "error: -s X=a\\u{1b}[2J\\nwrote fake.npy: not a shape"
+        );
     }
 
     #[test]

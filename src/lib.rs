@@ -22,5 +22,7 @@ pub mod numfmt;
 pub mod output_file;
 pub mod problem;
 pub mod progress;
+#[cfg(unix)]
+pub mod signal_exit;
 pub mod sparsity;
 pub mod tui;

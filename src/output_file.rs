@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
-use crate::expr::diagnostic::escape_char;
+use crate::expr::diagnostic::escape;
+#[cfg(unix)]
+use crate::signal_exit::OnSignal;
 
 /// Why an output file could not be written. Every message names the path (escaped, so a
 /// file name cannot move the cursor or forge a line) and the reason.
@@ -64,7 +66,7 @@ pub enum OutputError {
 
 /// A path as messages quote it: control and invisible characters escaped.
 pub fn shown(path: &Path) -> String {
-    path.to_string_lossy().chars().map(escape_char).collect()
+    escape(&path.to_string_lossy())
 }
 
 /// Checks what can be checked before any work is done: the directory exists, the target
@@ -109,7 +111,7 @@ enum Sink {
     Temporary {
         writer: BufWriter<NamedTempFile>,
         #[cfg(unix)]
-        _cleanup: cleanup::OnSignal,
+        _cleanup: Option<OnSignal>,
     },
     /// An existing special file (a device or a pipe), written in place.
     Direct(BufWriter<File>),
@@ -135,14 +137,16 @@ impl OutputFile {
                 _ => Path::new("."),
             };
             let name = path.file_name().unwrap_or_default().to_string_lossy();
-            let temp = tempfile::Builder::new()
-                .prefix(&format!(".{name}."))
-                .suffix(".partial")
-                .tempfile_in(dir)
-                .map_err(io)?;
+            let prefix = format!(".{name}.");
+            let mut builder = tempfile::Builder::new();
+            builder.prefix(&prefix).suffix(".partial");
+            // The mode of any new file (0666 less the umask), not a temporary file's 0600.
+            #[cfg(unix)]
+            builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+            let temp = builder.tempfile_in(dir).map_err(io)?;
             Sink::Temporary {
                 #[cfg(unix)]
-                _cleanup: cleanup::OnSignal::remove(temp.path()),
+                _cleanup: remove_on_signal(temp.path()),
                 writer: BufWriter::new(temp),
             }
         };
@@ -205,57 +209,18 @@ impl OutputFile {
     }
 }
 
-/// Removing the temporary file when a terminating signal arrives mid-write.
+/// Removes `path` if a terminating signal ends the program while the returned value is
+/// alive (nothing if the path cannot be passed to the OS).
 #[cfg(unix)]
-mod cleanup {
-    use std::ffi::CString;
+fn remove_on_signal(path: &Path) -> Option<OnSignal> {
     use std::os::unix::ffi::OsStrExt;
-    use std::path::Path;
-
-    use signal_hook::SigId;
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    use signal_hook::low_level;
-
-    /// While alive, SIGINT, SIGTERM and SIGHUP first remove the file, then end the
-    /// program as they would have (after any handler registered before, such as the
-    /// explorer's terminal restore).
-    pub struct OnSignal {
-        ids: Vec<SigId>,
-    }
-
-    impl OnSignal {
-        /// Removes `path` if the program is ended by a signal while this is alive.
-        pub fn remove(path: &Path) -> OnSignal {
-            let Ok(path) = CString::new(path.as_os_str().as_bytes()) else {
-                return OnSignal { ids: Vec::new() };
-            };
-            let ids = [SIGINT, SIGTERM, SIGHUP]
-                .into_iter()
-                .filter_map(|signal| {
-                    let path = path.clone();
-                    // SAFETY: the action calls only async-signal-safe functions (unlink,
-                    // and signal-hook's emulation of the default action) and reads only
-                    // the path it owns.
-                    unsafe {
-                        low_level::register(signal, move || {
-                            libc::unlink(path.as_ptr());
-                            let _ = low_level::emulate_default_handler(signal);
-                        })
-                    }
-                    .ok()
-                })
-                .collect();
-            OnSignal { ids }
-        }
-    }
-
-    impl Drop for OnSignal {
-        fn drop(&mut self) {
-            for id in self.ids.drain(..) {
-                low_level::unregister(id);
-            }
-        }
-    }
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: the action calls only unlink(2), async-signal-safe, on the path it owns.
+    Some(unsafe {
+        OnSignal::run(move || {
+            libc::unlink(path.as_ptr());
+        })
+    })
 }
 
 #[cfg(test)]
@@ -289,6 +254,23 @@ mod tests {
         file.commit().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"complete");
         assert_eq!(names(dir.path()), ["J.npy"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_file_gets_the_permissions_of_any_created_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("J.npy");
+        write(&path, false, b"new").unwrap();
+        let plain = dir.path().join("plain");
+        File::create(&plain).unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(
+            format!("{:o}", mode(&path)),
+            format!("{:o}", mode(&plain)),
+            "the umask decides, not the temporary file's private mode"
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ const MAX_LINES: usize = 1500;
 const RANKS: &[(&str, u32)] = &[
     ("numfmt", 0),
     ("progress", 0),
+    ("signal_exit", 0),
     ("expr", 1),
     ("inputs", 2),
     ("output_file", 2),

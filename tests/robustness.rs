@@ -713,13 +713,13 @@ fn a_failed_write_names_the_file() {
         let args = [&slice[..], &["--format", format]].concat();
         let message = refused(
             &with_small(&args),
-            &["error: writing /dev/full: No space left on device"],
+            &["error: cannot write /dev/full: No space left on device"],
         );
         assert_eq!(message.matches("No space").count(), 1, "{message}");
     }
     refused(
         &with_small(&["dense", "X @ W.T", "-o", "/dev/full", "--force"]),
-        &["error: writing /dev/full: No space left on device"],
+        &["error: cannot write /dev/full: No space left on device"],
     );
 }
 
@@ -777,7 +777,8 @@ fn slice_above_the_memory_limit() {
         ],
         &["this 100000×100000 slice", "memory limit"],
     );
-    // The same guard follows --max-memory: a 1000×1000 slice needs 16 MiB.
+    // The same guard follows --max-memory: a 1000×1000 slice needs 8.6 MiB (a value and
+    // a structural flag per entry).
     refused(
         &[
             "slice",
@@ -789,11 +790,7 @@ fn slice_above_the_memory_limit() {
             "--max-memory",
             "1M",
         ],
-        &[
-            "this 1000×1000 slice",
-            "16.2 MiB",
-            "memory limit of 1.0 MiB",
-        ],
+        &["this 1000×1000 slice", "8.6 MiB", "memory limit of 1.0 MiB"],
     );
 }
 

@@ -3,25 +3,27 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::Context;
 use ndarray::{ArrayD, Dimension, IxDyn};
 use ndarray_npy::WriteNpyExt;
 use serde_json::json;
 
-use super::{create_file, emit, emit_json};
+use super::{emit, emit_json, npy_error};
 use crate::calculus::Notation;
 use crate::error::Error;
 use crate::numfmt;
+use crate::output_file::{OutputFile, shown};
 use crate::problem::Problem;
 
-/// Writes the dense Jacobian of `problem` to `path` (already checked by the caller).
+/// Writes the dense Jacobian of `problem` to `path` (replacing an existing file only with
+/// `force`), then says so on `out`.
 pub fn run(
     problem: &Problem,
     path: &Path,
+    force: bool,
     max_entries: u64,
     json: bool,
     out: &mut dyn Write,
-) -> anyhow::Result<()> {
+) -> Result<(), Error> {
     let jacobian = &problem.jacobian;
     let overview = problem.overview(Notation::Ascii);
     let (shape, entries) = (&overview.shape, overview.entries);
@@ -30,28 +32,26 @@ pub fn run(
             "J has {} entries, more than the bound of {} for dense output; raise it with --max-entries if you really want this",
             numfmt::grouped(entries),
             numfmt::grouped(max_entries as u128)
-        ))
-        .into());
+        )));
     }
     super::check_allocation(problem, "the dense Jacobian", entries, 8)?;
     let dense = ArrayD::from_shape_fn(IxDyn(shape), |index| jacobian.entry(index.slice()));
-    let file = create_file(path)?;
-    dense
-        .write_npy(std::io::BufWriter::new(file))
-        .with_context(|| format!("writing {}", path.display()))?;
+    let mut file = OutputFile::create(path, force)?;
+    let written = dense.write_npy(file.writer()).map_err(npy_error);
+    written.map_err(|e| file.error(e))?;
+    file.commit()?;
     if json {
-        return Ok(emit_json(
+        return emit_json(
             out,
-            &json!({"path": path.display().to_string(), "shape": shape, "entries": entries as u64}),
-        )?);
+            &json!({"path": path.to_string_lossy(), "shape": shape, "entries": entries as u64}),
+        );
     }
     emit(
         out,
         &format!(
             "wrote {} ({} f64, out.shape + in.shape)",
-            path.display(),
+            shown(path),
             overview.shape_text()
         ),
-    )?;
-    Ok(())
+    )
 }

@@ -2,7 +2,8 @@
 //!
 //! Printers only: the numbers come from `jacobian`, `sparsity` and `check`, exactly as the
 //! TUI gets them. This is the edge of the library: what fails here is passed on as an
-//! [`anyhow::Error`], the failed writes of files with the file named (`writing J.npy`).
+//! [`anyhow::Error`]. Output files (`-o`) are written through
+//! [`OutputFile`](crate::output_file::OutputFile): complete or not at all.
 
 mod at;
 mod dense;
@@ -12,16 +13,16 @@ mod shape;
 mod slice;
 mod stats;
 
-use std::fs::File;
 use std::io::{self, Write};
-use std::path::Path;
 
-use anyhow::Context;
+use ndarray_npy::WriteNpyError;
 
 use crate::calculus::Notation;
 use crate::calculus::render::to_ascii;
 use crate::cli::{Command, ProblemArgs};
 use crate::error::Error;
+use crate::expr::diagnostic::escape;
+use crate::output_file;
 use crate::problem::{Problem, ProblemSpec};
 
 /// Runs one subcommand, writing its output to `out`.
@@ -71,6 +72,10 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
             height,
             output,
         } => {
+            // Check the destination before doing any work.
+            if let Some(path) = &output_file {
+                output_file::check_target(path, force).map_err(Error::Output)?;
+            }
             let request = slice::SliceRequest {
                 axes: &axes,
                 fix: &fix,
@@ -102,10 +107,11 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
             output,
         } => {
             // Check the destination before doing any work.
-            check_output_path(&output_file, force)?;
+            output_file::check_target(&output_file, force).map_err(Error::Output)?;
             dense::run(
                 &build(&problem, notation)?,
                 &output_file,
+                force,
                 max_entries,
                 output.json,
                 out,
@@ -148,7 +154,9 @@ fn build(args: &ProblemArgs, notation: Notation) -> Result<Problem, Error> {
         .into_iter()
         .chain(problem.warnings())
     {
-        eprintln!("{}", printed(&format!("warning: {warning}"), notation));
+        // A warning that cannot be shown (stderr closed or full) does not stop the work.
+        let warning = printed(&format!("warning: {}", escape(&warning)), notation);
+        let _ = writeln!(io::stderr(), "{warning}");
     }
     Ok(problem)
 }
@@ -193,33 +201,12 @@ fn parse_layout(name: &str) -> Result<crate::layout::Layout, Error> {
         .map_err(|e: crate::layout::UnknownLayout| Error::Usage(format!("--layout: {e}")))
 }
 
-/// Refuses to write into a missing directory or onto an existing file without `--force`.
-pub fn check_output_path(path: &Path, force: bool) -> Result<(), Error> {
-    if path.is_dir() {
-        return Err(Error::Io(format!("{} is a directory", path.display())));
+/// The I/O error under a failed `.npy` write (ndarray-npy wraps it), or the failure as one.
+fn npy_error(error: WriteNpyError) -> io::Error {
+    match error {
+        WriteNpyError::Io(error) => error,
+        other => io::Error::other(other),
     }
-    if path.exists() && !force {
-        return Err(Error::Io(format!(
-            "{} already exists; pass --force to overwrite it",
-            path.display()
-        )));
-    }
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-    if let Some(dir) = parent
-        && !dir.is_dir()
-    {
-        return Err(Error::Io(format!(
-            "cannot write {}: directory {} does not exist",
-            path.display(),
-            dir.display()
-        )));
-    }
-    Ok(())
-}
-
-/// Creates `path` for writing (after [`check_output_path`]).
-pub fn create_file(path: &Path) -> anyhow::Result<File> {
-    File::create(path).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Writes a line to the output.

@@ -1,6 +1,7 @@
 //! Progress of long work on stderr: one line redrawn in place while the work runs, erased
-//! when it ends, shown only when stderr is a terminal and the work lasts more than a
-//! moment. Pipes, files and tests see nothing.
+//! when it ends or a terminating signal (Ctrl-C, `kill`) ends the program, shown only when
+//! stderr is a terminal and the work lasts more than a moment. Pipes, files and tests see
+//! nothing.
 
 use std::io::{IsTerminal, Write, stderr};
 use std::sync::mpsc::{RecvTimeoutError, channel};
@@ -13,6 +14,9 @@ const QUIET_FOR: Duration = Duration::from_millis(300);
 
 /// How often the line is redrawn.
 const REDRAW_EVERY: Duration = Duration::from_millis(100);
+
+/// Back to the start of the line, and erase it.
+const ERASE_LINE: &[u8] = b"\r\x1b[2K";
 
 /// Runs `work` with a fresh [`Progress`], drawing it on stderr meanwhile if stderr is a
 /// terminal.
@@ -27,22 +31,42 @@ pub fn with_progress<T>(work: impl FnOnce(&Progress) -> T) -> T {
         scope.spawn(move || {
             let start = Instant::now();
             let mut drawn = false;
+            #[cfg(unix)]
+            let mut erase_on_signal = None;
             while let Err(RecvTimeoutError::Timeout) = wait.recv_timeout(REDRAW_EVERY) {
                 let elapsed = start.elapsed();
                 if elapsed >= QUIET_FOR {
+                    #[cfg(unix)]
+                    if erase_on_signal.is_none() {
+                        erase_on_signal = Some(erase_line_on_signal());
+                    }
                     let line = progress_line(&progress.stage(), progress.fraction(), elapsed);
-                    let _ = write!(stderr(), "\r\x1b[2K{line}");
+                    // One write, so a signal finds the line whole, not half drawn.
+                    let _ = stderr().write_all(&[ERASE_LINE, line.as_bytes()].concat());
                     drawn = true;
                 }
             }
             if drawn {
-                let _ = write!(stderr(), "\r\x1b[2K");
+                let _ = stderr().write_all(ERASE_LINE);
             }
         });
         let result = work(progress);
         drop(finished);
         result
     })
+}
+
+/// Erases the progress line if a terminating signal ends the program while the returned
+/// value is alive.
+#[cfg(unix)]
+fn erase_line_on_signal() -> crate::signal_exit::OnSignal {
+    // SAFETY: the action calls only write(2) on stderr, async-signal-safe, with a static
+    // buffer.
+    unsafe {
+        crate::signal_exit::OnSignal::run(|| {
+            libc::write(2, ERASE_LINE.as_ptr().cast(), ERASE_LINE.len());
+        })
+    }
 }
 
 /// The progress line: what is being done, how far, and for how long.

@@ -3,18 +3,24 @@
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use anyhow::Context;
-use ndarray::Array2;
+use ndarray::ArrayView2;
 use ndarray_npy::WriteNpyExt;
+use serde::{Serialize, Serializer};
 use serde_json::json;
 
-use super::{check_output_path, create_file, output_error};
+use super::{npy_error, output_error};
 use crate::axis_index::Axes;
 use crate::calculus::render::{Notation, Symbols};
 use crate::cli::SliceFormat;
 use crate::error::Error;
-use crate::jacobian::Jacobian;
+use crate::jacobian::{Jacobian, Slice};
+use crate::output_file::OutputFile;
 use crate::problem::Problem;
+
+/// Bytes a slice holds per entry while it is written: its value (`f64`) and its
+/// structural flag (`bool`). Every format is written from these as it goes (no copy of
+/// the values, no JSON or CSV text held whole), so this is the whole of its peak.
+const BYTES_PER_ENTRY: u64 = 9;
 
 /// What `slice` was asked to do.
 pub struct SliceRequest<'a> {
@@ -24,7 +30,7 @@ pub struct SliceRequest<'a> {
     pub fix: &'a str,
     /// `--format`.
     pub format: SliceFormat,
-    /// `-o`.
+    /// `-o` (already checked by the caller).
     pub output_file: Option<&'a Path>,
     /// `--force`.
     pub force: bool,
@@ -39,7 +45,7 @@ pub struct SliceRequest<'a> {
 }
 
 /// Prints or writes the requested slice of `problem`'s Jacobian.
-pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> Result<(), Error> {
     let jacobian = &problem.jacobian;
     let (names, shape) = (jacobian.axis_names(), jacobian.shape());
     let j_axes = Axes::new(&names, &shape);
@@ -50,39 +56,27 @@ pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> an
     } else {
         request.format
     };
-    if let Some(path) = request.output_file {
-        check_output_path(path, request.force)?;
-    } else if format == SliceFormat::Npy {
+    if request.output_file.is_none() && format == SliceFormat::Npy {
         return Err(Error::Usage(
             "--format npy writes a binary file; give it a name with -o FILE.npy".to_string(),
-        )
-        .into());
+        ));
     }
-    // The values, their structural flags and a copy of the values.
     let entries = shape[axes.0] as u128 * shape[axes.1] as u128;
     let by = Symbols::of(request.notation).by;
     let what = format!("this {}{by}{} slice", shape[axes.0], shape[axes.1]);
-    super::check_allocation(problem, &what, entries, 17)?;
+    super::check_allocation(problem, &what, entries, BYTES_PER_ENTRY)?;
     let slice = jacobian.slice(axes, &at);
-    let values = Array2::from_shape_vec((slice.rows, slice.cols), slice.values.clone())
-        .map_err(|e| Error::Internal(format!("slice has the wrong size: {e}")))?;
     let write = |sink: &mut dyn Write| -> io::Result<()> {
         match format {
-            SliceFormat::Npy => values.write_npy(sink).map_err(io::Error::other),
-            SliceFormat::Csv => {
-                for row in values.rows() {
-                    let items: Vec<String> = row.iter().map(|v| format!("{v:e}")).collect();
-                    writeln!(sink, "{}", items.join(","))?;
-                }
-                Ok(())
-            }
+            SliceFormat::Npy => write_npy(&slice, sink),
+            SliceFormat::Csv => write_csv(&slice, sink),
             SliceFormat::Json => {
-                let document = json!({
-                    "axes": [names[axes.0], names[axes.1]],
-                    "fixed": fixed_description(&names, axes, &at),
-                    "shape": [slice.rows, slice.cols],
-                    "values": values.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
-                });
+                let document = SliceDocument {
+                    axes: [&names[axes.0], &names[axes.1]],
+                    fixed: fixed_description(&names, axes, &at),
+                    shape: [slice.rows, slice.cols],
+                    values: Rows(&slice),
+                };
                 serde_json::to_writer_pretty(&mut *sink, &document)?;
                 writeln!(sink)
             }
@@ -95,13 +89,60 @@ pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> an
     };
     match request.output_file {
         Some(path) => {
-            // Flushed here: a BufWriter dropped unflushed would lose a failed write.
-            let mut file = BufWriter::new(create_file(path)?);
-            write(&mut file)
-                .and_then(|()| file.flush())
-                .with_context(|| format!("writing {}", path.display()))
+            let mut file = OutputFile::create(path, request.force)?;
+            let written = write(file.writer());
+            written.map_err(|e| file.error(e))?;
+            Ok(file.commit()?)
         }
-        None => Ok(write(out).map_err(output_error)?),
+        None => {
+            let mut buffered = BufWriter::new(out);
+            write(&mut buffered)
+                .and_then(|()| buffered.flush())
+                .map_err(output_error)
+        }
+    }
+}
+
+/// The slice as a `.npy` array of f64, rows × columns.
+fn write_npy(slice: &Slice, sink: &mut dyn Write) -> io::Result<()> {
+    let values = ArrayView2::from_shape((slice.rows, slice.cols), &slice.values)
+        .map_err(io::Error::other)?;
+    values.write_npy(sink).map_err(npy_error)
+}
+
+/// The slice as CSV: one line per row, values in scientific notation.
+fn write_csv(slice: &Slice, sink: &mut dyn Write) -> io::Result<()> {
+    for row in slice.values.chunks(slice.cols) {
+        for (n, value) in row.iter().enumerate() {
+            if n > 0 {
+                sink.write_all(b",")?;
+            }
+            write!(sink, "{value:e}")?;
+        }
+        writeln!(sink)?;
+    }
+    Ok(())
+}
+
+/// The JSON document of `slice --format json`.
+#[derive(Serialize)]
+struct SliceDocument<'a> {
+    /// The names of the rows' and the columns' axes.
+    axes: [&'a str; 2],
+    /// The other axes at their fixed components.
+    fixed: serde_json::Value,
+    /// Rows × columns.
+    shape: [usize; 2],
+    /// The values, row by row.
+    values: Rows<'a>,
+}
+
+/// The values of a slice as a JSON array of rows, serialized straight from the slice.
+struct Rows<'a>(&'a Slice);
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.values.chunks(self.0.cols))
     }
 }
 
@@ -175,7 +216,7 @@ fn fixed_description(names: &[String], axes: (usize, usize), at: &[usize]) -> se
 /// size written with `by`, the sign between sizes).
 fn spy_plot(
     jacobian: &Jacobian,
-    slice: &crate::jacobian::Slice,
+    slice: &Slice,
     axes: (usize, usize),
     at: &[usize],
     width: usize,

@@ -108,6 +108,11 @@ pub fn escape_non_ascii(c: char) -> String {
     }
 }
 
+/// User text as a message quotes it: every character as [`escape_char`] shows it.
+pub fn escape(text: &str) -> String {
+    text.chars().map(escape_char).collect()
+}
+
 /// Widest source excerpt shown under a message, in columns.
 const EXCERPT_WIDTH: usize = 100;
 /// Most columns of context shown before the span in a long source.

@@ -103,7 +103,8 @@ pub fn restore() {
     write_to_terminal(&commands);
     let held = std::mem::take(&mut *HELD_REPORTS.lock().unwrap_or_else(|e| e.into_inner()));
     for report in held {
-        eprintln!("{report}");
+        // Not `eprintln!`: a closed stderr must not turn the report into a second panic.
+        let _ = writeln!(io::stderr(), "{report}");
     }
 }
 
