@@ -10,6 +10,7 @@
 pub mod axis_index;
 pub mod calculus;
 pub mod check;
+pub mod claim;
 pub mod cli;
 pub mod commands;
 pub mod error;

@@ -1,0 +1,1 @@
+//! Parsing a claim against the problem it is about.
