@@ -18,7 +18,7 @@ use crate::jacobian::{self, Jacobian};
 use crate::layout;
 use crate::numfmt;
 use crate::progress::Progress;
-use crate::sparsity::{self, StructuralSupport};
+use crate::sparsity::StructuralSupport;
 
 /// The expression opened when none is given: a linear layer on a batch of 64.
 pub const DEFAULT_EXPRESSION: &str = "X @ W.T";
@@ -316,6 +316,8 @@ pub struct Overview {
     pub entries: u128,
     /// J's structurally nonzero entries.
     pub structural: u128,
+    /// Where J can be nonzero, read off the deltas: `nonzero only where i = k`.
+    pub where_nonzero: String,
     /// The left-hand side of the formula: `∂Y[i,j]/∂X[k,l]`.
     pub lhs: String,
     /// The simplified formula.
@@ -329,13 +331,16 @@ impl Overview {
     /// `wrt`, the formula rendered in `notation`.
     pub fn new(graph: &Graph, wrt: NodeId, formula: &Formula, notation: Notation) -> Overview {
         let shape = formula.shape();
+        let axis_names = formula.axis_names();
+        let support = StructuralSupport::new(formula);
         Overview {
             expression: graph.source.clone(),
             wrt: graph.text(wrt).to_string(),
             variables: graph.variables().iter().map(|v| v.to_string()).collect(),
-            axis_names: formula.axis_names(),
             entries: calculus::formula::entry_count(shape.iter().copied()),
-            structural: sparsity::structural_count(formula),
+            structural: support.count(),
+            where_nonzero: support.describe(&axis_names),
+            axis_names,
             lhs: calculus::lhs(formula, graph, wrt, notation),
             formula: calculus::render(formula, graph, notation),
             definitions: calculus::definitions(formula, graph),
@@ -368,6 +373,23 @@ impl Overview {
             "{} ({})",
             numfmt::grouped(self.structural),
             numfmt::percent(self.density())
+        )
+    }
+
+    /// Which elements of J can be nonzero, in one sentence: `nonzero only where i = k;
+    /// every other entry is a structural zero (1/64 of J can be nonzero)`.
+    pub fn support_sentence(&self) -> String {
+        if self.structural == 0 || self.structural == self.entries {
+            return self.where_nonzero.clone();
+        }
+        let share = if self.entries.is_multiple_of(self.structural) {
+            format!("1/{}", numfmt::grouped(self.entries / self.structural))
+        } else {
+            numfmt::percent(self.density())
+        };
+        format!(
+            "{}; every other entry is a structural zero ({share} of J can be nonzero)",
+            self.where_nonzero
         )
     }
 }

@@ -473,6 +473,20 @@ impl StructuralSupport {
         &self.dims
     }
 
+    /// Where J can be nonzero, in words, with J's axis names: `nonzero only where i = k`,
+    /// `nonzero only where i = k or where j = l` (one clause per distinct term pattern),
+    /// `nonzero anywhere: no delta constrains it`, `zero everywhere`.
+    pub fn describe(&self, names: &[String]) -> String {
+        let clauses: Vec<String> = self.patterns.iter().map(|p| p.describe(names)).collect();
+        if clauses.is_empty() {
+            "zero everywhere".to_string()
+        } else if clauses.iter().any(|c| c == "everywhere") {
+            "nonzero anywhere: no delta constrains it".to_string()
+        } else {
+            format!("nonzero only where {}", clauses.join(" or where "))
+        }
+    }
+
     /// The distinct term patterns not contained in another one; their union is the support.
     pub fn patterns(&self) -> &[SupportPattern] {
         &self.patterns
@@ -806,6 +820,23 @@ mod tests {
         assert_eq!(term_patterns(&f)[0].describe(&names), "i = k, l = 2");
         let f = formula([3, 4, 3, 5], vec![vec![]]);
         assert_eq!(term_patterns(&f)[0].describe(&names), "everywhere");
+    }
+
+    #[test]
+    fn the_support_says_where_j_can_be_nonzero() {
+        let names: Vec<String> = ["i", "j", "k", "l"].map(String::from).to_vec();
+        let support =
+            |terms| StructuralSupport::new(&formula([3, 4, 3, 5], terms)).describe(&names);
+        assert_eq!(support(vec![vec![(I, K)]]), "nonzero only where i = k");
+        assert_eq!(
+            support(vec![vec![(I, K)], vec![(J, L)], vec![(I, K), (J, L)]]),
+            "nonzero only where i = k or where j = l"
+        );
+        assert_eq!(
+            support(vec![vec![(I, K)], vec![]]),
+            "nonzero anywhere: no delta constrains it"
+        );
+        assert_eq!(support(vec![]), "zero everywhere");
     }
 
     #[test]

@@ -90,6 +90,17 @@ fn explain_gives_the_worked_answer() {
     let text = String::from_utf8(text.stdout).unwrap();
     assert!(text.contains("δ(i,k)·W[j,l]"), "{text}");
     assert!(text.contains("(64, 512, 64, 1024)"), "{text}");
+    assert!(
+        text.contains(
+            "Where: nonzero only where i = k; every other entry is a structural zero \
+             (1/64 of J can be nonzero)"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        wrt_w["where_nonzero"],
+        "nonzero only where j = k; every other entry is a structural zero (1/512 of J can be nonzero)"
+    );
 }
 
 #[test]

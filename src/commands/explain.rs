@@ -12,7 +12,6 @@ use crate::error::Error;
 use crate::layout::matrix_form::{MatrixForms, matrix_forms};
 use crate::numfmt;
 use crate::problem::Problem;
-use crate::sparsity;
 
 /// Prints the explanation of `problem` as text or JSON.
 pub fn run(
@@ -25,9 +24,7 @@ pub fn run(
     let graph = jacobian.graph();
     let formula = jacobian.formula();
     let wrt = jacobian.wrt();
-    let shape = jacobian.shape();
-    let entries = entry_count(&shape);
-    let structural = sparsity::structural_count(formula);
+    let overview = problem.overview(notation);
     let steps = derivation_steps(graph, wrt, formula);
     let forms = matrix_forms(formula, graph, wrt);
 
@@ -39,10 +36,11 @@ pub fn run(
         let value = json!({
             "expression": graph.source,
             "wrt": problem.wrt_name(),
-            "shape": shape,
-            "axes": jacobian.axis_names(),
-            "entries": json_count(entries),
-            "structural_nonzeros": json_count(structural),
+            "shape": overview.shape,
+            "axes": overview.axis_names,
+            "entries": json_count(overview.entries),
+            "structural_nonzeros": json_count(overview.structural),
+            "where_nonzero": overview.support_sentence(),
             "formula": {
                 "unicode": render(formula, graph, Notation::Unicode),
                 "ascii": render(formula, graph, Notation::Ascii),
@@ -89,8 +87,8 @@ pub fn run(
         &format!(
             "J = {d}Y/{d}{} has shape {} (out.shape + in.shape): {} entries",
             problem.wrt_name(),
-            shape_tuple(&shape),
-            numfmt::grouped(entries),
+            overview.shape_text(),
+            overview.entries_text(),
             d = Symbols::of(notation).partial,
         ),
     )?;
@@ -117,20 +115,16 @@ pub fn run(
     for (name, text) in definitions(formula, graph) {
         emit(out, &format!("  where {name} = {text}"))?;
     }
-    let density = if entries == 0 {
-        0.0
-    } else {
-        structural as f64 / entries as f64
-    };
     emit(
         out,
         &format!(
             "Structural nonzeros: {} of {} ({})",
-            numfmt::grouped(structural),
-            numfmt::grouped(entries),
-            numfmt::percent(density)
+            numfmt::grouped(overview.structural),
+            overview.entries_text(),
+            numfmt::percent(overview.density())
         ),
     )?;
+    emit(out, &format!("Where: {}", overview.support_sentence()))?;
     emit(out, &matrix_form_line(problem, forms.as_ref(), notation))?;
     for note in forms.iter().flat_map(|f| f.notes(notation)) {
         emit(out, &format!("  where {note}"))?;
@@ -144,13 +138,6 @@ pub fn run(
         &format!("LaTeX: {}", render(formula, graph, Notation::Latex)),
     )
 }
-
-/// The number of entries of a tensor of this shape (exact; may exceed 2^64).
-pub fn entry_count(shape: &[usize]) -> u128 {
-    crate::calculus::formula::entry_count(shape.iter().copied())
-}
-
-pub use crate::layout::shape_tuple;
 
 /// `Matrix form ∂vec(Y)/∂vec(X)ᵀ: W ⊗ I₆₄ (column-major vec), I₆₄ ⊗ W (row-major vec_r)`,
 /// or that there is none.
