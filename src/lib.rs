@@ -4,8 +4,12 @@
 //! (index formula) → [`jacobian`] (formula bound to numbers) → views (the CLI printers and
 //! the TUI). [`inputs`] provides the numbers, [`eval`] the forward values (with
 //! [`eval::kernels`], the numerical kernels the bound formula shares), [`check`] an
-//! independent finite-difference witness, [`sparsity`] the structural support, and
-//! [`axis_index`] reads the indices of J a person types.
+//! independent finite-difference witness and its verdict, [`sparsity`] the structural
+//! support, [`axis_index`] reads the indices of J a person types, [`layout`] the
+//! conventions and [`claim`] what a person claims J is; [`problem`] turns the command line's
+//! text, shapes, files and seed into an evaluated problem and its overview. Every fact both
+//! views print has one writer among these; [`commands`] and [`tui`] only lay text out.
+//! `tests/architecture.rs` keeps the order: no import loops, no import against the flow.
 
 pub mod axis_index;
 pub mod calculus;
