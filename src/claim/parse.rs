@@ -564,14 +564,31 @@ impl<'a> Reader<'a> {
             && !self.text[args.start..args.end].contains(',');
         if derived {
             let arg = self.subexpression(args)?;
-            let known = self.truth.tensors.iter().find(|def| match **def {
-                TensorDef::Softmax { arg: a, .. } => name == "softmax" && a == arg,
-                TensorDef::Centered { arg: a, .. } => name == "centered" && a == arg,
-                TensorDef::Inverse { arg: a } => name == "inv" && a == arg,
-                _ => false,
-            });
-            if let Some(def) = known {
-                return Ok(def.clone());
+            let mut known: Vec<&TensorDef> = Vec::new();
+            for def in &self.truth.tensors {
+                let same = match *def {
+                    TensorDef::Softmax { arg: a, .. } => name == "softmax" && a == arg,
+                    TensorDef::Centered { arg: a, .. } => name == "centered" && a == arg,
+                    TensorDef::Inverse { arg: a } => name == "inv" && a == arg,
+                    _ => false,
+                };
+                if same && !known.contains(&def) {
+                    known.push(def);
+                }
+            }
+            match known[..] {
+                [def] => return Ok(def.clone()),
+                [] => {}
+                _ => {
+                    return Err(ClaimError::at(
+                        whole,
+                        format!(
+                            "{} is ambiguous: J's formula takes it over different axes; \
+                             write the expression instead",
+                            &self.text[whole.start..whole.end]
+                        ),
+                    ));
+                }
             }
             if name == "centered" {
                 return Err(ClaimError::at(
@@ -1086,11 +1103,12 @@ mod tests {
         })
     }
 
-    /// Whether `claim` equals `truth` at every entry (to a relative 1e-9).
+    /// Whether `claim` equals `truth` at every entry (to a relative 1e-9; NaN where J is
+    /// NaN, as `sqrt` of a negative input gives).
     fn agrees(claim: &Jacobian, truth: &Jacobian) -> bool {
         every_index(&truth.shape()).all(|index| {
             let (a, b) = (claim.entry(&index), truth.entry(&index));
-            (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
+            (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
         })
     }
 
@@ -1117,6 +1135,62 @@ mod tests {
     fn the_seed_answer_holds_in_both_notations() {
         for text in ["delta(i,k)*W[j,l]", "δ(i,k)·W[j,l]", " δ(i, k) · W[j, l] "] {
             assert!(holds(text, "X @ W.T", LINEAR, "X"), "{text}");
+        }
+    }
+
+    /// (expression, shapes, wrt) across the language.
+    const ROUND_TRIP: &[(&str, &[(&str, &str)], &str)] = &[
+        ("X @ W.T", LINEAR, "X"),
+        ("X @ W.T", LINEAR, "W"),
+        ("relu(X @ W.T + b)", LINEAR, "X"),
+        ("relu(X @ W.T + b)", LINEAR, "b"),
+        ("softmax(X @ W.T, axis=1)", LINEAR, "X"),
+        ("softmax(X, axis=0)", &[("X", "3x2")], "X"),
+        ("logsumexp(X @ W.T, axis=1)", LINEAR, "W"),
+        ("logsumexp(X)", &[("X", "2x3")], "X"),
+        (
+            "trace(A @ X @ B)",
+            &[("A", "2x3"), ("X", "3x3"), ("B", "3x2")],
+            "X",
+        ),
+        ("inv(X)", &[("X", "3x3")], "X"),
+        ("det(X @ X.T)", &[("X", "2x3")], "X"),
+        ("sum(X * X, axis=1) / b", &[("X", "2x3"), ("b", "2")], "X"),
+        ("mean(X, axis=0) - 3 * sum(X)", &[("X", "2x3")], "X"),
+        ("X / (square(W) + 1)", &[("X", "2x3"), ("W", "2x3")], "W"),
+        ("sqrt(X) ** 1.5", &[("X", "2x2")], "X"),
+        (
+            "log(sqrt(exp(X) + 1) + X) * sigmoid(X)",
+            &[("X", "2x2")],
+            "X",
+        ),
+        (
+            "tanh(X @ W1) @ W2",
+            &[("X", "2x3"), ("W1", "3x4"), ("W2", "4x2")],
+            "W1",
+        ),
+        ("X @ v", &[("X", "3x4"), ("v", "4")], "v"),
+        ("sum(x * x) * c", &[("x", "3"), ("c", "scalar")], "x"),
+        ("var(X, axis=0)", &[("X", "3x2")], "X"),
+        ("std(X) * X", &[("X", "3x2")], "X"),
+        ("X + b", &[("X", "3x4"), ("b", "1x4")], "b"),
+        ("relu(Y @ Z1)", &[("Y", "2x2"), ("Z1", "2x2")], "Y"),
+        (
+            "softplus(abs(X)) ** -2 + cos(X) * sin(X)",
+            &[("X", "2x2")],
+            "X",
+        ),
+    ];
+
+    #[test]
+    fn j_printed_in_either_notation_reads_back_as_j() {
+        for &(source, shapes, wrt) in ROUND_TRIP {
+            let (truth, inputs) = problem(source, shapes, wrt);
+            for notation in [Notation::Unicode, Notation::Ascii] {
+                let text = calculus::render(truth.formula(), truth.graph(), notation);
+                let claim = bound(&text, &truth, &inputs);
+                assert!(agrees(&claim, &truth), "{source} wrt {wrt}: {text}");
+            }
         }
     }
 }
