@@ -126,15 +126,14 @@ fn read_formula(text: &str, jacobian: &Jacobian) -> Result<(Graph, Formula), Cla
     }
     let terms = reader.sum()?;
     reader.skip_space();
+    if reader.peek() == Some(')') {
+        return Err(ClaimError::at(
+            reader.char_span(),
+            "this ')' has no matching '('",
+        ));
+    }
     if !reader.at_end() {
-        let span = reader.char_span();
-        let found = &text[span.start..span.end];
-        let message = if found == ")" {
-            "this ')' has no matching '('".to_string()
-        } else {
-            format!("expected an operator (+ - * /) or the end of the claim, found '{found}'")
-        };
-        return Err(ClaimError::at(span, message));
+        return Err(reader.unexpected("an operator (+ - * /) or the end of the claim"));
     }
     reader.finish(terms)
 }
@@ -231,19 +230,22 @@ impl<'a> Reader<'a> {
         Span::new(self.pos, self.pos + len)
     }
 
-    /// Eats `symbol` or fails with an error saying it was expected after `what`.
-    fn expect(&mut self, symbol: &str, what: &str) -> Result<(), ClaimError> {
+    /// Eats `symbol` or fails with an error saying it was expected `after` something.
+    fn expect(&mut self, symbol: &str, after: &str) -> Result<(), ClaimError> {
         if self.eat(symbol) {
             return Ok(());
         }
+        Err(self.unexpected(&format!("'{symbol}' {after}")))
+    }
+
+    /// The error at the cursor when `expected` should come next: "expected `expected`,
+    /// found 'W'" or "…, but the claim ends".
+    fn unexpected(&self, expected: &str) -> ClaimError {
         let found = match self.peek() {
             Some(c) => format!("found '{}'", expr::diagnostic::escape_char(c)),
-            None => "the claim ends".to_string(),
+            None => "but the claim ends".to_string(),
         };
-        Err(ClaimError::at(
-            self.char_span(),
-            format!("expected '{symbol}' {what}, {found}"),
-        ))
+        ClaimError::at(self.char_span(), format!("expected {expected}, {found}"))
     }
 
     /// A name at the cursor (`[A-Za-z][A-Za-z0-9_]*`), eaten, with its span.
@@ -449,14 +451,7 @@ impl<'a> Reader<'a> {
             return self.delta();
         }
         let Some((name, span)) = self.name() else {
-            let message = match self.peek() {
-                Some(c) => format!(
-                    "expected a number, a delta, a tensor or '(', found '{}'",
-                    expr::diagnostic::escape_char(c)
-                ),
-                None => "the claim ends where a factor was expected".to_string(),
-            };
-            return Err(ClaimError::at(self.char_span(), message));
+            return Err(self.unexpected("a factor (a number, a delta, a tensor or '(')"));
         };
         if self.rest().starts_with(['\'', '′']) {
             self.pos += self.peek().map_or(0, char::len_utf8);
@@ -483,14 +478,7 @@ impl<'a> Reader<'a> {
         let terms = self.sum()?;
         self.skip_space();
         if self.pos != inner.end {
-            let found = self.char_span();
-            return Err(ClaimError::at(
-                found,
-                format!(
-                    "expected an operator (+ - * /) or ')', found '{}'",
-                    &self.text[found.start..found.end]
-                ),
-            ));
+            return Err(self.unexpected("an operator (+ - * /) or ')'"));
         }
         self.pos = after;
         Ok(terms)
@@ -523,13 +511,10 @@ impl<'a> Reader<'a> {
                 ),
             )
         })?;
-        if !self.eat("(") {
-            return Err(ClaimError::at(
-                self.char_span(),
-                format!("expected '(' after {name}′: {name}'(Z1)[i,j]"),
-            ));
+        self.skip_space();
+        if !self.rest().starts_with('(') {
+            return Err(self.unexpected(&format!("'(' after {name}′, as in {name}'(Z1)[i,j]")));
         }
-        self.pos -= 1;
         let inner = self.parenthesised()?;
         let arg = self.subexpression(inner)?;
         self.tensor(
@@ -637,10 +622,7 @@ impl<'a> Reader<'a> {
             let parenthesised = self.eat("(");
             let negative = self.eat_any(&["-", "−"]);
             let Some((value, _)) = self.number()? else {
-                return Err(ClaimError::at(
-                    self.char_span(),
-                    "expected a number after '^': Z1[i,j]^-2",
-                ));
+                return Err(self.unexpected("a number after '^', as in Z1[i,j]^-2"));
             };
             if parenthesised {
                 self.expect(")", "after the exponent")?;
@@ -708,14 +690,7 @@ impl<'a> Reader<'a> {
             return Ok(Slot::Fixed(position));
         }
         let Some((name, span)) = self.name() else {
-            let message = match self.peek() {
-                Some(c) => format!(
-                    "expected an index, found '{}'",
-                    expr::diagnostic::escape_char(c)
-                ),
-                None => "the claim ends where an index was expected".to_string(),
-            };
-            return Err(ClaimError::at(self.char_span(), message));
+            return Err(self.unexpected("an index"));
         };
         let id = self.index(name, span)?;
         if let Some((dim, tensor, n)) = axis {
@@ -799,7 +774,7 @@ impl<'a> Reader<'a> {
     fn axes(&self) -> String {
         let names = self.truth.axis_names();
         if names.is_empty() {
-            "J is a scalar: none".to_string()
+            "none: J is a scalar".to_string()
         } else {
             names.join(", ")
         }
@@ -882,7 +857,7 @@ impl<'a> Reader<'a> {
             return Err(error("divide by a number or a tensor, not by a sum"));
         };
         if !term.sums.is_empty() {
-            return Err(error("divide by a number or a tensor, not by a sum"));
+            return Err(error("divide by a number or a tensor, not by a summation"));
         }
         if term.coeff == 0.0 {
             return Err(error("division by zero"));

@@ -317,7 +317,7 @@ fn every_error_points_at_its_cause() {
         ),
         (
             "delta(i,k)*W[j,l] +",
-            "the claim ends where a factor was expected",
+            "expected a factor (a number, a delta, a tensor or '('), but the claim ends",
             "",
         ),
         ("delta(i,k)*W[j,l])", "this ')' has no matching '('", ")"),
