@@ -19,7 +19,8 @@ pub(crate) mod test_support;
 pub use derive::{MAX_TERMS, TooManyTerms, raw_formula, raw_formula_within};
 pub use formula::{Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, TensorId, Term};
 pub use render::{
-    Notation, Symbols, definitions, lhs, node_name, render, render_factor, render_term, to_ascii,
+    Notation, Symbols, definitions, lhs, named_nodes, node_name, render, render_factor,
+    render_term, to_ascii,
 };
 pub use simplify::simplify;
 pub use steps::{Step, derivation_steps};

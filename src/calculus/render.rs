@@ -133,6 +133,18 @@ pub fn node_name(formula: &Formula, graph: &Graph, node: NodeId, notation: Notat
     }
 }
 
+/// Every node that [`render`] names when it writes `formula`, with its name, in graph
+/// order: the inputs (`W`), the expression's value (`Y`) and the intermediates (`Z1`, …,
+/// as [`definitions`] defines them), so that a formula written in this notation can be
+/// read back.
+pub fn named_nodes(formula: &Formula, graph: &Graph) -> Vec<(String, NodeId)> {
+    Names::new(formula, graph)
+        .by_node
+        .into_iter()
+        .map(|(node, name)| (name, node))
+        .collect()
+}
+
 /// The display names of the nodes a formula (and its derivation steps) refer to.
 pub(super) struct Names {
     /// Name of the expression's value (`Y`, or another letter if a variable is called Y).

@@ -27,7 +27,10 @@ pub struct IndexClaim {
     /// The claim as typed.
     pub text: String,
     /// J's graph, with a node appended for each expression the claim reads that J's graph
-    /// does not have (`(X @ W.T + b)[i,j]`); the claim's tensors read these nodes.
+    /// does not have (`(X @ W.T + b)[i,j]`); the claim's tensors read these nodes. The
+    /// root stays J's root (so it is not the last node once nodes are appended), and the
+    /// source is J's followed by the text of each appended expression on a line of its own,
+    /// so that every node's span reads its own text.
     pub graph: Graph,
     /// The claim as a formula over `graph`: J's free indices first, with the names, roles,
     /// order and dims of J's formula; then the claim's summation indices.

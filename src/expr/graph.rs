@@ -253,6 +253,30 @@ impl Op {
             Op::Binary(_, a, b) | Op::MatMul(a, b) => vec![a, b],
         }
     }
+
+    /// This operation with every operand passed through `f` (the same operation on other
+    /// nodes), for copying a node from one graph into another.
+    pub fn map_operands(&self, f: impl Fn(NodeId) -> NodeId) -> Op {
+        let mut op = self.clone();
+        match &mut op {
+            Op::Input(_) | Op::Number(_) => {}
+            Op::Neg(a)
+            | Op::Pow(a, _)
+            | Op::Transpose(a)
+            | Op::Elementwise(_, a)
+            | Op::Reduce { arg: a, .. }
+            | Op::Softmax { arg: a, .. }
+            | Op::LogSumExp { arg: a, .. }
+            | Op::Trace(a)
+            | Op::Inv(a)
+            | Op::Det(a) => *a = f(*a),
+            Op::Binary(_, a, b) | Op::MatMul(a, b) => {
+                *a = f(*a);
+                *b = f(*b);
+            }
+        }
+        op
+    }
 }
 
 /// One node of the graph: what it computes, its shape, and where it came from.
