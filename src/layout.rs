@@ -259,7 +259,7 @@ pub fn shape_tuple(shape: &[usize]) -> String {
 
 /// A `--claim` that is not a shape.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum ClaimError {
+pub enum ShapeClaimError {
     /// Nothing was given.
     #[error("--claim is empty; give a shape such as 64x1024x1024x512 or (64, 1024, 1024, 512)")]
     Empty,
@@ -282,10 +282,10 @@ pub enum ClaimError {
 
 /// Parses a claimed shape: `64x1024x1024x512`, `64×1024`, `64,1024`, `(64, 1024, 1024, 512)`,
 /// `[64, 1024]`, `(5,)`; `()` is the shape of a scalar.
-pub fn parse_claim(text: &str) -> Result<Vec<usize>, ClaimError> {
+pub fn parse_claim(text: &str) -> Result<Vec<usize>, ShapeClaimError> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return Err(ClaimError::Empty);
+        return Err(ShapeClaimError::Empty);
     }
     let bracketed = [('(', ')'), ('[', ']')]
         .into_iter()
@@ -299,7 +299,7 @@ pub fn parse_claim(text: &str) -> Result<Vec<usize>, ClaimError> {
         Some(_) => inner.strip_suffix(',').unwrap_or(inner),
         None => inner,
     };
-    let bad = |part: &str| ClaimError::NotADimension {
+    let bad = |part: &str| ShapeClaimError::NotADimension {
         text: text.to_string(),
         part: part.to_string(),
     };
@@ -307,7 +307,7 @@ pub fn parse_claim(text: &str) -> Result<Vec<usize>, ClaimError> {
     for piece in inner.split([',', 'x', 'X', '×']) {
         let words: Vec<&str> = piece.split_whitespace().collect();
         if words.is_empty() {
-            return Err(ClaimError::MissingDimension(text.to_string()));
+            return Err(ShapeClaimError::MissingDimension(text.to_string()));
         }
         for word in words {
             dims.push(word.parse::<usize>().map_err(|_| bad(word))?);
@@ -874,11 +874,11 @@ mod tests {
         }
         assert_eq!(parse_claim("(5,)"), Ok(vec![5]));
         assert_eq!(parse_claim("()"), Ok(vec![]));
-        assert_eq!(parse_claim("  "), Err(ClaimError::Empty));
+        assert_eq!(parse_claim("  "), Err(ShapeClaimError::Empty));
         for text in ["64xx1024", "64x1024x", ",3", "(,)"] {
             assert_eq!(
                 parse_claim(text),
-                Err(ClaimError::MissingDimension(text.into())),
+                Err(ShapeClaimError::MissingDimension(text.into())),
                 "{text}"
             );
         }
@@ -890,7 +890,7 @@ mod tests {
         ] {
             assert_eq!(
                 parse_claim(text),
-                Err(ClaimError::NotADimension {
+                Err(ShapeClaimError::NotADimension {
                     text: text.into(),
                     part: part.into()
                 }),
