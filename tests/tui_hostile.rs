@@ -376,7 +376,7 @@ fn a_thousand_random_keys_in_a_terminal() {
 }
 
 /// Fails unless the terminal is as the shell left it: the normal screen, a visible
-/// cursor, no mouse reporting, and the line discipline out of raw mode.
+/// cursor, no mouse reporting, no bracketed paste, and the line discipline out of raw mode.
 fn assert_restored(session: &Session) {
     let screen = session.contents();
     assert!(
@@ -391,6 +391,10 @@ fn assert_restored(session: &Session) {
         session.screen(vt100::Screen::mouse_protocol_mode),
         vt100::MouseProtocolMode::None,
         "the mouse is still captured"
+    );
+    assert!(
+        !session.screen(vt100::Screen::bracketed_paste),
+        "bracketed paste is still on"
     );
     assert!(session.cooked(), "the terminal is still in raw mode");
 }
@@ -462,6 +466,40 @@ fn a_20x5_terminal_and_a_storm_of_resizes() {
     assert_restored(&session);
 }
 
+/// How long a screen that needs no further key may take to come.
+const SOON: Duration = Duration::from_secs(10);
+
+/// Issue 11, item 13: more than 1 KiB of input at once reaches the editor whole, without
+/// another key after it: a bracketed paste (one event) and a raw burst of plain keys alike.
+#[test]
+fn a_paste_of_more_than_a_kib_shows_without_another_key() {
+    let mut session = Session::start(&SMALL, MONKEY_SIZE, &NO_COLOR);
+    session.wait_for(SMALL_SHAPE);
+    session.press("e");
+    session.wait_for(" edit ");
+
+    let pasted = format!("{}PASTED", " + X".repeat(300));
+    session.press(&format!("\x1b[200~{pasted}\x1b[201~"));
+    session.wait_until_within(SOON, "the end of the bracketed paste", |screen| {
+        screen.contents().contains("+ X + XPASTED")
+    });
+
+    session.press("\x15");
+    session.wait_without("PASTED");
+    let burst = format!("{}TYPED", "ab".repeat(600));
+    session.press(&burst);
+    session.wait_until_within(SOON, "the end of the burst of keys", |screen| {
+        screen.contents().contains("ababTYPED")
+    });
+
+    session.press("\x1b");
+    session.wait_without(" edit ");
+    session.press("q");
+    let status = session.wait_status();
+    assert!(status.success(), "{status:?}");
+    assert_restored(&session);
+}
+
 /// The explorer on the small example with mouse capture, once it is drawn; the terminal
 /// is then in its hands (so that the checks of [`assert_restored`] can fail).
 fn explorer_running(env: &[(&str, Option<&str>)]) -> Session {
@@ -475,6 +513,7 @@ fn explorer_running(env: &[(&str, Option<&str>)]) -> Session {
         session.screen(vt100::Screen::mouse_protocol_mode),
         vt100::MouseProtocolMode::None
     );
+    assert!(session.screen(vt100::Screen::bracketed_paste));
     assert!(!session.cooked(), "the explorer runs in raw mode");
     session
 }

@@ -43,6 +43,12 @@ impl LineInput {
                 self.text.insert(at, c);
                 self.cursor += 1;
             }
+            TextEdit::Paste(pasted) => {
+                let pasted = one_line(&pasted);
+                let at = self.byte_at(self.cursor);
+                self.text.insert_str(at, &pasted);
+                self.cursor += pasted.chars().count();
+            }
             TextEdit::Backspace => {
                 if self.cursor > 0 {
                     self.cursor -= 1;
@@ -70,6 +76,19 @@ impl LineInput {
             .nth(chars)
             .map_or(self.text.len(), |(i, _)| i)
     }
+}
+
+/// Pasted text as one line: line breaks and tabs become spaces, other control characters
+/// are dropped.
+fn one_line(pasted: &str) -> String {
+    pasted
+        .chars()
+        .filter_map(|c| match c {
+            '\n' | '\r' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
 }
 
 /// The editor line of a problem: `EXPR -s NAME=SHAPE … [--wrt NAME]`. Of several `-s`
@@ -204,6 +223,15 @@ mod tests {
         assert_eq!(line.cursor(), 3);
         line.apply(TextEdit::Clear);
         assert_eq!(line, LineInput::default());
+    }
+
+    #[test]
+    fn a_paste_is_one_edit_on_one_line() {
+        let mut line = LineInput::new("X@");
+        line.apply(TextEdit::Left);
+        line.apply(TextEdit::Paste("W.T\r\n+\tδ\x1b[31m".to_string()));
+        assert_eq!(line.text(), "XW.T  + δ[31m@");
+        assert_eq!(line.cursor(), 13);
     }
 
     #[test]

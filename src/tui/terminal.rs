@@ -1,5 +1,5 @@
-//! The terminal while the explorer runs: raw mode, the alternate screen and (with
-//! `--mouse`) mouse capture are set up in one place, [`enter`], and undone in one place,
+//! The terminal while the explorer runs: raw mode, the alternate screen, bracketed paste
+//! and (with `--mouse`) mouse capture are set up in one place, [`enter`], and undone in one place,
 //! [`restore`], on every way out: quit, error, panic, and SIGTERM, SIGHUP or SIGINT.
 //!
 //! A panic on the explorer's thread ends it: the terminal is restored, then the panic is
@@ -16,7 +16,9 @@ use std::{panic, process, thread};
 
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::cursor::Show;
-use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event};
+use ratatui::crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+};
 use ratatui::crossterm::terminal::{
     EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode,
     enable_raw_mode,
@@ -60,7 +62,7 @@ impl Drop for ExplorerTerminal {
 }
 
 /// Sets the terminal up for the explorer on this thread: raw mode, the alternate screen,
-/// mouse capture if asked. From here on a panic or a terminating signal restores the
+/// bracketed paste (a paste arrives as one event), mouse capture if asked. From here on a panic or a terminating signal restores the
 /// terminal first; on error it is restored before returning.
 pub fn enter(mouse: bool) -> io::Result<ExplorerTerminal> {
     restore_on_signals()?;
@@ -68,7 +70,7 @@ pub fn enter(mouse: bool) -> io::Result<ExplorerTerminal> {
     OWNED.store(true, Ordering::SeqCst);
     let setup = || {
         enable_raw_mode()?;
-        execute!(stdout(), EnterAlternateScreen)?;
+        execute!(stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
         if mouse {
             execute!(stdout(), EnableMouseCapture)?;
         }
@@ -83,9 +85,9 @@ pub fn enter(mouse: bool) -> io::Result<ExplorerTerminal> {
     }
 }
 
-/// Gives the terminal back as it was, once: ends a frame cut short, releases the mouse,
-/// leaves the alternate screen, shows the cursor and turns raw mode off; then prints the
-/// held panic reports. Errors are ignored: a terminal that cannot be written to cannot be
+/// Gives the terminal back as it was, once: ends a frame cut short, ends bracketed paste,
+/// releases the mouse, leaves the alternate screen, shows the cursor and turns raw mode
+/// off; then prints the held panic reports. Errors are ignored: a terminal that cannot be written to cannot be
 /// repaired either.
 pub fn restore() {
     if !OWNED.swap(false, Ordering::SeqCst) {
@@ -96,6 +98,7 @@ pub fn restore() {
     let _ = queue!(
         commands,
         EndSynchronizedUpdate,
+        DisableBracketedPaste,
         DisableMouseCapture,
         LeaveAlternateScreen,
         Show

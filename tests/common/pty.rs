@@ -96,6 +96,17 @@ impl Session {
     pub fn wait_until(
         &mut self,
         what: &str,
+        ready: impl FnMut(&vt100::Screen) -> bool,
+    ) -> vt100::Screen {
+        self.wait_until_within(PATIENCE, what, ready)
+    }
+
+    /// [`Session::wait_until`] with a patience of `patience` instead of [`PATIENCE`], for
+    /// screens that must come soon (a program that waits for another key never draws them).
+    pub fn wait_until_within(
+        &mut self,
+        patience: Duration,
+        what: &str,
         mut ready: impl FnMut(&vt100::Screen) -> bool,
     ) -> vt100::Screen {
         let start = Instant::now();
@@ -110,7 +121,7 @@ impl Session {
                 panic!("jacscope exited ({status:?}) before {what}:\n{now}");
             }
             assert!(
-                start.elapsed() < PATIENCE,
+                start.elapsed() < patience,
                 "timed out waiting for {what}; the screen is:\n{now}"
             );
             previous = now;

@@ -53,8 +53,8 @@ fn rows(terminal: &Terminal<TestBackend>) -> Vec<String> {
 
 /// Applies `actions` to `app`, then draws the whole screen: its rows.
 fn step_and_draw(app: &mut App, actions: &[Action]) -> Vec<String> {
-    for &action in actions {
-        app.update(action);
+    for action in actions {
+        app.update(action.clone());
     }
     let (width, height) = app.screen_size();
     rows(&drawn(width, height, |frame| draw(frame, app)))
