@@ -1,7 +1,8 @@
 //! Hostile terminals: the explorer in a 20×5 terminal and through a storm of resizes; a
 //! seeded monkey of 1,000 random keys (through the editor, the go-to prompt and the
 //! picker) checking invariants as it goes, in a pseudo-terminal and in-process; Ctrl-C,
-//! SIGTERM, SIGHUP and a forced panic each leave the terminal restored; TERM=dumb is
+//! SIGTERM, SIGHUP and a forced panic each leave the terminal restored; SIGTSTP gives it
+//! back and SIGCONT takes it again; a paste of more than 1 KiB arrives whole; TERM=dumb is
 //! refused before the terminal is touched; NO_COLOR holds on every overlay.
 #![cfg(unix)]
 
@@ -556,6 +557,37 @@ fn sigterm_restores_the_terminal() {
 #[test]
 fn sighup_restores_the_terminal() {
     restores_the_terminal_on(libc::SIGHUP);
+}
+
+/// Issue 11, item 14: SIGTSTP gives the terminal back as the shell left it and stops the
+/// explorer; SIGCONT takes the terminal again (raw mode, the alternate screen) and redraws
+/// all of it; keys then work, and q quits with the terminal restored.
+#[test]
+fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
+    let mut session = explorer_running(&NO_COLOR);
+    // SAFETY: kill(2) with the id of a child process this test started and still owns.
+    assert_eq!(unsafe { libc::kill(session.pid(), libc::SIGTSTP) }, 0);
+    session.wait_for_state(SOON, "the explorer to stop", Session::is_stopped);
+    assert_restored(&session);
+
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(session.pid(), libc::SIGCONT) }, 0);
+    session.wait_for_state(SOON, "the explorer to take the terminal again", |s| {
+        s.in_alternate_screen() && !s.cooked() && s.contents().contains(SMALL_SHAPE)
+    });
+    assert!(!session.is_stopped());
+    assert!(session.screen(vt100::Screen::bracketed_paste));
+    assert_ne!(
+        session.screen(vt100::Screen::mouse_protocol_mode),
+        vt100::MouseProtocolMode::None
+    );
+    session.press("?");
+    session.wait_for("move the cursor one entry");
+    session.press("q");
+    session.press("q");
+    let status = session.wait_status();
+    assert!(status.success(), "{status:?}");
+    assert_restored(&session);
 }
 
 /// A panic (forced by the test hook on the first key) restores the terminal, then prints

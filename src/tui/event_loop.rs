@@ -17,6 +17,7 @@ use ratatui::crossterm::event::{
 };
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use ratatui::layout::{Position, Rect};
 use ratatui::{DefaultTerminal, Frame};
 
 use super::action::{Action, Direction, Mode, TextEdit};
@@ -24,6 +25,7 @@ use super::app::{self, App, CheckReport, CheckRequest, CheckState};
 use super::draw;
 use super::jobs::{JobState, in_own_pool};
 use super::keymap;
+use super::terminal;
 use super::theme::Theme;
 use crate::error::Error;
 use crate::problem::{PreparedProblem, Problem};
@@ -91,8 +93,18 @@ fn draw(terminal: &mut DefaultTerminal, app: &App) -> io::Result<()> {
     draw_with(terminal, |frame| draw::draw(frame, app))
 }
 
-/// Draws one frame with `render` inside a synchronized update.
+/// Draws one frame with `render` inside a synchronized update; the whole screen if the
+/// terminal was taken again after a stop, nothing while it is given back (see
+/// [`terminal::frame_permit`]).
 fn draw_with(terminal: &mut DefaultTerminal, render: impl FnOnce(&mut Frame)) -> io::Result<()> {
+    let Some(_permit) = terminal::frame_permit() else {
+        return Ok(());
+    };
+    if terminal::take_redraw_all() {
+        // Clears the screen and forgets the last frame, without `clear`'s cursor query.
+        let size = terminal.size()?;
+        terminal.resize(Rect::from((Position::ORIGIN, size)))?;
+    }
     execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
     terminal.draw(render)?;
     execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
@@ -163,7 +175,7 @@ fn handle_burst(app: &mut App) -> io::Result<bool> {
                     app.update(action);
                 }
                 // Test hook: JACSCOPE_TEST_PANIC panics here (tests/tui_hostile.rs).
-                super::terminal::panic_on_key_if_asked(&other);
+                terminal::panic_on_key_if_asked(&other);
                 if let Some(action) = action_of(app, other) {
                     app.update(action);
                     changed = true;

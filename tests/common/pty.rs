@@ -179,6 +179,29 @@ impl Session {
         i32::try_from(pid).expect("a process id fits in pid_t")
     }
 
+    /// Waits until `ready` holds for the session (its screen, its terminal's modes, its
+    /// process), for at most `patience`; `what` names the wait in the failure message.
+    pub fn wait_for_state(&self, patience: Duration, what: &str, ready: impl Fn(&Session) -> bool) {
+        let start = Instant::now();
+        while !ready(self) {
+            assert!(
+                start.elapsed() < patience,
+                "timed out waiting for {what}; the screen is:\n{}",
+                self.contents()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// True while the program is stopped (by SIGTSTP or SIGSTOP), as `/proc` says.
+    pub fn is_stopped(&self) -> bool {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+            .expect("the program's /proc/PID/stat");
+        // The state follows the command's name, which is in parentheses.
+        let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+        state == Some(Some('T'))
+    }
+
     /// True while the program runs.
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
