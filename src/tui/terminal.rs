@@ -22,6 +22,7 @@ use ratatui::crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
 };
 use ratatui::crossterm::queue;
+use ratatui::crossterm::style::force_color_output;
 use ratatui::crossterm::terminal::{
     EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode,
     enable_raw_mode,
@@ -83,6 +84,9 @@ impl Drop for ExplorerTerminal {
 /// it back and take it again; on error it is restored before returning.
 pub fn enter(mouse: bool) -> io::Result<ExplorerTerminal> {
     MOUSE.store(mouse, Ordering::SeqCst);
+    // Colours are written as the theme chose them: crossterm's own reading of NO_COLOR
+    // would drop them behind `--color always`, each as an empty SGR that resets bold too.
+    force_color_output(true);
     restore_on_signals()?;
     restore_on_panic();
     match take().and_then(|()| Terminal::new(CrosstermBackend::new(stdout()))) {
