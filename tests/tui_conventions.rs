@@ -22,8 +22,8 @@ fn app_at(theme: Theme, size: (u16, u16), cursor: &str, actions: &[Action]) -> A
         app.update(Action::Text(TextEdit::Insert(c)));
     }
     app.update(Action::Submit);
-    for &action in actions {
-        app.update(action);
+    for action in actions {
+        app.update(action.clone());
     }
     app
 }

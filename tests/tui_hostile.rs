@@ -1,7 +1,8 @@
 //! Hostile terminals: the explorer in a 20×5 terminal and through a storm of resizes; a
 //! seeded monkey of 1,000 random keys (through the editor, the go-to prompt and the
 //! picker) checking invariants as it goes, in a pseudo-terminal and in-process; Ctrl-C,
-//! SIGTERM, SIGHUP and a forced panic each leave the terminal restored; TERM=dumb is
+//! SIGTERM, SIGHUP and a forced panic each leave the terminal restored; SIGTSTP gives it
+//! back and SIGCONT takes it again; a paste of more than 1 KiB arrives whole; TERM=dumb is
 //! refused before the terminal is touched; NO_COLOR holds on every overlay.
 #![cfg(unix)]
 
@@ -376,7 +377,7 @@ fn a_thousand_random_keys_in_a_terminal() {
 }
 
 /// Fails unless the terminal is as the shell left it: the normal screen, a visible
-/// cursor, no mouse reporting, and the line discipline out of raw mode.
+/// cursor, no mouse reporting, no bracketed paste, and the line discipline out of raw mode.
 fn assert_restored(session: &Session) {
     let screen = session.contents();
     assert!(
@@ -391,6 +392,10 @@ fn assert_restored(session: &Session) {
         session.screen(vt100::Screen::mouse_protocol_mode),
         vt100::MouseProtocolMode::None,
         "the mouse is still captured"
+    );
+    assert!(
+        !session.screen(vt100::Screen::bracketed_paste),
+        "bracketed paste is still on"
     );
     assert!(session.cooked(), "the terminal is still in raw mode");
 }
@@ -462,6 +467,40 @@ fn a_20x5_terminal_and_a_storm_of_resizes() {
     assert_restored(&session);
 }
 
+/// How long a screen that needs no further key may take to come.
+const SOON: Duration = Duration::from_secs(10);
+
+/// Issue 11, item 13: more than 1 KiB of input at once reaches the editor whole, without
+/// another key after it: a bracketed paste (one event) and a raw burst of plain keys alike.
+#[test]
+fn a_paste_of_more_than_a_kib_shows_without_another_key() {
+    let mut session = Session::start(&SMALL, MONKEY_SIZE, &NO_COLOR);
+    session.wait_for(SMALL_SHAPE);
+    session.press("e");
+    session.wait_for(" edit ");
+
+    let pasted = format!("{}PASTED", " + X".repeat(300));
+    session.press(&format!("\x1b[200~{pasted}\x1b[201~"));
+    session.wait_until_within(SOON, "the end of the bracketed paste", |screen| {
+        screen.contents().contains("+ X + XPASTED")
+    });
+
+    session.press("\x15");
+    session.wait_without("PASTED");
+    let burst = format!("{}TYPED", "ab".repeat(600));
+    session.press(&burst);
+    session.wait_until_within(SOON, "the end of the burst of keys", |screen| {
+        screen.contents().contains("ababTYPED")
+    });
+
+    session.press("\x1b");
+    session.wait_without(" edit ");
+    session.press("q");
+    let status = session.wait_status();
+    assert!(status.success(), "{status:?}");
+    assert_restored(&session);
+}
+
 /// The explorer on the small example with mouse capture, once it is drawn; the terminal
 /// is then in its hands (so that the checks of [`assert_restored`] can fail).
 fn explorer_running(env: &[(&str, Option<&str>)]) -> Session {
@@ -475,6 +514,7 @@ fn explorer_running(env: &[(&str, Option<&str>)]) -> Session {
         session.screen(vt100::Screen::mouse_protocol_mode),
         vt100::MouseProtocolMode::None
     );
+    assert!(session.screen(vt100::Screen::bracketed_paste));
     assert!(!session.cooked(), "the explorer runs in raw mode");
     session
 }
@@ -517,6 +557,37 @@ fn sigterm_restores_the_terminal() {
 #[test]
 fn sighup_restores_the_terminal() {
     restores_the_terminal_on(libc::SIGHUP);
+}
+
+/// Issue 11, item 14: SIGTSTP gives the terminal back as the shell left it and stops the
+/// explorer; SIGCONT takes the terminal again (raw mode, the alternate screen) and redraws
+/// all of it; keys then work, and q quits with the terminal restored.
+#[test]
+fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
+    let mut session = explorer_running(&NO_COLOR);
+    // SAFETY: kill(2) with the id of a child process this test started and still owns.
+    assert_eq!(unsafe { libc::kill(session.pid(), libc::SIGTSTP) }, 0);
+    session.wait_for_state(SOON, "the explorer to stop", Session::is_stopped);
+    assert_restored(&session);
+
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(session.pid(), libc::SIGCONT) }, 0);
+    session.wait_for_state(SOON, "the explorer to take the terminal again", |s| {
+        s.in_alternate_screen() && !s.cooked() && s.contents().contains(SMALL_SHAPE)
+    });
+    assert!(!session.is_stopped());
+    assert!(session.screen(vt100::Screen::bracketed_paste));
+    assert_ne!(
+        session.screen(vt100::Screen::mouse_protocol_mode),
+        vt100::MouseProtocolMode::None
+    );
+    session.press("?");
+    session.wait_for("move the cursor one entry");
+    session.press("q");
+    session.press("q");
+    let status = session.wait_status();
+    assert!(status.success(), "{status:?}");
+    assert_restored(&session);
 }
 
 /// A panic (forced by the test hook on the first key) restores the terminal, then prints

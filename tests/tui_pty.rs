@@ -120,6 +120,57 @@ fn tour_without_colour_at_80x24() {
     tour((80, 24), &[("NO_COLOR", Some("1"))]);
 }
 
+/// The small example, for a quick look at its first screen.
+const SMALL: [&str; 5] = ["X @ W.T", "-s", "X=6x8", "-s", "W=5x8"];
+
+/// The first screen of the explorer on [`SMALL`] with `--color choice` and `env`: how many
+/// cells have a colour, and how many are bold. Quits and checks the exit.
+fn colour_and_bold(choice: &str, env: &[(&str, Option<&str>)]) -> (usize, usize) {
+    let mut args = SMALL.to_vec();
+    args.extend(["--color", choice]);
+    let mut session = Session::start(&args, (80, 24), env);
+    session.wait_for("agrees");
+    let counts = session.screen(|vt| {
+        let cells: Vec<_> = (0..24)
+            .flat_map(|row| (0..80).map(move |col| (row, col)))
+            .filter_map(|(row, col)| vt.cell(row, col))
+            .collect();
+        let coloured = cells
+            .iter()
+            .filter(|cell| {
+                cell.fgcolor() != vt100::Color::Default || cell.bgcolor() != vt100::Color::Default
+            })
+            .count();
+        (coloured, cells.iter().filter(|cell| cell.bold()).count())
+    });
+    session.press("q");
+    assert!(session.wait_exit());
+    counts
+}
+
+/// Issue 11, item 15: an explicit `--color always` wins over NO_COLOR: the map is in
+/// colour and the titles are bold, exactly as without NO_COLOR.
+#[test]
+fn color_always_wins_over_no_color() {
+    let with_no_color = colour_and_bold("always", &[("NO_COLOR", Some("1"))]);
+    let without = colour_and_bold("always", &[("NO_COLOR", None)]);
+    assert!(
+        with_no_color.0 > 0 && with_no_color.1 > 0,
+        "{with_no_color:?}"
+    );
+    assert_eq!(with_no_color, without);
+}
+
+/// Issue 11, item 15: `--color auto` on a terminal without colour (`TERM=xterm-mono`,
+/// `TERM=vt100`) draws in monochrome.
+#[test]
+fn color_auto_on_a_monochrome_term_has_no_colour() {
+    for term in ["xterm-mono", "vt100"] {
+        let env = [("NO_COLOR", None), ("TERM", Some(term))];
+        assert_eq!(colour_and_bold("auto", &env).0, 0, "TERM={term}");
+    }
+}
+
 #[test]
 fn ctrl_c_quits_and_restores_the_terminal() {
     let mut session = Session::start(&["X * W", "-s", "X=3x4", "-s", "W=3x4"], (80, 24), &[]);

@@ -75,8 +75,8 @@ fn redact_check(text: &str) -> String {
 }
 
 fn run(app: &mut App, actions: &[Action]) {
-    for &action in actions {
-        app.update(action);
+    for action in actions {
+        app.update(action.clone());
     }
 }
 
@@ -112,8 +112,8 @@ fn relu_example_120x40() {
 #[test]
 fn after_navigation_80x24() {
     let mut app = default_app((80, 24));
-    run(&mut app, &[Action::Move(Direction::Right); 7]);
-    run(&mut app, &[Action::Move(Direction::Down); 3]);
+    run(&mut app, &vec![Action::Move(Direction::Right); 7]);
+    run(&mut app, &vec![Action::Move(Direction::Down); 3]);
     let on_zero = screen(&mut app);
     assert!(
         on_zero.contains("δ(i,k) = 0 since i = 0 ≠ k = 3"),
@@ -121,7 +121,7 @@ fn after_navigation_80x24() {
     );
     assert_snapshot!("after_navigation_on_a_zero_80x24", on_zero);
     app.update(Action::SelectPair(1));
-    run(&mut app, &[Action::ZoomIn; 2]);
+    run(&mut app, &vec![Action::ZoomIn; 2]);
     assert_snapshot!("after_navigation_diagonal_80x24", screen(&mut app));
 }
 
@@ -153,7 +153,7 @@ fn editor_error_80x24() {
 fn example_picker_80x24() {
     let mut app = default_app((80, 24));
     app.update(Action::Open(Mode::Picker));
-    run(&mut app, &[Action::ListDown; 2]);
+    run(&mut app, &vec![Action::ListDown; 2]);
     assert_snapshot!(screen(&mut app));
 }
 
@@ -181,7 +181,7 @@ fn ascii_monochrome_80x24() {
         true,
         (80, 24),
     );
-    run(&mut app, &[Action::Move(Direction::Right); 7]);
+    run(&mut app, &vec![Action::Move(Direction::Right); 7]);
     let text = screen(&mut app);
     assert!(text.is_ascii(), "{text}");
     assert_snapshot!(text);

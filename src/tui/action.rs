@@ -20,10 +20,12 @@ pub enum Direction {
 }
 
 /// An edit of a one-line text field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TextEdit {
     /// Types a character at the cursor.
     Insert(char),
+    /// Inserts pasted text at the cursor, as one edit.
+    Paste(String),
     /// Deletes the character before the cursor.
     Backspace,
     /// Deletes the character at the cursor.
@@ -74,7 +76,7 @@ impl Mode {
 }
 
 /// Everything the explorer can be told to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Move the cursor one entry.
     Move(Direction),

@@ -1004,8 +1004,8 @@ mod tests {
     }
 
     fn run(app: &mut App, actions: &[Action]) {
-        for &action in actions {
-            app.update(action);
+        for action in actions {
+            app.update(action.clone());
         }
     }
 
@@ -1022,25 +1022,25 @@ mod tests {
     #[test]
     fn moves_stay_inside_the_slice() {
         let mut app = small();
-        run(&mut app, &[Action::Move(Direction::Right); 3]);
+        run(&mut app, &vec![Action::Move(Direction::Right); 3]);
         run(&mut app, &[Action::Move(Direction::Down)]);
         assert_eq!(app.cursor(), [0, 0, 1, 3]);
         // ∂Y[0,0]/∂X[1,3] = δ(0,1)·W[0,3] = 0, and the reason names the delta.
         assert_eq!(app.inspection().value, 0.0);
         let reason = app.inspection().zero_reason.clone().unwrap().join(" ");
         assert!(reason.contains("δ(i,k)"), "{reason}");
-        run(&mut app, &[Action::Page(Direction::Right); 10]);
-        run(&mut app, &[Action::Page(Direction::Down); 10]);
+        run(&mut app, &vec![Action::Page(Direction::Right); 10]);
+        run(&mut app, &vec![Action::Page(Direction::Down); 10]);
         assert_eq!(app.cursor(), [0, 0, 3, 5]);
-        run(&mut app, &[Action::Move(Direction::Left); 20]);
-        run(&mut app, &[Action::Move(Direction::Up); 20]);
+        run(&mut app, &vec![Action::Move(Direction::Left); 20]);
+        run(&mut app, &vec![Action::Move(Direction::Up); 20]);
         assert_eq!(app.cursor(), [0, 0, 0, 0]);
     }
 
     #[test]
     fn pairs_cycle_and_keep_the_index() {
         let mut app = small();
-        run(&mut app, &[Action::Move(Direction::Right); 2]);
+        run(&mut app, &vec![Action::Move(Direction::Right); 2]);
         app.update(Action::NextPair);
         assert_eq!(app.axes().label(&app.overview.axis_names), "i,j");
         app.update(Action::SelectPair(1));
@@ -1067,9 +1067,9 @@ mod tests {
         app.update(Action::ChangeFixed(1));
         assert_eq!(app.cursor(), [1, 0, 0, 0]);
         app.update(Action::SelectFixed(Direction::Right));
-        run(&mut app, &[Action::ChangeFixed(1); 2]);
+        run(&mut app, &vec![Action::ChangeFixed(1); 2]);
         assert_eq!(app.cursor(), [1, 2, 0, 0]);
-        run(&mut app, &[Action::ChangeFixed(1); 9]);
+        run(&mut app, &vec![Action::ChangeFixed(1); 9]);
         assert_eq!(app.cursor(), [1, 4, 0, 0]);
         assert!(app.status().unwrap().error);
         app.update(Action::SelectFixed(Direction::Right));
@@ -1081,7 +1081,7 @@ mod tests {
     fn next_nonzero_follows_reading_order() {
         let mut app = small();
         // Row k = 2 of the (k,l) slice at i = 0 is structurally zero.
-        run(&mut app, &[Action::Move(Direction::Down); 2]);
+        run(&mut app, &vec![Action::Move(Direction::Down); 2]);
         app.update(Action::NextNonzero);
         assert_eq!(app.cursor(), [0, 0, 0, 0]);
         assert_eq!(app.status().unwrap().text, "wrapped around the slice");
@@ -1112,7 +1112,7 @@ mod tests {
         }
         assert_eq!(app.viewport().block, (1, 1));
         assert!(app.status().unwrap().text.contains("all the way"));
-        run(&mut app, &[Action::Page(Direction::Right); 30]);
+        run(&mut app, &vec![Action::Page(Direction::Right); 30]);
         assert_eq!(app.cursor()[3], 1023);
         assert!(app.viewport().block_of(app.position()).is_some());
     }
@@ -1120,7 +1120,7 @@ mod tests {
     #[test]
     fn a_bad_edit_keeps_the_view_and_shows_the_caret() {
         let mut app = small();
-        run(&mut app, &[Action::Move(Direction::Right); 2]);
+        run(&mut app, &vec![Action::Move(Direction::Right); 2]);
         app.update(Action::Open(Mode::Editor));
         assert_eq!(app.editor.text(), "X @ W.T -s X=4x6 -s W=5x6");
         app.update(Action::Text(TextEdit::Home));
@@ -1185,7 +1185,7 @@ mod tests {
     #[test]
     fn the_check_agrees_and_stale_results_are_dropped() {
         let mut app = small();
-        run(&mut app, &[Action::Move(Direction::Right); 3]);
+        run(&mut app, &vec![Action::Move(Direction::Right); 3]);
         app.check_now();
         let CheckState::Done(Ok(fd)) = app.inspection().check.clone() else {
             panic!("check did not finish: {:?}", app.inspection().check);
@@ -1269,7 +1269,7 @@ mod tests {
 
         let mut vector = app_of("sum(x * x)", &["x=5"], None);
         assert_eq!(vector.overview.shape, [5]);
-        run(&mut vector, &[Action::Move(Direction::Right); 2]);
+        run(&mut vector, &vec![Action::Move(Direction::Right); 2]);
         assert_eq!(vector.cursor(), [2]);
         let x = vector.problem().inputs.get("x").unwrap()[[2].as_slice()];
         assert!((vector.inspection().value - 2.0 * x).abs() < 1e-12);

@@ -43,6 +43,12 @@ impl LineInput {
                 self.text.insert(at, c);
                 self.cursor += 1;
             }
+            TextEdit::Paste(pasted) => {
+                let pasted = one_line(&pasted);
+                let at = self.byte_at(self.cursor);
+                self.text.insert_str(at, &pasted);
+                self.cursor += pasted.chars().count();
+            }
             TextEdit::Backspace => {
                 if self.cursor > 0 {
                     self.cursor -= 1;
@@ -72,6 +78,19 @@ impl LineInput {
     }
 }
 
+/// Pasted text as one line: line breaks and tabs become spaces, other control characters
+/// are dropped.
+fn one_line(pasted: &str) -> String {
+    pasted
+        .chars()
+        .filter_map(|c| match c {
+            '\n' | '\r' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
 /// The editor line of a problem: `EXPR -s NAME=SHAPE … [--wrt NAME]`. Of several `-s`
 /// for one name only the last (the one in effect) is written, where the first was.
 pub fn spec_line(spec: &ProblemSpec) -> String {
@@ -99,12 +118,13 @@ pub fn spec_line(spec: &ProblemSpec) -> String {
 }
 
 /// The problem an editor line describes; `-l` files and the seed (unless `--seed` is given)
-/// are taken from `current`.
+/// are taken from `current`. As on the command line, a long option may carry its value
+/// after `=` (`--wrt=W`).
 pub fn parse_spec_line(line: &str, current: &ProblemSpec) -> Result<ProblemSpec, String> {
     let words: Vec<(usize, &str)> = words_with_offsets(line);
     let first_option = words
         .iter()
-        .position(|(_, w)| OPTIONS.contains(w))
+        .position(|&(_, w)| option_name(w).is_some())
         .unwrap_or(words.len());
     let expression = match words.get(first_option) {
         Some(&(offset, _)) => &line[..offset],
@@ -122,39 +142,56 @@ pub fn parse_spec_line(line: &str, current: &ProblemSpec) -> Result<ProblemSpec,
         seed: current.seed,
         max_memory: current.max_memory,
     };
-    let mut rest = words[first_option..].iter().map(|&(_, w)| w);
-    while let Some(option) = rest.next() {
-        let value = match rest.next() {
-            Some(value) if !OPTIONS.contains(&value) => value,
-            _ => return Err(format!("{option} needs a value ({})", usage(option))),
+    let mut rest = words[first_option..].iter().map(|&(_, w)| w).peekable();
+    while let Some(word) = rest.next() {
+        let (option, attached) = match word.split_once('=') {
+            Some((option, value)) if option.starts_with("--") => (option, Some(value)),
+            _ => (word, None),
         };
+        let Some(&(_, usage)) = OPTIONS.iter().find(|(name, _)| *name == option) else {
+            return Err(format!(
+                "unknown option '{option}'; the editor knows {KNOWN_OPTIONS}"
+            ));
+        };
+        let value = match attached {
+            Some(value) => value,
+            None => rest.next_if(|w| option_name(w).is_none()).unwrap_or(""),
+        };
+        if value.is_empty() {
+            return Err(format!("{option} needs a value ({option} {usage})"));
+        }
         match option {
             "-s" | "--shape" => spec.shapes.push(value.to_string()),
             "--wrt" => spec.wrt = Some(value.to_string()),
-            "--seed" => {
+            _ => {
                 spec.seed = value
                     .parse()
                     .map_err(|_| format!("--seed expects a non-negative integer, got '{value}'"))?
-            }
-            _ => {
-                return Err(format!(
-                    "'{option}' is not an option here; use -s NAME=SHAPE, --wrt NAME or --seed N"
-                ));
             }
         }
     }
     Ok(spec)
 }
 
-/// The options the editor line understands.
-const OPTIONS: [&str; 4] = ["-s", "--shape", "--wrt", "--seed"];
+/// The options the editor line understands, each with what its value is.
+const OPTIONS: [(&str, &str); 4] = [
+    ("-s", "NAME=SHAPE, e.g. -s X=64x1024"),
+    ("--shape", "NAME=SHAPE, e.g. --shape X=64x1024"),
+    ("--wrt", "NAME"),
+    ("--seed", "N"),
+];
 
-fn usage(option: &str) -> &'static str {
-    match option {
-        "--wrt" => "--wrt NAME",
-        "--seed" => "--seed N",
-        _ => "-s NAME=SHAPE, e.g. -s X=64x1024",
-    }
+/// [`OPTIONS`] in words, for the message about an unknown one.
+const KNOWN_OPTIONS: &str = "-s NAME=SHAPE (or --shape), --wrt NAME and --seed N";
+
+/// The option a word of the line is, if it is one: a known option, or any word that
+/// starts with `--` and a letter (`--bogus`, `--wrt=W`), which no expression does.
+fn option_name(word: &str) -> Option<&str> {
+    let name = word.split_once('=').map_or(word, |(name, _)| name);
+    let long = name
+        .strip_prefix("--")
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_alphabetic()));
+    (long || OPTIONS.iter().any(|(known, _)| *known == word)).then_some(name)
 }
 
 /// The whitespace-separated words of `line` with their byte offsets.
@@ -204,6 +241,50 @@ mod tests {
         assert_eq!(line.cursor(), 3);
         line.apply(TextEdit::Clear);
         assert_eq!(line, LineInput::default());
+    }
+
+    #[test]
+    fn a_paste_is_one_edit_on_one_line() {
+        let mut line = LineInput::new("X@");
+        line.apply(TextEdit::Left);
+        line.apply(TextEdit::Paste("W.T\r\n+\tδ\x1b[31m".to_string()));
+        assert_eq!(line.text(), "XW.T  + δ[31m@");
+        assert_eq!(line.cursor(), 13);
+    }
+
+    /// Issue 11, item 17: `--wrt=W` is `--wrt W`, as clap reads it; an unknown option is
+    /// named as such, with the known ones; only a missing value "needs a value".
+    #[test]
+    fn each_wrong_option_says_what_is_wrong() {
+        let spec = parse_spec_line("X @ W.T --wrt=W --shape=X=3x4 --seed=5", &current()).unwrap();
+        assert_eq!(spec.expression, "X @ W.T");
+        assert_eq!(spec.wrt.as_deref(), Some("W"));
+        assert_eq!(spec.shapes, ["X=3x4"]);
+        assert_eq!(spec.seed, 5);
+
+        for line in [
+            "X @ W.T --bogus",
+            "X @ W.T -s X=3x4 --bogus 1",
+            "X --bogus=1",
+        ] {
+            let error = parse_spec_line(line, &current()).unwrap_err();
+            assert!(error.contains("unknown option '--bogus"), "{line}: {error}");
+            assert!(!error.contains("needs a value"), "{line}: {error}");
+            for known in ["-s NAME=SHAPE", "--shape", "--wrt NAME", "--seed N"] {
+                assert!(error.contains(known), "{line}: {error}");
+            }
+        }
+        for (line, option) in [
+            ("X -s", "-s"),
+            ("X --wrt", "--wrt"),
+            ("X --wrt= -s X=3", "--wrt"),
+        ] {
+            let error = parse_spec_line(line, &current()).unwrap_err();
+            assert!(
+                error.starts_with(&format!("{option} needs a value")),
+                "{line}: {error}"
+            );
+        }
     }
 
     #[test]

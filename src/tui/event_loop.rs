@@ -1,7 +1,8 @@
 //! The event loop: terminal events in, actions to the app, frames out.
 //!
 //! It redraws only after events (no ticking while idle), handles a burst of events before
-//! drawing once (a run of resizes counts as the last one), wraps each frame in a
+//! drawing once (a run of resizes counts as the last one; a paste is one event), wraps each
+//! frame in a
 //! synchronized update, and runs the finite-difference check on a worker thread once the
 //! cursor has rested for a moment (`REST`). While work runs in the background (see
 //! [`App::busy`]) it wakes every `PROGRESS_TICK` to take results and redraw progress.
@@ -16,13 +17,15 @@ use ratatui::crossterm::event::{
 };
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use ratatui::layout::{Position, Rect};
 use ratatui::{DefaultTerminal, Frame};
 
-use super::action::{Action, Direction, Mode};
+use super::action::{Action, Direction, Mode, TextEdit};
 use super::app::{self, App, CheckReport, CheckRequest, CheckState};
 use super::draw;
 use super::jobs::{JobState, in_own_pool};
 use super::keymap;
+use super::terminal;
 use super::theme::Theme;
 use crate::error::Error;
 use crate::problem::{PreparedProblem, Problem};
@@ -39,6 +42,8 @@ const LOAD_POLL: Duration = Duration::from_millis(5);
 const PROGRESS_TICK: Duration = Duration::from_millis(100);
 /// Most events handled before a frame is drawn.
 const MAX_BATCH: usize = 256;
+/// How long [`event_waiting`] looks for input already there.
+const WAITING: Duration = Duration::from_millis(1);
 
 /// Runs `app` in `terminal` until it quits.
 pub fn run(terminal: &mut DefaultTerminal, app: &mut App) -> io::Result<()> {
@@ -88,8 +93,18 @@ fn draw(terminal: &mut DefaultTerminal, app: &App) -> io::Result<()> {
     draw_with(terminal, |frame| draw::draw(frame, app))
 }
 
-/// Draws one frame with `render` inside a synchronized update.
+/// Draws one frame with `render` inside a synchronized update; the whole screen if the
+/// terminal was taken again after a stop, nothing while it is given back (see
+/// [`terminal::frame_permit`]).
 fn draw_with(terminal: &mut DefaultTerminal, render: impl FnOnce(&mut Frame)) -> io::Result<()> {
+    let Some(_permit) = terminal::frame_permit() else {
+        return Ok(());
+    };
+    if terminal::take_redraw_all() {
+        // Clears the screen and forgets the last frame, without `clear`'s cursor query.
+        let size = terminal.size()?;
+        terminal.resize(Rect::from((Position::ORIGIN, size)))?;
+    }
     execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
     terminal.draw(render)?;
     execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
@@ -160,14 +175,14 @@ fn handle_burst(app: &mut App) -> io::Result<bool> {
                     app.update(action);
                 }
                 // Test hook: JACSCOPE_TEST_PANIC panics here (tests/tui_hostile.rs).
-                super::terminal::panic_on_key_if_asked(&other);
-                if let Some(action) = action_of(app, &other) {
+                terminal::panic_on_key_if_asked(&other);
+                if let Some(action) = action_of(app, other) {
                     app.update(action);
                     changed = true;
                 }
             }
         }
-        if app.should_quit() || !event::poll(Duration::ZERO)? {
+        if app.should_quit() || !event_waiting()? {
             break;
         }
     }
@@ -178,11 +193,22 @@ fn handle_burst(app: &mut App) -> io::Result<bool> {
     Ok(changed)
 }
 
-/// The action of a terminal event, if it has one.
-fn action_of(app: &App, event: &Event) -> Option<Action> {
+/// True if another event is already waiting. crossterm's terminal source (see Cargo.toml)
+/// reads nothing in a poll without time left, so this gives it [`WAITING`]; a burst read
+/// 1 KiB at a time is thus handled to its end before the next frame.
+fn event_waiting() -> io::Result<bool> {
+    event::poll(WAITING)
+}
+
+/// The action of a terminal event, if it has one. A paste is typed into the open editor or
+/// go-to prompt as one edit; elsewhere it does nothing.
+fn action_of(app: &App, event: Event) -> Option<Action> {
     match event {
-        Event::Key(key) if key.kind == KeyEventKind::Press => keymap::action_for(app.mode(), key),
-        Event::Mouse(mouse) if app.mouse() => mouse_action(mouse),
+        Event::Key(key) if key.kind == KeyEventKind::Press => keymap::action_for(app.mode(), &key),
+        Event::Mouse(mouse) if app.mouse() => mouse_action(&mouse),
+        Event::Paste(text) if matches!(app.mode(), Mode::Editor | Mode::Goto) => {
+            Some(Action::Text(TextEdit::Paste(text)))
+        }
         _ => None,
     }
 }

@@ -482,7 +482,7 @@ pub fn action_for(mode: Mode, event: &KeyEvent) -> Option<Action> {
         .iter()
         .flat_map(|binding| binding.keys.iter())
         .find(|(key, _)| key.matches(event))
-        .map(|&(_, action)| action);
+        .map(|(_, action)| action.clone());
     if bound.is_some() {
         return bound;
     }

@@ -2,7 +2,9 @@
 //! cell and each part of the screen is drawn in it.
 //!
 //! ratatui does not downgrade colours, so the mode is chosen here from `--color`,
-//! `NO_COLOR`, `COLORTERM` and `TERM`, and every colour is produced for that mode only.
+//! `NO_COLOR`, `COLORTERM` and `TERM` ([`ColorMode::detect`] has the rules), and every
+//! colour is produced for that mode only (crossterm writes them as they are, see
+//! `terminal.rs`).
 //! The 16-colour mode uses the named ANSI colours, so it follows the user's palette.
 
 use colorgrad::Gradient;
@@ -14,7 +16,7 @@ pub enum ColorChoice {
     /// Colour when the terminal supports it and `NO_COLOR` is not set.
     #[default]
     Auto,
-    /// Colour even when `NO_COLOR` is set or `TERM` is `dumb`.
+    /// Colour even when `NO_COLOR` is set or `TERM` names a terminal without colour.
     Always,
     /// Never colour: the monochrome glyph ramp.
     Never,
@@ -35,20 +37,35 @@ pub enum ColorMode {
 
 impl ColorMode {
     /// Picks the colour mode from `--color` and the environment (`env` looks a variable up).
+    /// The rules, first match wins:
+    ///
+    /// | `--color` | environment                                             | mode          |
+    /// |-----------|---------------------------------------------------------|---------------|
+    /// | `never`   | anything                                                | monochrome    |
+    /// | `always`  | anything: it wins over `NO_COLOR` and `TERM`            | [`depth`]     |
+    /// | `auto`    | `NO_COLOR` set and not empty                            | monochrome    |
+    /// | `auto`    | `TERM` a terminal without colour ([`colourless_term`])  | monochrome    |
+    /// | `auto`    | otherwise                                               | [`depth`]     |
+    ///
+    /// [`depth`]: ColorMode::depth
     pub fn detect(choice: ColorChoice, env: impl Fn(&str) -> Option<String>) -> ColorMode {
-        let set = |name: &str| env(name).is_some_and(|value| !value.is_empty());
         let term = env("TERM").unwrap_or_default();
+        let no_color = env("NO_COLOR").is_some_and(|value| !value.is_empty());
         match choice {
-            ColorChoice::Never => return ColorMode::Monochrome,
-            ColorChoice::Auto if set("NO_COLOR") || term == "dumb" => {
-                return ColorMode::Monochrome;
-            }
-            _ => {}
+            ColorChoice::Never => ColorMode::Monochrome,
+            ColorChoice::Always => ColorMode::depth(&env),
+            ColorChoice::Auto if no_color || colourless_term(&term) => ColorMode::Monochrome,
+            ColorChoice::Auto => ColorMode::depth(&env),
         }
+    }
+
+    /// The most colours the terminal reports: 24-bit with `COLORTERM=truecolor` or `24bit`,
+    /// 256 with a `TERM` containing `256color`, else the 16 named colours.
+    fn depth(env: impl Fn(&str) -> Option<String>) -> ColorMode {
         let colorterm = env("COLORTERM").unwrap_or_default().to_ascii_lowercase();
         if colorterm == "truecolor" || colorterm == "24bit" {
             ColorMode::TrueColor
-        } else if term.contains("256color") {
+        } else if env("TERM").unwrap_or_default().contains("256color") {
             ColorMode::Ansi256
         } else {
             ColorMode::Ansi16
@@ -69,6 +86,16 @@ impl ColorMode {
             ColorMode::Monochrome => "monochrome",
         }
     }
+}
+
+/// True for a `TERM` without colour: `dumb`, the DEC terminals (`vt52`, `vt100`, `vt220`,
+/// …) and the monochrome variants that terminfo names `…-mono` or `…-m` (`xterm-mono`,
+/// `linux-m`).
+fn colourless_term(term: &str) -> bool {
+    let dec = term
+        .strip_prefix("vt")
+        .is_some_and(|model| model.starts_with(|c: char| c.is_ascii_digit()));
+    term == "dumb" || dec || term.ends_with("-mono") || term.ends_with("-m")
 }
 
 /// What one block of the heat map holds, reduced to what is drawn.
@@ -402,51 +429,64 @@ mod tests {
         }
     }
 
+    /// Issue 11, item 15: every rule of [`ColorMode::detect`], as a table of `--color` ×
+    /// environment → mode.
     #[test]
     fn color_mode_follows_flag_and_environment() {
-        let detect = ColorMode::detect;
-        assert_eq!(
-            detect(ColorChoice::Auto, env(&[("COLORTERM", "truecolor")])),
-            ColorMode::TrueColor
+        use ColorChoice::{Always, Auto, Never};
+        use ColorMode::{Ansi16, Ansi256, Monochrome, TrueColor};
+        /// `--color`, the environment, and the mode they give.
+        type Row = (
+            ColorChoice,
+            &'static [(&'static str, &'static str)],
+            ColorMode,
         );
-        assert_eq!(
-            detect(ColorChoice::Auto, env(&[("TERM", "xterm-256color")])),
-            ColorMode::Ansi256
-        );
-        assert_eq!(
-            detect(ColorChoice::Auto, env(&[("TERM", "xterm")])),
-            ColorMode::Ansi16
-        );
-        assert_eq!(
-            detect(
-                ColorChoice::Auto,
-                env(&[("NO_COLOR", "1"), ("COLORTERM", "truecolor")])
+        let table: [Row; 19] = [
+            (Auto, &[("COLORTERM", "truecolor")], TrueColor),
+            (
+                Auto,
+                &[("COLORTERM", "24bit"), ("TERM", "xterm")],
+                TrueColor,
             ),
-            ColorMode::Monochrome
-        );
-        // An empty NO_COLOR does not count.
-        assert_eq!(
-            detect(
-                ColorChoice::Auto,
-                env(&[("NO_COLOR", ""), ("TERM", "xterm")])
+            (Auto, &[("TERM", "xterm-256color")], Ansi256),
+            (Auto, &[("TERM", "xterm")], Ansi16),
+            (Auto, &[], Ansi16),
+            (
+                Auto,
+                &[("NO_COLOR", "1"), ("COLORTERM", "truecolor")],
+                Monochrome,
             ),
-            ColorMode::Ansi16
-        );
-        assert_eq!(
-            detect(ColorChoice::Auto, env(&[("TERM", "dumb")])),
-            ColorMode::Monochrome
-        );
-        assert_eq!(
-            detect(
-                ColorChoice::Always,
-                env(&[("NO_COLOR", "1"), ("TERM", "dumb")])
+            // An empty NO_COLOR does not count.
+            (Auto, &[("NO_COLOR", ""), ("TERM", "xterm")], Ansi16),
+            (Auto, &[("TERM", "dumb")], Monochrome),
+            (Auto, &[("TERM", "xterm-mono")], Monochrome),
+            (Auto, &[("TERM", "vt100")], Monochrome),
+            (Auto, &[("TERM", "vt220")], Monochrome),
+            (Auto, &[("TERM", "linux-m")], Monochrome),
+            (Auto, &[("TERM", "vte-256color")], Ansi256),
+            // An explicit --color always wins over NO_COLOR and a colourless TERM.
+            (
+                Always,
+                &[("NO_COLOR", "1"), ("TERM", "xterm-256color")],
+                Ansi256,
             ),
-            ColorMode::Ansi16
-        );
-        assert_eq!(
-            detect(ColorChoice::Never, env(&[("COLORTERM", "truecolor")])),
-            ColorMode::Monochrome
-        );
+            (
+                Always,
+                &[("NO_COLOR", "1"), ("COLORTERM", "truecolor")],
+                TrueColor,
+            ),
+            (Always, &[("NO_COLOR", "1"), ("TERM", "dumb")], Ansi16),
+            (Always, &[("TERM", "xterm-mono")], Ansi16),
+            (Never, &[("COLORTERM", "truecolor")], Monochrome),
+            (Never, &[("TERM", "xterm-256color")], Monochrome),
+        ];
+        for (choice, vars, mode) in table {
+            assert_eq!(
+                ColorMode::detect(choice, env(vars)),
+                mode,
+                "--color {choice:?} with {vars:?}"
+            );
+        }
     }
 
     /// Structural zero, numeric zero and nonzero must look different in every mode.

@@ -96,6 +96,17 @@ impl Session {
     pub fn wait_until(
         &mut self,
         what: &str,
+        ready: impl FnMut(&vt100::Screen) -> bool,
+    ) -> vt100::Screen {
+        self.wait_until_within(PATIENCE, what, ready)
+    }
+
+    /// [`Session::wait_until`] with a patience of `patience` instead of [`PATIENCE`], for
+    /// screens that must come soon (a program that waits for another key never draws them).
+    pub fn wait_until_within(
+        &mut self,
+        patience: Duration,
+        what: &str,
         mut ready: impl FnMut(&vt100::Screen) -> bool,
     ) -> vt100::Screen {
         let start = Instant::now();
@@ -110,7 +121,7 @@ impl Session {
                 panic!("jacscope exited ({status:?}) before {what}:\n{now}");
             }
             assert!(
-                start.elapsed() < PATIENCE,
+                start.elapsed() < patience,
                 "timed out waiting for {what}; the screen is:\n{now}"
             );
             previous = now;
@@ -166,6 +177,29 @@ impl Session {
     pub fn pid(&self) -> i32 {
         let pid = self.child.process_id().expect("jacscope has a process id");
         i32::try_from(pid).expect("a process id fits in pid_t")
+    }
+
+    /// Waits until `ready` holds for the session (its screen, its terminal's modes, its
+    /// process), for at most `patience`; `what` names the wait in the failure message.
+    pub fn wait_for_state(&self, patience: Duration, what: &str, ready: impl Fn(&Session) -> bool) {
+        let start = Instant::now();
+        while !ready(self) {
+            assert!(
+                start.elapsed() < patience,
+                "timed out waiting for {what}; the screen is:\n{}",
+                self.contents()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// True while the program is stopped (by SIGTSTP or SIGSTOP), as `/proc` says.
+    pub fn is_stopped(&self) -> bool {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+            .expect("the program's /proc/PID/stat");
+        // The state follows the command's name, which is in parentheses.
+        let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+        state == Some(Some('T'))
     }
 
     /// True while the program runs.

@@ -170,22 +170,29 @@ pub(super) fn draw_line_editor(
             ),
         ),
     };
-    let error_lines: Vec<&str> = error.map_or(Vec::new(), |e| e.lines().collect());
-    let height = 4 + u16::try_from(error_lines.len()).unwrap_or(0);
     let width = area.width.saturating_sub(4);
+    let inner_width = usize::from(width.saturating_sub(2));
+    let error_rows: Vec<String> = error.map_or(Vec::new(), |error| {
+        error
+            .lines()
+            .flat_map(|line| wrapped(line, inner_width))
+            .collect()
+    });
+    let height = u16::try_from(4 + error_rows.len())
+        .unwrap_or(u16::MAX)
+        .min(area.height);
     let popup = Rect::new(
         area.x + 2,
-        area.bottom().saturating_sub(height + 2),
+        area.bottom().saturating_sub(height + 2).max(area.y),
         width,
-        height.min(area.height),
+        height,
     );
-    let inner_width = usize::from(width.saturating_sub(2));
     let (visible, cursor_column) = visible_window(input, inner_width);
     let mut lines = vec![Line::styled(hint, theme.dim()), Line::raw(visible)];
     lines.extend(
-        error_lines
-            .iter()
-            .map(|l| Line::styled(l.to_string(), theme.error())),
+        error_rows
+            .into_iter()
+            .map(|row| Line::styled(row, theme.error())),
     );
     frame.render_widget(Clear, popup);
     frame.render_widget(
@@ -202,12 +209,71 @@ pub(super) fn draw_line_editor(
     frame.set_cursor_position(cursor);
 }
 
+/// The columns `text` takes on screen (a wide character, CJK or emoji, takes two).
+fn columns(text: &str) -> usize {
+    Span::raw(text).width()
+}
+
+/// The columns `c` takes on screen.
+fn char_columns(c: char) -> usize {
+    columns(c.encode_utf8(&mut [0; 4]))
+}
+
 /// The part of the line that fits in `width` columns around the cursor, and the cursor's
-/// column in it.
+/// column in it; the character at the cursor (or the cell after the end) is in it too.
 fn visible_window(input: &LineInput, width: usize) -> (String, usize) {
-    let chars: Vec<char> = input.text().chars().collect();
+    let chars: Vec<(char, usize)> = input.text().chars().map(|c| (c, char_columns(c))).collect();
+    let cursor = input.cursor();
+    let caret = chars.get(cursor).map_or(1, |&(_, w)| w.max(1));
+    let (mut start, mut before) = (cursor, 0);
+    while start > 0 && before + chars[start - 1].1 + caret <= width {
+        start -= 1;
+        before += chars[start].1;
+    }
+    let mut used = 0;
+    let text = chars[start..]
+        .iter()
+        .take_while(|&&(_, w)| {
+            used += w;
+            used <= width
+        })
+        .map(|&(c, _)| c)
+        .collect();
+    (text, before)
+}
+
+/// `line` in rows of at most `width` columns, broken after a word where there is one (the
+/// line's indentation kept on its first row), else inside it.
+fn wrapped(line: &str, width: usize) -> Vec<String> {
     let width = width.max(2);
-    let start = (input.cursor() + 1).saturating_sub(width);
-    let text: String = chars.iter().skip(start).take(width).collect();
-    (text, input.cursor() - start)
+    let mut rows = Vec::new();
+    let mut row: Vec<char> = Vec::new();
+    let mut used = 0;
+    for c in line.chars() {
+        row.push(c);
+        used += char_columns(c);
+        if used <= width {
+            continue;
+        }
+        let indent = row.iter().take_while(|&&c| c == ' ').count();
+        let rest = match row
+            .iter()
+            .rposition(|&c| c == ' ')
+            .filter(|&at| at > indent)
+        {
+            Some(space) => {
+                let rest = row.split_off(space + 1);
+                row.pop();
+                rest
+            }
+            None => row.split_off(row.len() - 1),
+        };
+        rows.push(row.into_iter().collect());
+        used = rest.iter().map(|&c| char_columns(c)).sum();
+        row = rest;
+    }
+    if !row.is_empty() || rows.is_empty() {
+        rows.push(row.into_iter().collect());
+    }
+    rows
 }

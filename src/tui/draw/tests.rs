@@ -53,8 +53,8 @@ fn rows(terminal: &Terminal<TestBackend>) -> Vec<String> {
 
 /// Applies `actions` to `app`, then draws the whole screen: its rows.
 fn step_and_draw(app: &mut App, actions: &[Action]) -> Vec<String> {
-    for &action in actions {
-        app.update(action);
+    for action in actions {
+        app.update(action.clone());
     }
     let (width, height) = app.screen_size();
     rows(&drawn(width, height, |frame| draw(frame, app)))
@@ -236,6 +236,73 @@ fn the_editor_shows_the_line_and_the_error() {
     let screen = step_and_draw(&mut app, &typing);
     row_with(&screen, "│relu(X @ W.T -s X=4x6 -s W=5x6");
     row_with(&screen, "^");
+}
+
+/// The actions that type `text` into the open line.
+fn typed(text: &str) -> Vec<Action> {
+    text.chars()
+        .map(|c| Action::Text(TextEdit::Insert(c)))
+        .collect()
+}
+
+/// Issue 11, item 17: an error longer than the popup is wide wraps, the popup growing to
+/// show all of it, every row inside the box.
+#[test]
+fn the_editors_errors_wrap_inside_the_popup() {
+    let mut app = small(80, 24);
+    let mut typing = vec![Action::Open(Mode::Editor), Action::Text(TextEdit::Clear)];
+    typing.extend(typed("X @ W.T + 1 -s X=4x6 -s W=5x6 --bogus"));
+    typing.push(Action::Submit);
+    let screen = step_and_draw(&mut app, &typing);
+    let error = app.editor_error.clone().expect("an error");
+    assert!(
+        error.lines().any(|line| line.chars().count() > 76),
+        "{error}"
+    );
+    let inside: Vec<String> = screen
+        .iter()
+        .filter_map(|row| {
+            let rest: String = row.chars().skip(2).collect();
+            rest.strip_prefix('│').map(str::to_string)
+        })
+        .collect();
+    let shown = inside.join(" ");
+    for word in error.split_whitespace() {
+        assert!(
+            shown.contains(word),
+            "{word:?} is not shown:\n{}",
+            screen.join("\n")
+        );
+    }
+}
+
+/// Issue 11, item 17: wide characters (CJK, emoji) are measured in columns: the line and
+/// its caret stay inside the editor's box, the caret on the character at the cursor.
+#[test]
+fn wide_characters_stay_inside_the_editor_box() {
+    let mut app = small(80, 24);
+    let mut typing = vec![Action::Open(Mode::Editor), Action::Text(TextEdit::Clear)];
+    typing.extend(typed(&format!("{}🙂端", "漢字".repeat(40))));
+    for action in typing {
+        app.update(action);
+    }
+    let check = |app: &App, at_caret: &str| {
+        let mut terminal = drawn(80, 24, |frame| draw(frame, app));
+        let caret = terminal.get_cursor_position().unwrap();
+        let buffer = terminal.backend().buffer();
+        assert!((3..77).contains(&caret.x), "the caret at {caret:?}");
+        assert_eq!(buffer[(2, caret.y)].symbol(), "│");
+        assert_eq!(buffer[(77, caret.y)].symbol(), "│", "{:?}", rows(&terminal));
+        assert_eq!(buffer[(caret.x, caret.y)].symbol(), at_caret);
+        buffer[(caret.x - 2, caret.y)].symbol().to_string()
+    };
+    // At the end: the caret after the last character.
+    assert_eq!(check(&app, " "), "端");
+    app.update(Action::Text(TextEdit::Home));
+    for _ in 0..3 {
+        app.update(Action::Text(TextEdit::Right));
+    }
+    assert_eq!(check(&app, "字"), "漢");
 }
 
 #[test]
