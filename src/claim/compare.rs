@@ -1010,8 +1010,9 @@ fn simple_number(x: f64) -> f64 {
         .unwrap_or(x)
 }
 
-/// A number for people, with the minus sign of `notation`: `2`, `−1`, `0.5`.
-fn number_text(x: f64, notation: Notation) -> String {
+/// A number for people (five significant digits), with the minus sign of `notation`:
+/// `2`, `−1`, `0.5`.
+pub fn number_text(x: f64, notation: Notation) -> String {
     let text = numfmt::short(x);
     match text.strip_prefix('-') {
         Some(magnitude) => format!("{}{magnitude}", Symbols::of(notation).minus),
