@@ -271,3 +271,90 @@ fn hint_fields(hint: &Hint) -> Value {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The report of `claim` (J's formula with its coefficient times `factor`) for
+    /// `X @ W.T` with X 3×4 and W 2×4, in `notation`, as JSON or text.
+    fn reported(factor: f64, json: bool, notation: Notation) -> (bool, String) {
+        let problem = Problem::build(ProblemSpec {
+            expression: "X @ W.T".to_string(),
+            shapes: vec!["X=3x4".to_string(), "W=2x4".to_string()],
+            loads: Vec::new(),
+            wrt: None,
+            seed: 0,
+            max_memory: None,
+        })
+        .unwrap();
+        let mut formula = problem.jacobian.formula().clone();
+        formula.terms[0].coeff *= factor;
+        let claim = IndexClaim {
+            text: "a claim".to_string(),
+            graph: problem.graph().clone(),
+            formula,
+        };
+        let mut out = Vec::new();
+        let holds = index_claim(&problem, &claim, json, notation, &mut out).unwrap();
+        (holds, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn an_index_claim_is_reported_with_verdict_method_tolerance_and_diagnosis() {
+        let (holds, text) = reported(1.0, false, Notation::Unicode);
+        assert!(holds);
+        assert!(text.contains("verdict:   the claim holds"), "{text}");
+        assert!(text.contains("checked:   24 entries, exact"), "{text}");
+        assert!(text.contains("in 2 draws"), "{text}");
+        assert!(!text.contains("hints"), "{text}");
+
+        let (holds, text) = reported(-1.0, false, Notation::Ascii);
+        assert!(!holds);
+        assert!(text.is_ascii(), "{text}");
+        for part in [
+            "J:         dY[i,j]/dX[k,l] = delta(i,k)*W[j,l]",
+            "verdict:   the claim does not hold",
+            "tolerance: |claim - J| <= 1e-9*max(1, |claim|, |J|)",
+            "differing entries: 24 of 24 checked",
+            "first difference: dY[0,0]/dX[0,0] (draw 1)",
+            "    -delta(0,0)*W[0,0] = ",
+            "  - the claim is -1 * J: a constant factor",
+        ] {
+            assert!(text.contains(part), "{part} in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn an_index_claim_as_json() {
+        let (_, text) = reported(2.0, true, Notation::Unicode);
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["claim"], "a claim");
+        assert_eq!(doc["kind"], "index");
+        assert_eq!(doc["holds"], false);
+        assert_eq!(doc["checked"]["entries"], 24);
+        assert_eq!(doc["checked"]["method"], "exact");
+        assert_eq!(doc["checked"]["draws"], 2);
+        assert_eq!(doc["differing_entries"], 24);
+        assert_eq!(doc["claim_only_support"], 0);
+        assert_eq!(doc["true_only_support"], 0);
+        let first = &doc["first_difference"];
+        assert_eq!(first["index"], json!([0, 0, 0, 0]));
+        assert_eq!(
+            first["claim_value"].as_f64().unwrap(),
+            2.0 * first["true_value"].as_f64().unwrap()
+        );
+        assert!(
+            first["claim_terms"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("2·δ(0,0)·W[0,0]")
+        );
+        assert_eq!(doc["hints"][0]["kind"], "scale");
+        assert_eq!(doc["hints"][0]["factor"], 2.0);
+        assert_eq!(
+            doc["hints"][0]["text"],
+            "the claim is 2 × J: a constant factor"
+        );
+    }
+}
