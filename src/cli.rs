@@ -78,6 +78,20 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Whether a claimed shape or index formula is J, and where and why not (exit code 3
+    /// when it is not).
+    Check {
+        /// The problem.
+        #[command(flatten)]
+        problem: ProblemArgs,
+        /// The claim: a shape (64x1024x1024x512) or an index formula in the notation
+        /// jacscope prints ("delta(i,k)*W[j,l]"); it may begin with a minus sign.
+        #[arg(long, value_name = "CLAIM", allow_hyphen_values = true)]
+        claim: String,
+        /// Output options.
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// A 2-D slice of J: a spy plot, or its values as CSV, JSON or .npy.
     Slice {
         /// The problem.
@@ -147,6 +161,7 @@ impl Command {
             Command::Explain { output, .. }
             | Command::At { output, .. }
             | Command::Shape { output, .. }
+            | Command::Check { output, .. }
             | Command::Slice { output, .. }
             | Command::Stats { output, .. }
             | Command::Dense { output, .. } => output,
@@ -383,6 +398,17 @@ mod tests {
         };
         assert_eq!(problem.expr.as_deref(), Some("-sum(X)"));
         assert_eq!(problem.shapes, ["X=3x3"]);
+    }
+
+    #[test]
+    fn a_claim_may_begin_with_a_minus_sign() {
+        let args = ["jacscope", "check", "--claim", "-delta(i,k)*W[j,l]"];
+        assert_eq!(rewritten(&args), args);
+        let parsed = Cli::parse_from(rewritten(&args));
+        let Some(Command::Check { problem, claim, .. }) = parsed.command else {
+            panic!("{parsed:?}");
+        };
+        assert_eq!((problem.expr, claim.as_str()), (None, "-delta(i,k)*W[j,l]"));
     }
 
     #[test]

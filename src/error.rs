@@ -1,5 +1,6 @@
 //! The errors a user can cause, and how each is shown. Everything here is exit code 2
-//! ("bad input"); a bug is an [`Error::Internal`], exit code 1. The command layer passes
+//! ("bad input"); a bug is an [`Error::Internal`], exit code 1; a well-formed claim that
+//! does not hold is [`Error::ClaimFails`], exit code 3. The command layer passes
 //! these on in an [`anyhow::Error`]; [`exit_code_of`] and [`message_of`] say how the
 //! binary ends.
 //!
@@ -10,6 +11,7 @@
 use crate::axis_index::IndexError;
 use crate::calculus::TooManyTerms;
 use crate::calculus::render::to_ascii;
+use crate::claim::parse::ClaimError;
 use crate::eval::EvalError;
 use crate::expr::Diagnostic;
 use crate::expr::diagnostic::escape;
@@ -75,6 +77,18 @@ pub enum Error {
     /// Whoever read our output stopped reading (e.g. `| head`); not worth a message.
     #[error("")]
     OutputClosed,
+    /// A `--claim` that does not parse, shown with a caret under the offending part.
+    #[error("{}", error.render(text))]
+    Claim {
+        /// The claim as typed.
+        text: String,
+        /// What is wrong and where.
+        error: ClaimError,
+    },
+    /// A well-formed claim that does not hold (exit code 3); the verdict is the output, so
+    /// there is no message.
+    #[error("")]
+    ClaimFails,
     /// A bug in jacscope.
     #[error("internal error: {}", one_line(.0))]
     Internal(String),
@@ -87,11 +101,13 @@ fn one_line(message: &impl std::fmt::Display) -> String {
 }
 
 impl Error {
-    /// The process exit code: 2 for bad input, 1 for an internal error.
+    /// The process exit code: 2 for bad input, 1 for an internal error, 3 for a claim
+    /// that does not hold.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Internal(_) => 1,
             Error::OutputClosed => 0,
+            Error::ClaimFails => 3,
             _ => 2,
         }
     }
@@ -189,6 +205,11 @@ mod tests {
         );
         assert_eq!(exit_code_of(&bug), 1);
         assert_eq!(exit_code_of(&anyhow::Error::new(Error::OutputClosed)), 0);
+        let fails = anyhow::Error::new(Error::ClaimFails);
+        assert_eq!(
+            (exit_code_of(&fails), message_of(&fails)),
+            (3, String::new())
+        );
     }
 
     #[test]

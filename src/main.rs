@@ -28,6 +28,10 @@ fn main() -> ExitCode {
     if code == 0 {
         return ExitCode::SUCCESS;
     }
+    // A claim that does not hold (exit code 3) has said so on stdout: no message.
+    if message_of(&error).is_empty() {
+        return ExitCode::from(code);
+    }
     // Not `eprintln!`, which panics when stderr is closed or full: then the message cannot
     // be shown, and the exit code is all that is left to say the run failed.
     let message = if ascii {

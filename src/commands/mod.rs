@@ -6,6 +6,7 @@
 //! [`OutputFile`](crate::output_file::OutputFile): complete or not at all.
 
 mod at;
+mod check;
 mod dense;
 mod explain;
 pub mod progress;
@@ -61,6 +62,17 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
                 out,
             )?
         }
+        Command::Check {
+            problem,
+            claim,
+            output,
+        } => check::run(
+            &build(&problem, notation)?,
+            &claim,
+            output.json,
+            notation,
+            out,
+        )?,
         Command::Slice {
             problem,
             axes,

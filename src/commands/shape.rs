@@ -7,7 +7,7 @@ use serde_json::json;
 use super::{emit, emit_json, printed};
 use crate::calculus::Notation;
 use crate::error::Error;
-use crate::layout::{self, Layout, ShapeContext, shape_tuple};
+use crate::layout::{self, ClaimCheck, Layout, ShapeContext, shape_tuple};
 use crate::problem::Problem;
 
 /// Prints the layouts of `problem`'s Jacobian and, with `claim`, which of them match it.
@@ -26,13 +26,7 @@ pub fn run(
             .iter()
             .map(|l| json!({"name": l.name(), "used_by": l.used_by(), "shape": l.shape(&dims)}))
             .collect();
-        let claim = check.as_ref().map(|c| {
-            json!({
-                "shape": c.claimed,
-                "matches": c.matches.iter().map(|l| l.name()).collect::<Vec<_>>(),
-                "note": c.note,
-            })
-        });
+        let claim = check.as_ref().map(claim_json);
         return emit_json(out, &json!({"layouts": layouts, "claim": claim}));
     }
     let text = |s: &str| printed(s, notation);
@@ -83,6 +77,15 @@ pub fn run(
         }
     }
     Ok(())
+}
+
+/// The verdict on a claimed shape as JSON: `{"shape", "matches", "note"}`.
+pub(super) fn claim_json(check: &ClaimCheck) -> serde_json::Value {
+    json!({
+        "shape": check.claimed,
+        "matches": check.matches.iter().map(|l| l.name()).collect::<Vec<_>>(),
+        "note": check.note,
+    })
 }
 
 /// `text` broken into lines of at most `width` characters at spaces (a longer word gets a

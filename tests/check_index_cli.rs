@@ -1,0 +1,123 @@
+//! `jacscope check` with index claims, end to end: the seed's answer holds in both draws,
+//! wrong claims say where and why they fail, and a claim that does not parse is bad input
+//! with a caret.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// Runs `jacscope check … --claim CLAIM --json`; returns the exit code and the document.
+fn check_json(claim: &str, problem: &[&str]) -> (Option<i32>, Value) {
+    let output = Command::cargo_bin("jacscope")
+        .unwrap()
+        .arg("check")
+        .args(problem)
+        .args(["--claim", claim, "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let doc = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("{claim}: no JSON; stderr: {stderr}"));
+    (output.status.code(), doc)
+}
+
+/// The kinds of the hints of a document.
+fn kinds(doc: &Value) -> Vec<String> {
+    doc["hints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// X and W square, so that axes can be permuted and W transposed.
+const SQUARE: [&str; 5] = ["X @ W.T", "-s", "X=4x4", "-s", "W=4x4"];
+
+#[test]
+fn the_seeds_answer_holds_in_both_draws() {
+    let (code, doc) = check_json("delta(i,k)*W[j,l]", &[]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["kind"], "index");
+    assert_eq!(doc["holds"], true);
+    assert_eq!(doc["checked"]["draws"], 2);
+    // 2^25 structural nonzeros: more than an exact visit allows.
+    assert_eq!(doc["checked"]["method"], "sampled");
+    for key in [
+        "claim",
+        "differing_entries",
+        "claim_only_support",
+        "true_only_support",
+        "first_difference",
+        "hints",
+    ] {
+        assert!(doc.get(key).is_some(), "{key} in {doc}");
+    }
+    let (code, doc) = check_json("δ(i,k)·W[j,l]", &SQUARE);
+    assert_eq!(
+        (code, &doc["checked"]["method"]),
+        (Some(0), &Value::from("exact"))
+    );
+}
+
+#[test]
+fn each_wrong_claim_says_where_and_why() {
+    for (claim, hint) in [
+        ("2*delta(i,k)*W[j,l]", "scale"),
+        ("-delta(i,k)*W[j,l]", "scale"),
+        ("delta(j,k)*W[i,l]", "permutation"),
+        ("W[j,l]", "missing_delta"),
+        ("delta(i,k)*W[l,j]", "transposed_factor"),
+    ] {
+        let (code, doc) = check_json(claim, &SQUARE);
+        assert_eq!(code, Some(3), "{claim}: {doc}");
+        assert_eq!(doc["holds"], false);
+        assert!(kinds(&doc).contains(&hint.to_string()), "{claim}: {doc}");
+        let first = &doc["first_difference"];
+        assert_eq!(first["index"].as_array().unwrap().len(), 4, "{claim}");
+        assert!(
+            !first["true_terms"].as_array().unwrap().is_empty(),
+            "{claim}"
+        );
+        assert!(doc["differing_entries"].as_u64().unwrap() > 0);
+    }
+    let (_, doc) = check_json("W[j,l]", &SQUARE);
+    assert_eq!(doc["claim_only_support"], 4 * 4 * 4 * 4 - 4 * 4 * 4);
+}
+
+#[test]
+fn a_claim_that_does_not_parse_is_bad_input_with_a_caret() {
+    let output = Command::cargo_bin("jacscope")
+        .unwrap()
+        .args(["check", "--claim", "delta(i,z)*W[j,l]"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains('^'),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_text_report_gives_verdict_method_tolerance_and_hints() {
+    let output = Command::cargo_bin("jacscope")
+        .unwrap()
+        .arg("check")
+        .args(SQUARE)
+        .args(["--claim", "2*delta(i,k)*W[j,l]", "--ascii"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.is_ascii(), "{stdout}");
+    for part in [
+        "verdict:   the claim does not hold",
+        "exact",
+        "tolerance: |claim - J| <= 1e-9*max(1, |claim|, |J|)",
+        "first difference: dY[",
+        "the claim is 2 * J",
+    ] {
+        assert!(stdout.contains(part), "{part} in:\n{stdout}");
+    }
+}
