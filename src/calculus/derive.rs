@@ -702,6 +702,37 @@ mod tests {
         );
     }
 
+    #[test]
+    fn structural_functions_as_deltas_and_products() {
+        let (u, v) = (("u", "3"), ("v", "4"));
+        assert_eq!(ascii("outer(u, v)", &[u, v], "u"), "delta(i,k)*v[j]");
+        assert_eq!(ascii("outer(u, v)", &[u, v], "v"), "u[i]*delta(j,k)");
+        assert_eq!(ascii("diag(u)", &[u], "u"), "delta(i,j)*delta(i,k)");
+        let a = ("A", "3x3");
+        assert_eq!(ascii("diag(A)", &[a], "A"), "delta(i,k)*delta(i,l)");
+        assert_eq!(
+            ascii("diag(u) @ A", &[u, a], "A"),
+            "sum_m delta(i,m)*u[i]*delta(m,k)*delta(j,l)"
+        );
+        assert_eq!(
+            ascii("eye(3) @ A", &[a], "A"),
+            "sum_m delta(i,m)*delta(m,k)*delta(j,l)"
+        );
+        assert_eq!(
+            ascii("sign(A) * A", &[a], "A"),
+            "Z1[i,j]*delta(i,k)*delta(j,l)"
+        );
+        assert_eq!(ascii("sign(A)", &[a], "A"), "0");
+        assert_eq!(
+            ascii(
+                "trace(kron(B, eye(2)) @ A)",
+                &[("A", "4x4"), ("B", "2x2")],
+                "A"
+            ),
+            "sum_m,n Z1[m,n]*delta(n,k)*delta(m,l)"
+        );
+    }
+
     /// `softmax(softmax(…(X)…))`, `depth` calls along axis 1.
     fn nested_softmax(depth: usize) -> String {
         format!("{}X{}", "softmax(".repeat(depth), ", axis=1)".repeat(depth))

@@ -791,6 +791,53 @@ mod tests {
     }
 
     #[test]
+    fn structural_functions_of_known_values() {
+        let a = array![[1.0, 2.0], [3.0, 4.0]].into_dyn();
+        let b = array![[0.0, 5.0], [6.0, 7.0]].into_dyn();
+        assert_eq!(
+            apply(&[&a, &b], |n| Op::Kron(n[0], n[1]), &[4, 4]),
+            array![
+                [0.0, 5.0, 0.0, 10.0],
+                [6.0, 7.0, 12.0, 14.0],
+                [0.0, 15.0, 0.0, 20.0],
+                [18.0, 21.0, 24.0, 28.0]
+            ]
+            .into_dyn()
+        );
+        let row = array![[1.0, -2.0, 3.0]].into_dyn();
+        let column = array![[2.0], [-1.0]].into_dyn();
+        assert_eq!(
+            apply(&[&row, &column], |n| Op::Kron(n[0], n[1]), &[2, 3]),
+            array![[2.0, -4.0, 6.0], [-1.0, 2.0, -3.0]].into_dyn()
+        );
+        assert_eq!(
+            apply(&[], |_| Op::Eye(3), &[3, 3]),
+            array![[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]].into_dyn()
+        );
+        let v = array![2.0, -3.0].into_dyn();
+        assert_eq!(
+            apply(&[&v], |n| Op::DiagMatrix(n[0]), &[2, 2]),
+            array![[2.0, 0.0], [0.0, -3.0]].into_dyn()
+        );
+        assert_eq!(
+            apply(&[&a], |n| Op::Diagonal(n[0]), &[2]),
+            array![1.0, 4.0].into_dyn()
+        );
+        let u = array![1.0, 2.0, 3.0].into_dyn();
+        assert_eq!(
+            apply(&[&u, &v], |n| Op::Outer(n[0], n[1]), &[3, 2]),
+            array![[2.0, -3.0], [4.0, -6.0], [6.0, -9.0]].into_dyn()
+        );
+        let x = array![[-2.5, 0.0], [-0.0, 7.0]].into_dyn();
+        assert_eq!(
+            apply(&[&x], |n| Op::Elementwise(ElemFn::Sign, n[0]), &[2, 2]),
+            array![[-1.0, 0.0], [0.0, 1.0]].into_dyn()
+        );
+        assert!(ElemFn::Sign.apply(f64::NAN).is_nan());
+        assert_eq!(ElemFn::Sign.derivative(-2.0), 0.0);
+    }
+
+    #[test]
     fn trace_and_det_of_known_matrices() {
         let a = array![[1.0, 2.0], [3.0, 4.0]].into_dyn();
         assert_eq!(apply(&[&a], |n| Op::Trace(n[0]), &[]), arr0(5.0).into_dyn());

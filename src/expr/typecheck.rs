@@ -1014,7 +1014,10 @@ mod tests {
         );
         let help = error("frobnicate(X)").help.unwrap();
         assert!(help.starts_with("the functions are exp, log,"), "{help}");
-        assert!(help.ends_with("trace, inv, det"), "{help}");
+        assert!(
+            help.ends_with("trace, inv, det, eye, kron, diag, outer"),
+            "{help}"
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ impl Builder<'_> {
                     size.span,
                     format!(
                         "eye needs a positive integer literal such as eye(3), not {}",
-                        self.operand(size)
+                        self.text(size.span)
                     ),
                 ));
             }
@@ -121,4 +121,132 @@ pub(super) fn refuse_wrt_under_kron(graph: &Graph, wrt: NodeId) -> Result<(), Di
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use crate::expr::typecheck::check_wrt;
+    use crate::expr::{Diagnostic, Graph, Shape, compile, parse_shape};
+
+    fn compiled(source: &str) -> Result<Graph, Diagnostic> {
+        let shapes: BTreeMap<String, Shape> = [
+            ("A", "3x4"),
+            ("B", "2x5"),
+            ("S", "6x6"),
+            ("u", "3"),
+            ("v", "4"),
+            ("c", "scalar"),
+        ]
+        .into_iter()
+        .map(|(name, shape)| (name.to_string(), parse_shape(shape).unwrap()))
+        .collect();
+        compile(source, &shapes)
+    }
+
+    fn shape_of(source: &str) -> String {
+        let graph = compiled(source).unwrap_or_else(|e| panic!("{}", e.render(source)));
+        graph.node(graph.root).shape.to_ascii()
+    }
+
+    /// The message of the error and the text under its caret.
+    fn error(source: &str) -> (String, &str) {
+        let err = compiled(source).expect_err(source);
+        let span = err.span.expect("a span");
+        (err.message, &source[span.start..span.end])
+    }
+
+    #[test]
+    fn shapes_of_the_structural_functions() {
+        assert_eq!(shape_of("eye(3)"), "3x3");
+        assert_eq!(shape_of("eye(1e1)"), "10x10");
+        assert_eq!(shape_of("kron(A, B)"), "6x20");
+        assert_eq!(shape_of("kron(A, eye(2)) @ eye(8)"), "6x8");
+        assert_eq!(shape_of("diag(u)"), "3x3");
+        assert_eq!(shape_of("diag(S)"), "6");
+        assert_eq!(shape_of("diag(diag(u))"), "3");
+        assert_eq!(shape_of("outer(u, v)"), "3x4");
+        assert_eq!(shape_of("sign(A)"), "3x4");
+    }
+
+    #[test]
+    fn shape_errors_name_the_argument() {
+        assert_eq!(
+            error("2 * eye(c)"),
+            (
+                "eye needs a positive integer literal such as eye(3), not c".into(),
+                "c"
+            )
+        );
+        for bad in ["0", "2.5", "-3", "1 + 2"] {
+            let source = format!("eye({bad})");
+            let (message, caret) = error(&source);
+            assert!(message.ends_with(&format!("not {bad}")), "{message}");
+            assert_eq!(caret, bad);
+        }
+        assert_eq!(
+            error("kron(A, v)"),
+            (
+                "kron needs two matrices, but v is a vector of length 4".into(),
+                "v"
+            )
+        );
+        assert_eq!(
+            error("kron(c, B)"),
+            ("kron needs two matrices, but c is a scalar".into(), "c")
+        );
+        assert_eq!(
+            error("outer(u, A + 1)"),
+            (
+                "outer needs two vectors, but (A + 1) is 3×4".into(),
+                "A + 1"
+            )
+        );
+        assert_eq!(
+            error("diag(A)"),
+            (
+                "diag needs a vector or a square matrix, but A is 3×4".into(),
+                "A"
+            )
+        );
+        assert_eq!(
+            error("diag(c)"),
+            (
+                "diag needs a vector or a square matrix, but c is a scalar".into(),
+                "c"
+            )
+        );
+        assert_eq!(
+            error("kron(A)"),
+            ("kron takes 2 arguments, got 1".into(), "kron(A)")
+        );
+        assert_eq!(error("eye()").0, "eye takes 1 argument, got 0");
+        assert_eq!(error("outer(u, v, u)").0, "outer takes 2 arguments, got 3");
+        assert_eq!(
+            error("diag(S, axis=0)").0,
+            "unknown keyword 'axis' for diag (diag takes no keywords)"
+        );
+    }
+
+    #[test]
+    fn no_variable_under_a_kron_is_differentiated() {
+        let source = "sum(kron(A, eye(2))) + sum(kron(B.T, A.T)) + sum(B)";
+        let graph = compiled(source).unwrap();
+        let err = check_wrt(&graph, "B").unwrap_err();
+        assert_eq!(
+            err.message,
+            "the derivative through kron(…) is not supported yet: kron(B.T, A.T) depends on B"
+        );
+        let span = err.span.unwrap();
+        assert_eq!(&source[span.start..span.end], "kron(B.T, A.T)");
+        assert!(
+            check_wrt(&graph, "A")
+                .unwrap_err()
+                .message
+                .contains("kron(A, eye(2))")
+        );
+        let graph = compiled("sum(kron(A, eye(2))) * outer(c * u, u)").unwrap();
+        assert!(check_wrt(&graph, "c").is_ok());
+    }
 }
