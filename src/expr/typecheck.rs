@@ -1010,7 +1010,7 @@ mod tests {
         );
         assert_eq!(
             error("sigm(X)").help.as_deref(),
-            Some("did you mean sigmoid?")
+            Some("did you mean sigmoid or sign?")
         );
         let help = error("frobnicate(X)").help.unwrap();
         assert!(help.starts_with("the functions are exp, log,"), "{help}");
