@@ -14,7 +14,7 @@ use super::formula::{
     Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, Term, name_summations,
     summation_name,
 };
-use crate::expr::{BinOp, Graph, NodeId, Op, ReduceKind, Shape};
+use crate::expr::{BinOp, ElemFn, Graph, NodeId, Op, ReduceKind, Shape};
 
 /// Names of the free indices over Y's axes, by axis.
 const OUTPUT_NAMES: [&str; 2] = ["i", "j"];
@@ -96,6 +96,21 @@ impl Product {
             coeff,
             factors: Vec::new(),
         }
+    }
+
+    /// The Kronecker delta δ(a, b).
+    fn delta(a: Slot, b: Slot) -> Product {
+        Product {
+            coeff: 1.0,
+            factors: vec![Factor::Delta(a, b)],
+        }
+    }
+
+    /// `self · other`.
+    fn times(mut self, other: Product) -> Product {
+        self.coeff *= other.coeff;
+        self.factors.extend(other.factors);
+        self
     }
 }
 
@@ -230,8 +245,10 @@ impl<'g> Deriver<'g> {
         }
     }
 
-    /// The value of `node` at `slots`. Numbers become coefficients, and negations and
-    /// transposes are looked through, so `W.T` is read as `W[j,m]` rather than named.
+    /// The value of `node` at `slots`. Numbers become coefficients, and negations,
+    /// transposes and the structural functions are looked through, so `W.T` is read as
+    /// `W[j,m]` rather than named, `eye(n)[a,b]` as `δ(a,b)`, `diag(v)[a,b]` as
+    /// `δ(a,b)·v[a]`, `diag(A)[a]` as `A[a,a]` and `outer(u, v)[a,b]` as `u[a]·v[b]`.
     fn value(&mut self, node: NodeId, slots: &[Slot]) -> Product {
         match self.graph.node(node).op {
             Op::Number(c) => Product::constant(c),
@@ -241,6 +258,15 @@ impl<'g> Deriver<'g> {
                 p
             }
             Op::Transpose(a) => self.value(a, &transposed(slots)),
+            Op::Eye(_) => Product::delta(slots[0], slots[1]),
+            Op::DiagMatrix(v) => {
+                Product::delta(slots[0], slots[1]).times(self.value(v, &slots[..1]))
+            }
+            Op::Diagonal(a) => self.value(a, &[slots[0], slots[0]]),
+            Op::Outer(a, b) => {
+                let va = self.value(a, &slots[..1]);
+                va.times(self.value(b, &slots[1..]))
+            }
             _ => self.tensor(TensorDef::Node(node), slots.to_vec()),
         }
     }
@@ -332,8 +358,8 @@ impl<'g> Deriver<'g> {
         let graph = self.graph;
         let one = Product::one();
         Ok(match graph.node(node).op {
-            // Inputs other than wrt and numbers do not depend on wrt: handled above.
-            Op::Input(_) | Op::Number(_) => Vec::new(),
+            // Inputs other than wrt and constants do not depend on wrt: handled above.
+            Op::Input(_) | Op::Number(_) | Op::Eye(_) => Vec::new(),
             Op::Neg(a) => scale(self.derive(a, slots)?, -1.0),
             Op::Binary(op, a, b) => {
                 let out = &graph.node(node).shape;
@@ -367,6 +393,9 @@ impl<'g> Deriver<'g> {
                 attach(self.derive(a, slots)?, p, &[], &factor, &one)
             }
             Op::Transpose(a) => self.derive(a, &transposed(slots))?,
+            // sign′ = 0 wherever sign is differentiable, and 0 at its jump too, as relu′
+            // and abs′ are at their kinks: no terms.
+            Op::Elementwise(ElemFn::Sign, _) => Vec::new(),
             Op::Elementwise(func, a) => {
                 let factor =
                     self.through_transposes(a, slots, |arg| TensorDef::ElemDeriv { func, arg });
@@ -448,6 +477,18 @@ impl<'g> Deriver<'g> {
                 let inner = self.derive(a, &[Slot::Index(m), Slot::Index(p)])?;
                 attach(inner, 1.0, &[m, p], &before, &one)
             }
+            Op::DiagMatrix(v) => {
+                let delta = Product::delta(slots[0], slots[1]);
+                attach(self.derive(v, &slots[..1])?, 1.0, &[], &delta, &one)
+            }
+            Op::Diagonal(a) => self.derive(a, &[slots[0], slots[0]])?,
+            // outer(a, b)[i,j] = a[i]·b[j]: the product rule of `*`.
+            Op::Outer(a, b) => {
+                self.derive_binary(BinOp::Mul, (a, &slots[..1]), (b, &slots[1..]))?
+            }
+            Op::Kron(..) => unreachable!(
+                "check_wrt refuses a variable under kron; its derivative has no index form yet"
+            ),
         })
     }
 
@@ -658,6 +699,37 @@ mod tests {
         assert_eq!(
             ascii("softmax(v, axis=0)", &[("v", "4")], "v"),
             "Y[i]*delta(i,k) - sum_m Y[i]*Y[m]*delta(m,k)"
+        );
+    }
+
+    #[test]
+    fn structural_functions_as_deltas_and_products() {
+        let (u, v) = (("u", "3"), ("v", "4"));
+        assert_eq!(ascii("outer(u, v)", &[u, v], "u"), "delta(i,k)*v[j]");
+        assert_eq!(ascii("outer(u, v)", &[u, v], "v"), "u[i]*delta(j,k)");
+        assert_eq!(ascii("diag(u)", &[u], "u"), "delta(i,j)*delta(i,k)");
+        let a = ("A", "3x3");
+        assert_eq!(ascii("diag(A)", &[a], "A"), "delta(i,k)*delta(i,l)");
+        assert_eq!(
+            ascii("diag(u) @ A", &[u, a], "A"),
+            "sum_m delta(i,m)*u[i]*delta(m,k)*delta(j,l)"
+        );
+        assert_eq!(
+            ascii("eye(3) @ A", &[a], "A"),
+            "sum_m delta(i,m)*delta(m,k)*delta(j,l)"
+        );
+        assert_eq!(
+            ascii("sign(A) * A", &[a], "A"),
+            "Z1[i,j]*delta(i,k)*delta(j,l)"
+        );
+        assert_eq!(ascii("sign(A)", &[a], "A"), "0");
+        assert_eq!(
+            ascii(
+                "trace(kron(B, eye(2)) @ A)",
+                &[("A", "4x4"), ("B", "2x2")],
+                "A"
+            ),
+            "sum_m,n Z1[m,n]*delta(n,k)*delta(m,l)"
         );
     }
 

@@ -442,6 +442,15 @@ pub(super) fn indexed(name: &str, indices: &[String], notation: Notation) -> Str
     }
 }
 
+/// The Kronecker delta δ(a,b) (LaTeX `\delta_{ab}`).
+pub(super) fn delta(a: String, b: String, notation: Notation) -> String {
+    let delta = Symbols::of(notation).delta;
+    match notation {
+        Notation::Unicode | Notation::Ascii => format!("{delta}({a},{b})"),
+        Notation::Latex => indexed(delta, &[a, b], notation),
+    }
+}
+
 /// `f(arg)` in `notation`: `relu(Z1)`, LaTeX `\operatorname{relu}(Z_1)`; `prime` adds the
 /// derivative mark (`relu′(Z1)`, `relu'(Z1)`).
 pub(super) fn function(func: &str, arg: &str, prime: bool, notation: Notation) -> String {
@@ -588,14 +597,7 @@ fn factor_text(
         (Slot::Index(id), None) => formula.indices[id].name.clone(),
     };
     match factor {
-        Factor::Delta(a, b) => {
-            let (a, b) = (slot(a), slot(b));
-            let delta = Symbols::of(notation).delta;
-            match notation {
-                Notation::Unicode | Notation::Ascii => format!("{delta}({a},{b})"),
-                Notation::Latex => indexed(delta, &[a, b], notation),
-            }
-        }
+        Factor::Delta(a, b) => delta(slot(a), slot(b), notation),
         Factor::Tensor { tensor, slots } => {
             let indices: Vec<String> = slots.iter().map(slot).collect();
             tensor_text(names, &formula.tensors[*tensor], &indices, notation)

@@ -8,7 +8,8 @@
 use super::derive::{broadcast, raw_formula};
 use super::formula::{Formula, summation_name};
 use super::render::{
-    Names, Notation, base, exponent, function, indexed, lhs, minus, number, render, sigma, times,
+    Names, Notation, base, delta, exponent, function, indexed, lhs, minus, number, render, sigma,
+    times,
 };
 use crate::expr::{BinOp, Graph, NodeId, Op, ReduceKind};
 
@@ -140,6 +141,14 @@ impl Forward<'_> {
             .get(node)
             .expect("operands of function forms are named");
         base(name, self.notation)
+    }
+
+    /// The name of a node if it has one, else its source text (`eye(2)` in `kron(A, eye(2))`).
+    fn whole_or_text(&self, node: NodeId) -> String {
+        match self.names.get(node) {
+            Some(name) => base(name, self.notation),
+            None => self.graph.text(node).to_string(),
+        }
     }
 
     /// `node` written at `indices`, and how tightly the text binds.
@@ -303,6 +312,22 @@ impl Forward<'_> {
                 (indexed(&inv, indices, notation), Prec::Atom)
             }
             Op::Det(a) => (function("det", &self.whole(a), false, notation), Prec::Atom),
+            Op::Eye(_) => (
+                delta(indices[0].clone(), indices[1].clone(), notation),
+                Prec::Atom,
+            ),
+            Op::DiagMatrix(v) => {
+                let delta = delta(indices[0].clone(), indices[1].clone(), notation);
+                let v = self.operand(v, &indices[..1], Prec::Product);
+                (format!("{delta}{}{v}", times(notation)), Prec::Product)
+            }
+            Op::Diagonal(a) => self.write(a, &[indices[0].clone(), indices[0].clone()]),
+            Op::Outer(a, b) => self.product((a, &indices[..1]), (b, &indices[1..])),
+            Op::Kron(a, b) => {
+                let args = format!("{}, {}", self.whole_or_text(a), self.whole_or_text(b));
+                let kron = function("kron", &args, false, notation);
+                (indexed(&kron, indices, notation), Prec::Atom)
+            }
         }
     }
 

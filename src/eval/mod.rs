@@ -15,7 +15,7 @@ pub(crate) mod testing;
 
 use std::sync::Arc;
 
-use ndarray::{ArrayD, ArrayView1, ArrayView2, ArrayViewD, Axis, Ix1, Ix2, IxDyn};
+use ndarray::{Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, Axis, Ix1, Ix2, IxDyn};
 
 use crate::expr::{BinOp, Graph, NodeId, Op, ReduceKind, Shape, Span};
 use crate::inputs::{Inputs, first_non_finite, standard_layout};
@@ -396,6 +396,14 @@ fn compute_node(
             })?,
         ),
         Op::Det(a) => new(ArrayD::from_elem(IxDyn(&[]), kernels::determinant(v(a)))),
+        Op::Eye(n) => new(Array2::eye(n).into_dyn()),
+        Op::Kron(a, b) => new(kron(matrix(v(a)), matrix(v(b))).into_dyn()),
+        Op::DiagMatrix(a) => new(Array2::from_diag(&vector(v(a))).into_dyn()),
+        Op::Diagonal(a) => new(matrix(v(a)).diag().to_owned().into_dyn()),
+        Op::Outer(a, b) => {
+            let (a, b) = (vector(v(a)), vector(v(b)));
+            new(Array2::from_shape_fn((a.len(), b.len()), |(i, j)| a[i] * b[j]).into_dyn())
+        }
     };
     Ok(Some(value))
 }
@@ -408,6 +416,20 @@ fn new(value: ArrayD<f64>) -> Arc<ArrayD<f64>> {
 /// A rank-2 value as a matrix view (the graph is shape-checked, so this cannot fail).
 fn matrix(a: &ArrayD<f64>) -> ArrayView2<'_, f64> {
     as_matrix(a.view())
+}
+
+/// A rank-1 value as a vector view (the graph is shape-checked, so this cannot fail).
+fn vector(a: &ArrayD<f64>) -> ArrayView1<'_, f64> {
+    as_vector(a.view())
+}
+
+/// The Kronecker product: `kron(a, b)[r, c] = a[r / p, c / q] · b[r % p, c % q]` for `b`
+/// of shape p×q.
+fn kron(a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
+    let (p, q) = b.dim();
+    Array2::from_shape_fn((a.nrows() * p, a.ncols() * q), |(r, c)| {
+        a[[r / p, c / q]] * b[[r % p, c % q]]
+    })
 }
 
 /// `a @ b` as in NumPy: matrix·matrix, matrix·vector, vector·matrix, vector·vector;
@@ -766,6 +788,53 @@ mod tests {
             &[],
         );
         assert_eq!(out[[]], f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn structural_functions_of_known_values() {
+        let a = array![[1.0, 2.0], [3.0, 4.0]].into_dyn();
+        let b = array![[0.0, 5.0], [6.0, 7.0]].into_dyn();
+        assert_eq!(
+            apply(&[&a, &b], |n| Op::Kron(n[0], n[1]), &[4, 4]),
+            array![
+                [0.0, 5.0, 0.0, 10.0],
+                [6.0, 7.0, 12.0, 14.0],
+                [0.0, 15.0, 0.0, 20.0],
+                [18.0, 21.0, 24.0, 28.0]
+            ]
+            .into_dyn()
+        );
+        let row = array![[1.0, -2.0, 3.0]].into_dyn();
+        let column = array![[2.0], [-1.0]].into_dyn();
+        assert_eq!(
+            apply(&[&row, &column], |n| Op::Kron(n[0], n[1]), &[2, 3]),
+            array![[2.0, -4.0, 6.0], [-1.0, 2.0, -3.0]].into_dyn()
+        );
+        assert_eq!(
+            apply(&[], |_| Op::Eye(3), &[3, 3]),
+            array![[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]].into_dyn()
+        );
+        let v = array![2.0, -3.0].into_dyn();
+        assert_eq!(
+            apply(&[&v], |n| Op::DiagMatrix(n[0]), &[2, 2]),
+            array![[2.0, 0.0], [0.0, -3.0]].into_dyn()
+        );
+        assert_eq!(
+            apply(&[&a], |n| Op::Diagonal(n[0]), &[2]),
+            array![1.0, 4.0].into_dyn()
+        );
+        let u = array![1.0, 2.0, 3.0].into_dyn();
+        assert_eq!(
+            apply(&[&u, &v], |n| Op::Outer(n[0], n[1]), &[3, 2]),
+            array![[2.0, -3.0], [4.0, -6.0], [6.0, -9.0]].into_dyn()
+        );
+        let x = array![[-2.5, 0.0], [-0.0, 7.0]].into_dyn();
+        assert_eq!(
+            apply(&[&x], |n| Op::Elementwise(ElemFn::Sign, n[0]), &[2, 2]),
+            array![[-1.0, 0.0], [0.0, 1.0]].into_dyn()
+        );
+        assert!(ElemFn::Sign.apply(f64::NAN).is_nan());
+        assert_eq!(ElemFn::Sign.derivative(-2.0), 0.0);
     }
 
     #[test]

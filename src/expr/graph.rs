@@ -48,11 +48,13 @@ pub enum ElemFn {
     Softplus,
     /// x²
     Square,
+    /// −1, 0 or 1: the sign of x (0 at 0).
+    Sign,
 }
 
 impl ElemFn {
     /// Every elementwise function, in the order the documentation lists them.
-    pub const ALL: [ElemFn; 11] = [
+    pub const ALL: [ElemFn; 12] = [
         ElemFn::Exp,
         ElemFn::Log,
         ElemFn::Sqrt,
@@ -64,6 +66,7 @@ impl ElemFn {
         ElemFn::Relu,
         ElemFn::Softplus,
         ElemFn::Square,
+        ElemFn::Sign,
     ];
 
     /// The function's name in the expression language.
@@ -80,6 +83,7 @@ impl ElemFn {
             ElemFn::Relu => "relu",
             ElemFn::Softplus => "softplus",
             ElemFn::Square => "square",
+            ElemFn::Sign => "sign",
         }
     }
 
@@ -115,24 +119,18 @@ impl ElemFn {
                 }
             }
             ElemFn::Square => x * x,
+            ElemFn::Sign => sign(x),
         }
     }
 
-    /// f′(x). At a kink (relu and abs at 0) the derivative is taken as 0, as JAX does.
+    /// f′(x). At a kink (relu and abs at 0) the derivative is taken as 0, as JAX does; sign′
+    /// is 0 everywhere (its jump at 0 is such a kink).
     pub fn derivative(self, x: f64) -> f64 {
         match self {
             ElemFn::Exp => x.exp(),
             ElemFn::Log => 1.0 / x,
             ElemFn::Sqrt => 0.5 / x.sqrt(),
-            ElemFn::Abs => {
-                if x > 0.0 {
-                    1.0
-                } else if x < 0.0 {
-                    -1.0
-                } else {
-                    0.0
-                }
-            }
+            ElemFn::Abs => sign(x),
             ElemFn::Sin => x.cos(),
             ElemFn::Cos => -x.sin(),
             ElemFn::Tanh => {
@@ -152,7 +150,22 @@ impl ElemFn {
             }
             ElemFn::Softplus => ElemFn::Sigmoid.apply(x),
             ElemFn::Square => 2.0 * x,
+            ElemFn::Sign => 0.0,
         }
+    }
+}
+
+/// −1, 0 or 1 as NumPy's `sign` (0 at ±0, NaN at NaN), unlike `f64::signum`, which gives
+/// ±1 at ±0.
+fn sign(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else if x == 0.0 {
+        0.0
+    } else {
+        x
     }
 }
 
@@ -233,13 +246,25 @@ pub enum Op {
     Inv(NodeId),
     /// `det(A)` of a square matrix.
     Det(NodeId),
+    /// `eye(n)`: the constant n×n identity matrix.
+    Eye(usize),
+    /// `kron(A, B)`: the Kronecker product of two matrices, (mp)×(nq) for A m×n, B p×q.
+    /// Its entries read A and B at r div p and r mod p, which an index formula cannot
+    /// write, so no variable under a kron can be differentiated (`check_wrt` refuses).
+    Kron(NodeId, NodeId),
+    /// `diag(v)` of a vector: the square matrix with v on its diagonal.
+    DiagMatrix(NodeId),
+    /// `diag(A)` of a square matrix: its diagonal as a vector.
+    Diagonal(NodeId),
+    /// `outer(a, b)` of two vectors: the matrix a[i]·b[j].
+    Outer(NodeId, NodeId),
 }
 
 impl Op {
     /// The operands of this node, in order.
     pub fn operands(&self) -> Vec<NodeId> {
         match *self {
-            Op::Input(_) | Op::Number(_) => vec![],
+            Op::Input(_) | Op::Number(_) | Op::Eye(_) => vec![],
             Op::Neg(a)
             | Op::Pow(a, _)
             | Op::Transpose(a)
@@ -249,8 +274,12 @@ impl Op {
             | Op::LogSumExp { arg: a, .. }
             | Op::Trace(a)
             | Op::Inv(a)
-            | Op::Det(a) => vec![a],
-            Op::Binary(_, a, b) | Op::MatMul(a, b) => vec![a, b],
+            | Op::Det(a)
+            | Op::DiagMatrix(a)
+            | Op::Diagonal(a) => vec![a],
+            Op::Binary(_, a, b) | Op::MatMul(a, b) | Op::Kron(a, b) | Op::Outer(a, b) => {
+                vec![a, b]
+            }
         }
     }
 

@@ -12,6 +12,8 @@ use super::diagnostic::{Diagnostic, escape_char};
 use super::graph::{BinOp, ElemFn, Graph, Node, NodeId, Op, ReduceKind};
 use super::shape::Shape;
 
+mod structure;
+
 /// Checks the shapes of `expr` (parsed from `source`) given the shape of every variable,
 /// and builds its graph: nodes in topological order, the root last, one `Input` node per
 /// variable, axes normalised to non-negative values.
@@ -37,8 +39,16 @@ pub fn build_graph(
 }
 
 /// The input node of the variable `wrt` (the `--wrt` option), or an error listing the
-/// variables of the expression.
+/// variables of the expression, or an error at a `kron(…)` whose value depends on `wrt`
+/// (its derivative has no index form: see [`Op::Kron`]).
 pub fn check_wrt(graph: &Graph, wrt: &str) -> Result<NodeId, Diagnostic> {
+    let input = find_wrt(graph, wrt)?;
+    structure::refuse_wrt_under_kron(graph, input)?;
+    Ok(input)
+}
+
+/// The input node of the variable `wrt`, or an error listing the variables.
+fn find_wrt(graph: &Graph, wrt: &str) -> Result<NodeId, Diagnostic> {
     graph.input(wrt).ok_or_else(|| {
         let variables = graph.variables();
         let listed = if variables.is_empty() {
@@ -110,6 +120,10 @@ enum Function {
     Trace,
     Inv,
     Det,
+    Eye,
+    Kron,
+    Diag,
+    Outer,
 }
 
 impl Function {
@@ -131,6 +145,10 @@ impl Function {
                 Function::Trace,
                 Function::Inv,
                 Function::Det,
+                Function::Eye,
+                Function::Kron,
+                Function::Diag,
+                Function::Outer,
             ])
             .collect()
     }
@@ -144,6 +162,10 @@ impl Function {
             Function::Trace => "trace",
             Function::Inv => "inv",
             Function::Det => "det",
+            Function::Eye => "eye",
+            Function::Kron => "kron",
+            Function::Diag => "diag",
+            Function::Outer => "outer",
         }
     }
 
@@ -156,7 +178,14 @@ impl Function {
         match self {
             Function::Reduce(_) | Function::LogSumExp => &["axis", "keepdims"],
             Function::Softmax => &["axis"],
-            Function::Elementwise(_) | Function::Trace | Function::Inv | Function::Det => &[],
+            Function::Elementwise(_)
+            | Function::Trace
+            | Function::Inv
+            | Function::Det
+            | Function::Eye
+            | Function::Kron
+            | Function::Diag
+            | Function::Outer => &[],
         }
     }
 }
@@ -506,10 +535,6 @@ impl Builder<'_> {
         span: Span,
     ) -> Result<NodeId, Diagnostic> {
         let name = function.name();
-        let [arg] = args else {
-            let message = format!("{name} takes 1 argument, got {}", args.len());
-            return Err(Diagnostic::at(span, message));
-        };
         let allowed = function.keywords();
         if let Some(unknown) = kwargs.iter().find(|k| !allowed.contains(&k.name.as_str())) {
             let expected = if allowed.is_empty() {
@@ -522,6 +547,14 @@ impl Builder<'_> {
                 format!("unknown keyword '{}' for {name} ({expected})", unknown.name),
             ));
         }
+        match function {
+            Function::Eye => return self.eye(arguments(name, args, span)?, span),
+            Function::Kron => return self.kron(arguments(name, args, span)?, span),
+            Function::Diag => return self.diag(arguments(name, args, span)?, span),
+            Function::Outer => return self.outer(arguments(name, args, span)?, span),
+            _ => {}
+        }
+        let [arg] = arguments(name, args, span)?;
         let a = self.build(arg)?;
         let shape = self.shape(a).clone();
         let axis = self.axis(kwargs, arg, &shape)?;
@@ -569,6 +602,9 @@ impl Builder<'_> {
             Function::Det => {
                 self.check_square(name, arg, &shape)?;
                 (Op::Det(a), Shape::scalar())
+            }
+            Function::Eye | Function::Kron | Function::Diag | Function::Outer => {
+                unreachable!("{name} is built above")
             }
         };
         self.push(op, result, span)
@@ -627,6 +663,19 @@ impl Builder<'_> {
             )),
         }
     }
+}
+
+/// The `N` arguments of a call of `name`, or an error counting them.
+fn arguments<'e, const N: usize>(
+    name: &str,
+    args: &'e [Expr],
+    span: Span,
+) -> Result<&'e [Expr; N], Diagnostic> {
+    args.try_into().map_err(|_| {
+        let plural = if N == 1 { "" } else { "s" };
+        let message = format!("{name} takes {N} argument{plural}, got {}", args.len());
+        Diagnostic::at(span, message)
+    })
 }
 
 /// The `keepdims` keyword (false if absent).
@@ -961,11 +1010,14 @@ mod tests {
         );
         assert_eq!(
             error("sigm(X)").help.as_deref(),
-            Some("did you mean sigmoid?")
+            Some("did you mean sigmoid or sign?")
         );
         let help = error("frobnicate(X)").help.unwrap();
         assert!(help.starts_with("the functions are exp, log,"), "{help}");
-        assert!(help.ends_with("trace, inv, det"), "{help}");
+        assert!(
+            help.ends_with("trace, inv, det, eye, kron, diag, outer"),
+            "{help}"
+        );
     }
 
     #[test]
