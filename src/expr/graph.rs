@@ -288,7 +288,7 @@ impl Op {
     pub fn map_operands(&self, f: impl Fn(NodeId) -> NodeId) -> Op {
         let mut op = self.clone();
         match &mut op {
-            Op::Input(_) | Op::Number(_) => {}
+            Op::Input(_) | Op::Number(_) | Op::Eye(_) => {}
             Op::Neg(a)
             | Op::Pow(a, _)
             | Op::Transpose(a)
@@ -298,8 +298,10 @@ impl Op {
             | Op::LogSumExp { arg: a, .. }
             | Op::Trace(a)
             | Op::Inv(a)
-            | Op::Det(a) => *a = f(*a),
-            Op::Binary(_, a, b) | Op::MatMul(a, b) => {
+            | Op::Det(a)
+            | Op::DiagMatrix(a)
+            | Op::Diagonal(a) => *a = f(*a),
+            Op::Binary(_, a, b) | Op::MatMul(a, b) | Op::Kron(a, b) | Op::Outer(a, b) => {
                 *a = f(*a);
                 *b = f(*b);
             }
