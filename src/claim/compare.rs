@@ -1023,6 +1023,7 @@ pub fn number_text(x: f64, notation: Notation) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claim::ClaimKind;
     use crate::problem::{Problem, ProblemSpec};
 
     /// The problem `source` with `shapes`, differentiated by `wrt`, at seed 0 and seed 1.
@@ -1046,6 +1047,7 @@ mod tests {
     /// A claim of `formula` over J's own graph.
     fn claim_of(problem: &Problem, formula: Formula) -> IndexClaim {
         IndexClaim {
+            kind: ClaimKind::Index,
             text: String::new(),
             graph: problem.graph().clone(),
             formula,

@@ -17,8 +17,29 @@ use crate::expr::Graph;
 pub enum Claim {
     /// A shape: `64x1024x1024x512` (checked against every layout, as `shape --claim`).
     Shape(Vec<usize>),
-    /// An index formula: `delta(i,k)*W[j,l]`.
+    /// An index formula, `delta(i,k)*W[j,l]`, or a matrix expression read as one (see
+    /// [`ClaimKind`]).
     Index(IndexClaim),
+}
+
+/// How a formula claim was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimKind {
+    /// An index formula: `delta(i,k)*W[j,l]`.
+    Index,
+    /// A matrix expression of the language with no index brackets (`A.T @ B.T`), for a J
+    /// of rank ≤ 2: read in J's own layout, as the index claim `(A.T @ B.T)[k,l]`.
+    Matrix,
+}
+
+impl ClaimKind {
+    /// The kind as JSON names it: `index` or `matrix`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClaimKind::Index => "index",
+            ClaimKind::Matrix => "matrix",
+        }
+    }
 }
 
 /// A claimed index formula, ready to be bound to numbers like J's own formula.
@@ -26,6 +47,8 @@ pub enum Claim {
 pub struct IndexClaim {
     /// The claim as typed.
     pub text: String,
+    /// Whether it was written as an index formula or as a matrix expression.
+    pub kind: ClaimKind,
     /// J's graph, with a node appended for each expression the claim reads that J's graph
     /// does not have (`(X @ W.T + b)[i,j]`); the claim's tensors read these nodes. The
     /// root stays J's root (so it is not the last node once nodes are appended), and the

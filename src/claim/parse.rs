@@ -23,6 +23,7 @@
 //!          | FN ("'" | '′') '(' EXPR ')' tensor     f′ of an expression: relu'(Z1)[i,j]
 //!          | CALL tensor                           a call of the language: sigmoid(X)[i,j]
 //!          | NAME tensor                           a variable, the output Y, an intermediate Z1
+//!          | ('(' EXPR ')' | CALL | NAME) '.T'+ tensor   transposed: inv(X).T[k,l], W.T[j,l]
 //! tensor  := ('[' slot (',' slot)* ']')? power?    one slot per axis; none for a scalar
 //! power   := '^' signed-number | '^(' signed-number ')' | superscripts (⁻², ¹)
 //! slot    := index | integer                       an integer is a fixed position
@@ -41,7 +42,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Claim, IndexClaim};
+use super::{Claim, ClaimKind, IndexClaim};
 use crate::calculus::{
     Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, Term, named_nodes, simplify,
 };
@@ -98,12 +99,66 @@ pub fn parse_claim(text: &str, jacobian: &Jacobian) -> Result<Claim, ClaimError>
             .map(Claim::Shape)
             .map_err(|e| ClaimError::at(Span::new(0, text.len()), e.to_string()));
     }
-    let (graph, raw) = read_formula(text, jacobian)?;
+    let kind = if is_matrix(text) {
+        ClaimKind::Matrix
+    } else {
+        ClaimKind::Index
+    };
+    let (graph, raw) = match kind {
+        ClaimKind::Matrix => read_matrix(text, jacobian)?,
+        ClaimKind::Index => read_formula(text, jacobian)?,
+    };
     Ok(Claim::Index(IndexClaim {
         text: text.to_string(),
+        kind,
         graph,
         formula: simplify(&raw),
     }))
+}
+
+/// Whether `text` (not a shape) is a matrix claim: it is not blank, indexes nothing (no
+/// `[`) and has no delta. Such a claim could not be an index formula of a J with axes.
+fn is_matrix(text: &str) -> bool {
+    !text.trim().is_empty() && !text.contains('[') && !text.contains('δ') && !text.contains("delta")
+}
+
+/// A matrix claim: the expression `text` of the language, read in J's own layout as the
+/// index claim `(text)[i,j]` over J's axes. Only for a J of rank ≤ 2 (a gradient, or a
+/// vector or matrix function of a vector), and only with J's shape.
+fn read_matrix(text: &str, jacobian: &Jacobian) -> Result<(Graph, Formula), ClaimError> {
+    let whole = Span::new(0, text.len());
+    let shape = jacobian.shape();
+    if shape.len() > 2 {
+        return Err(ClaimError::at(
+            whole,
+            format!(
+                "a matrix claim about a J of rank {} needs --layout and a comparison in vec \
+                 layout, which is not built yet; write an index claim over J's axes {} instead",
+                shape.len(),
+                jacobian.formula().axis_names().join(",")
+            ),
+        ));
+    }
+    let mut reader = Reader::new(text, jacobian);
+    let node = reader.subexpression(whole)?;
+    let claimed = reader.graph.node(node).shape.clone();
+    if claimed.dims() != shape.as_slice() {
+        return Err(ClaimError::at(
+            whole,
+            format!(
+                "the matrix claim has shape {claimed} but J has shape {}",
+                Shape(shape.clone())
+            ),
+        ));
+    }
+    let slots = reader.truth.free().into_iter().map(Slot::Index).collect();
+    let tensor = reader.tensor_id(TensorDef::Node(node));
+    let term = Term {
+        coeff: 1.0,
+        sums: vec![],
+        factors: vec![Factor::Tensor { tensor, slots }],
+    };
+    reader.finish(vec![term])
 }
 
 /// Whether `text` is a shape claim (see the module documentation).
@@ -440,6 +495,10 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         if self.rest().starts_with('(') {
             let inner = self.parenthesised()?;
+            if self.transposes() {
+                let node = self.subexpression(Span::new(start, self.pos))?;
+                return self.tensor(TensorDef::Node(node), Span::new(start, self.pos));
+            }
             self.skip_space();
             if self.rest().starts_with('[') {
                 let node = self.subexpression(inner)?;
@@ -461,14 +520,34 @@ impl<'a> Reader<'a> {
         if name == "delta" && call {
             return self.delta();
         }
-        let def = if call {
+        let args = if call {
             self.skip_space();
-            let args = self.parenthesised()?;
+            Some(self.parenthesised()?)
+        } else {
+            None
+        };
+        let def = if self.transposes() {
+            TensorDef::Node(self.subexpression(Span::new(start, self.pos))?)
+        } else if let Some(args) = args {
             self.call(name, span, args)?
         } else {
             TensorDef::Node(self.node_named(name, span)?)
         };
         self.tensor(def, Span::new(start, self.pos))
+    }
+
+    /// Eats every `.T` that comes next (`inv(X).T`, `W.T.T`); true if there was one. The
+    /// transposed tensor is then an expression of the language, up to the last `.T`.
+    fn transposes(&mut self) -> bool {
+        let mut found = false;
+        while let Some(after) = self.rest().strip_prefix(".T") {
+            if after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+                break;
+            }
+            self.pos += 2;
+            found = true;
+        }
+        found
     }
 
     /// The rest of `(sum)` once its inside is known: the inside read as a claim.

@@ -235,7 +235,7 @@ fn comparison_json(
         .collect();
     json!({
         "claim": claim.text,
-        "kind": "index",
+        "kind": claim.kind.name(),
         "holds": comparison.holds,
         "checked": {
             "entries": json_count(comparison.entries),
@@ -275,6 +275,7 @@ fn hint_fields(hint: &Hint) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claim::ClaimKind;
 
     /// The report of `claim` (J's formula with its coefficient times `factor`) for
     /// `X @ W.T` with X 3×4 and W 2×4, in `notation`, as JSON or text.
@@ -291,6 +292,7 @@ mod tests {
         let mut formula = problem.jacobian.formula().clone();
         formula.terms[0].coeff *= factor;
         let claim = IndexClaim {
+            kind: ClaimKind::Index,
             text: "a claim".to_string(),
             graph: problem.graph().clone(),
             formula,

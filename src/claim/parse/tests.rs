@@ -356,6 +356,12 @@ fn every_error_points_at_its_cause() {
         ),
         ("relu'(Z1)[i,j]^x", "expected a number after '^'", "x"),
         ("", "the claim is empty", ""),
+        (
+            "X @ W.T",
+            "a matrix claim about a J of rank 4 needs --layout and a comparison in vec layout, \
+             which is not built yet",
+            "X @ W.T",
+        ),
     ];
     let source = "relu(X @ W.T + b)";
     for &(text, message, caret) in cases {
@@ -375,4 +381,41 @@ fn every_error_points_at_its_cause() {
     let (truth, _) = problem(source, LINEAR, "X");
     let e = parse_claim("δ(i,k)·V[j,l]", &truth).unwrap_err();
     assert_eq!(e.render("δ(i,k)·V[j,l]").lines().nth(2), Some("         ^"));
+}
+
+#[test]
+fn a_matrix_claim_is_read_in_js_own_layout_for_a_rank_2_j() {
+    let shapes: &[(&str, &str)] = &[("A", "3x4"), ("X", "4x2"), ("B", "2x3")];
+    let (truth, inputs) = problem("trace(A @ X @ B)", shapes, "X");
+    for text in [
+        "A.T @ B.T",
+        "(A.T @ B.T)[k,l]",
+        "(B @ A).T[k,l]",
+        "(B @ A)[l,k]",
+    ] {
+        let Ok(Claim::Index(claim)) = parse_claim(text, &truth) else {
+            panic!("{text} is not read as a formula");
+        };
+        let kind = if text.contains('[') {
+            ClaimKind::Index
+        } else {
+            ClaimKind::Matrix
+        };
+        assert_eq!(claim.kind, kind, "{text}");
+        let claimed = bind(claim.graph, claim.formula, &truth, &inputs);
+        assert!(agrees(&claimed, &truth), "{text}");
+    }
+    assert!(holds(
+        "inv(X).T[k,l]",
+        "log(abs(det(X)))",
+        &[("X", "3x3")],
+        "X"
+    ));
+    assert!(holds("delta(i,k)*W.T[l,j]", "X @ W.T", LINEAR, "X"));
+    let (message, under) = error("B @ A", "trace(A @ X @ B)", shapes, "X");
+    assert!(
+        message.contains("the matrix claim has shape 2×4 but J has shape 4×2"),
+        "{message}"
+    );
+    assert_eq!(under, "B @ A");
 }
