@@ -202,11 +202,17 @@ pub enum Hint {
         /// Where the claim is nonzero but J is zero: `i ≠ k`.
         condition: String,
     },
+    /// The claim is J without one of its tensor factors (a link of the chain rule
+    /// forgotten: `relu′(Z1)[i,j]`), taken out of every term that has it.
+    MissingFactor {
+        /// The factor, as J writes it.
+        factor: String,
+    },
 }
 
 impl Hint {
     /// The kind, as JSON names it: `scale`, `permutation`, `transposed_factor`,
-    /// `missing_terms`, `extra_terms`, `missing_delta`.
+    /// `missing_terms`, `extra_terms`, `missing_delta`, `missing_factor`.
     pub fn kind(&self) -> &'static str {
         match self {
             Hint::Scale { .. } => "scale",
@@ -215,6 +221,7 @@ impl Hint {
             Hint::MissingTerms { .. } => "missing_terms",
             Hint::ExtraTerms { .. } => "extra_terms",
             Hint::MissingDelta { .. } => "missing_delta",
+            Hint::MissingFactor { .. } => "missing_factor",
         }
     }
 
@@ -263,6 +270,9 @@ impl Hint {
                  where J is 0 {} J needs {delta}",
                 s.em_dash
             ),
+            Hint::MissingFactor { factor } => {
+                format!("the claim is J without the factor {factor}: J has it")
+            }
         }
     }
 }
@@ -598,8 +608,8 @@ enum Target {
 
 impl Diagnosis<'_> {
     /// Every hint whose candidate holds: a constant factor, a permutation of the axes, a
-    /// transposed tensor, a missing delta; missing and extra terms only when none of those
-    /// explains the claim.
+    /// transposed tensor, a missing delta, a missing factor; missing and extra terms only
+    /// when none of those explains the claim.
     fn hints(
         &self,
         comparison: &Comparison,
@@ -613,6 +623,7 @@ impl Diagnosis<'_> {
         hints.extend(self.permutation()?);
         hints.extend(self.transposed_factors()?);
         hints.extend(self.missing_deltas()?);
+        hints.extend(self.missing_factors()?);
         if hints.is_empty() {
             hints.extend(self.terms()?);
         }
@@ -786,6 +797,36 @@ impl Diagnosis<'_> {
                         None,
                     ),
                     condition: format!("{} {differ} {}", side(a), side(b)),
+                });
+            }
+        }
+        Ok(hints)
+    }
+
+    /// J without one of its tensor factors, taken out of every term that has it, compared
+    /// with the claim.
+    fn missing_factors(&self) -> Result<Vec<Hint>, JacobianError> {
+        let mut factors: Vec<&Factor> = Vec::new();
+        for factor in self.truth.terms.iter().flat_map(|t| &t.factors) {
+            if matches!(factor, Factor::Tensor { .. }) && !factors.contains(&factor) {
+                factors.push(factor);
+            }
+        }
+        let mut hints = Vec::new();
+        for factor in factors {
+            let mut candidate = self.truth.clone();
+            for term in &mut candidate.terms {
+                term.factors.retain(|f| f != factor);
+            }
+            if self.holds(&candidate, Target::Claim)? {
+                hints.push(Hint::MissingFactor {
+                    factor: render::render_factor(
+                        self.truth,
+                        &self.claim.graph,
+                        factor,
+                        self.notation,
+                        None,
+                    ),
                 });
             }
         }
@@ -1298,6 +1339,25 @@ mod tests {
         assert_eq!(difference.true_value, 0.0);
         assert!(difference.true_terms[0].starts_with("δ(0,1)·W[0,0] = 0 × "));
         assert!(difference.claim_terms[0].starts_with("W[0,0] = "));
+    }
+
+    #[test]
+    fn a_missing_factor_of_the_chain_rule_is_named() {
+        let problems = problems("relu(X @ W.T + b)", &["X=3x5", "W=4x5", "b=4"], "X");
+        let mut formula = problems.0.jacobian.formula().clone();
+        formula.terms[0].factors.retain(|f| {
+            !matches!(f, Factor::Tensor { tensor, .. }
+                if matches!(formula.tensors[*tensor], crate::calculus::TensorDef::ElemDeriv { .. }))
+        });
+        let claim = claim_of(&problems.0, formula);
+        let found = compared(&problems, &claim);
+        assert_eq!(
+            found.hints,
+            [Hint::MissingFactor {
+                factor: "relu′(Z1)[i,j]".to_string()
+            }]
+        );
+        assert_counts_match_brute_force(&problems, &claim, &found);
     }
 
     #[test]

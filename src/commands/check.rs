@@ -269,6 +269,7 @@ fn hint_fields(hint: &Hint) -> Value {
         Hint::MissingDelta { delta, condition } => {
             json!({"delta": delta, "condition": condition})
         }
+        Hint::MissingFactor { factor } => json!({"factor": factor}),
     }
 }
 
