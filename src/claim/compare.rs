@@ -27,7 +27,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::IndexClaim;
 use crate::calculus::render::{self, Notation, Symbols};
-use crate::calculus::{Factor, Formula, IndexId, Slot, Term};
+use crate::calculus::{Factor, Formula, IndexId, Slot, TensorDef, Term, named_nodes};
 use crate::eval::{self, EvalError, Values};
 use crate::expr::{Graph, NodeId};
 use crate::inputs::Inputs;
@@ -731,18 +731,9 @@ impl Diagnosis<'_> {
                             }
                         });
                         if self.holds(&candidate, Target::Truth)? {
-                            let text = |factor: &Factor| {
-                                render::render_factor(
-                                    claim,
-                                    &self.claim.graph,
-                                    factor,
-                                    self.notation,
-                                    None,
-                                )
-                            };
                             hints.push(Hint::TransposedFactor {
-                                written: text(factor),
-                                meant: text(&meant),
+                                written: self.claim_factor_text(factor),
+                                meant: self.claim_factor_text(&meant),
                             });
                         }
                     }
@@ -750,6 +741,28 @@ impl Diagnosis<'_> {
             }
         }
         Ok(hints)
+    }
+
+    /// A tensor factor of the claim as a hint writes it: in J's notation, except that a
+    /// tensor the claim reads from an expression of its own (none of `explain`'s names) is
+    /// written as that expression, `(B @ A)[l,k]`, not with a name the claim never used.
+    fn claim_factor_text(&self, factor: &Factor) -> String {
+        let (claim, graph) = (&self.claim.formula, &self.claim.graph);
+        let text = render::render_factor(claim, graph, factor, self.notation, None);
+        let Factor::Tensor { tensor, .. } = factor else {
+            return text;
+        };
+        let TensorDef::Node(node) = claim.tensors[*tensor] else {
+            return text;
+        };
+        if named_nodes(self.truth, graph)
+            .iter()
+            .any(|&(_, n)| n == node)
+        {
+            return text;
+        }
+        let slots = text.find('[').map_or("", |at| &text[at..]);
+        format!("({}){slots}", graph.text(node))
     }
 
     /// J without one of its deltas between free indices (or a free index and a
