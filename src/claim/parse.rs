@@ -99,7 +99,7 @@ pub fn parse_claim(text: &str, jacobian: &Jacobian) -> Result<Claim, ClaimError>
             .map(Claim::Shape)
             .map_err(|e| ClaimError::at(Span::new(0, text.len()), e.to_string()));
     }
-    let kind = if is_matrix(text) {
+    let kind = if is_matrix(text, jacobian) {
         ClaimKind::Matrix
     } else {
         ClaimKind::Index
@@ -116,10 +116,16 @@ pub fn parse_claim(text: &str, jacobian: &Jacobian) -> Result<Claim, ClaimError>
     }))
 }
 
-/// Whether `text` (not a shape) is a matrix claim: it is not blank, indexes nothing (no
-/// `[`) and has no delta. Such a claim could not be an index formula of a J with axes.
-fn is_matrix(text: &str) -> bool {
-    !text.trim().is_empty() && !text.contains('[') && !text.contains('δ') && !text.contains("delta")
+/// Whether `text` (not a shape) is a matrix claim about `jacobian`: J has axes, and the
+/// claim indexes nothing (no `[`), has no delta and is an expression of the language (so
+/// `exp'(Z1)`, the index formula of a gradient, is not one). An index formula of a J with
+/// axes needs an index somewhere, so no index formula is read otherwise.
+fn is_matrix(text: &str, jacobian: &Jacobian) -> bool {
+    !jacobian.shape().is_empty()
+        && !text.contains('[')
+        && !text.contains('δ')
+        && !text.contains("delta")
+        && expr::parse(text).is_ok()
 }
 
 /// A matrix claim: the expression `text` of the language, read in J's own layout as the
