@@ -4,7 +4,8 @@
 //! `x`, `X`, `×`, commas, whitespace, parentheses and brackets (`64x1024x1024x512`,
 //! `(64, 512, 64, 1024)`, and `()` for a scalar); it is then read by
 //! [`crate::layout::parse_claim`]. Anything else is an index formula. So `2` is a shape
-//! (J has one axis of length 2), never the constant formula 2.
+//! (J has one axis of length 2), never the constant formula 2; but `0` is the formula 0
+//! (what jacscope prints for a J that is identically zero), as no axis has length 0.
 //!
 //! **Index formulas** are read in the notation jacscope prints, ASCII or Unicode:
 //!
@@ -117,11 +118,13 @@ pub fn parse_claim(text: &str, jacobian: &Jacobian) -> Result<Claim, ClaimError>
 }
 
 /// Whether `text` (not a shape) is a matrix claim about `jacobian`: J has axes, and the
-/// claim indexes nothing (no `[`), has no delta and is an expression of the language (so
-/// `exp'(Z1)`, the index formula of a gradient, is not one). An index formula of a J with
-/// axes needs an index somewhere, so no index formula is read otherwise.
+/// claim names something (a number alone is the index formula `0`), indexes nothing (no
+/// `[`), has no delta and is an expression of the language (so `exp'(Z1)`, the index
+/// formula of a gradient, is not one). An index formula of a J with axes needs an index
+/// somewhere, so no index formula is read otherwise.
 fn is_matrix(text: &str, jacobian: &Jacobian) -> bool {
     !jacobian.shape().is_empty()
+        && text.contains(|c: char| c.is_ascii_alphabetic())
         && !text.contains('[')
         && !text.contains('δ')
         && !text.contains("delta")
@@ -169,6 +172,9 @@ fn read_matrix(text: &str, jacobian: &Jacobian) -> Result<(Graph, Formula), Clai
 
 /// Whether `text` is a shape claim (see the module documentation).
 fn is_shape(text: &str) -> bool {
+    if text.trim() == "0" {
+        return false;
+    }
     let alphabet = |c: char| c.is_ascii_digit() || c.is_whitespace() || "xX×,()[]".contains(c);
     let trimmed = text.trim();
     let empty_brackets = ["()", "[]"].contains(&trimmed.replace(' ', "").as_str());
