@@ -4,8 +4,9 @@
 //! `x`, `X`, `×`, commas, whitespace, parentheses and brackets (`64x1024x1024x512`,
 //! `(64, 512, 64, 1024)`, and `()` for a scalar); it is then read by
 //! [`crate::layout::parse_claim`]. Anything else is an index formula. So `2` is a shape
-//! (J has one axis of length 2), never the constant formula 2; but `0` is the formula 0
-//! (what jacscope prints for a J that is identically zero), as no axis has length 0.
+//! (J has one axis of length 2), never the constant formula 2 — unless J itself is a
+//! constant (`sum(X)` by X is `1`, `exp(X - X)` by X is `0`): then a number alone is read
+//! as a formula, so that J's printed formula can be pasted back.
 //!
 //! **Index formulas** are read in the notation jacscope prints, ASCII or Unicode:
 //!
@@ -95,7 +96,7 @@ impl ClaimError {
 /// `Jacobian::new(claim.graph, jacobian.wrt(), claim.formula, &values)`, with `values`
 /// the forward evaluation of `claim.graph` at the problem's inputs.
 pub fn parse_claim(text: &str, jacobian: &Jacobian) -> Result<Claim, ClaimError> {
-    if is_shape(text) {
+    if is_shape(text) && !is_constant(text, jacobian) {
         return layout::parse_claim(text)
             .map(Claim::Shape)
             .map_err(|e| ClaimError::at(Span::new(0, text.len()), e.to_string()));
@@ -170,11 +171,19 @@ fn read_matrix(text: &str, jacobian: &Jacobian) -> Result<(Graph, Formula), Clai
     reader.finish(vec![term])
 }
 
+/// Whether `text` is a number alone and J a constant (no term of its formula has a
+/// factor): then the number is a formula, as J's own is printed.
+fn is_constant(text: &str, jacobian: &Jacobian) -> bool {
+    text.trim().parse::<f64>().is_ok()
+        && jacobian
+            .formula()
+            .terms
+            .iter()
+            .all(|t| t.factors.is_empty())
+}
+
 /// Whether `text` is a shape claim (see the module documentation).
 fn is_shape(text: &str) -> bool {
-    if text.trim() == "0" {
-        return false;
-    }
     let alphabet = |c: char| c.is_ascii_digit() || c.is_whitespace() || "xX×,()[]".contains(c);
     let trimmed = text.trim();
     let empty_brackets = ["()", "[]"].contains(&trimmed.replace(' ', "").as_str());

@@ -412,8 +412,9 @@ fn a_matrix_claim_is_read_in_js_own_layout_for_a_rank_2_j() {
         "X"
     ));
     assert!(holds("delta(i,k)*W.T[l,j]", "X @ W.T", LINEAR, "X"));
-    // J's printed formula of a J that is identically zero.
+    // The printed formula of a constant J: a number alone, read as a formula.
     assert!(holds("0", "exp(X - X)", LINEAR, "X"));
+    assert!(holds("1", "sum(X)", LINEAR, "X"));
     // A gradient's formula without brackets is still an index formula.
     assert!(holds("exp'(Z1)", "exp(sum(X))", LINEAR, "X"));
     let (message, under) = error("B @ A", "trace(A @ X @ B)", shapes, "X");
