@@ -1,6 +1,9 @@
-//! `jacscope check`: whether a claimed shape or index formula is J, and where and why not.
+//! `jacscope check`: whether a claimed shape, index formula or matrix expression is J, and
+//! where and why not.
 //!
-//! A shape claim is reported as `shape --claim` reports it. An index claim is compared with
+//! A shape claim is reported as `shape --claim` reports it. A matrix claim (for a J of rank
+//! ≤ 2) is read as an index claim in J's own layout ([`crate::claim::ClaimKind`]); its
+//! kind is reported, and it is compared as one. An index claim is compared with
 //! J by [`crate::claim::compare`] for the problem's inputs and an independent second draw
 //! of the inputs that were not loaded; this file builds that draw and lays the verdict
 //! out. A claim that does not hold ends the run with [`Error::ClaimFails`] (exit code 3).
