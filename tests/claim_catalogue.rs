@@ -265,8 +265,8 @@ fn catalogue() -> Vec<Wrong> {
             LOGSUMEXP,
             "delta(i,k)*softmax(X, axis=1)[l,i]",
             vec![transposed(
-                "(softmax(X, axis=1))[l,i]",
-                "(softmax(X, axis=1))[i,l]",
+                "softmax(X, axis=1)[l,i]",
+                "softmax(X, axis=1)[i,l]",
             )],
         ),
     ]
