@@ -413,7 +413,7 @@ fn the_header_gives_the_verdict_of_the_library() {
     );
     let hint = comparison.hints[0].sentence(&app.overview.axis_names, Notation::Unicode);
     assert!(hint.starts_with(
-        &screen[1]["claim fails: 360 entries differ · ".len()..].trim_end_matches('…')
+        screen[1]["claim fails: 360 entries differ · ".len()..].trim_end_matches('…')
     ));
 
     // An empty claim clears it: the counts are back.
