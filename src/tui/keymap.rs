@@ -231,7 +231,7 @@ const NONZERO: Binding = Binding {
         (Key::Char('n'), A::NextNonzero),
         (Key::Char('N'), A::PrevNonzero),
     ],
-    help: "next / previous nonzero in the slice (difference, with a claim set)",
+    help: "next / previous nonzero (or claim difference)",
     footer: Some(("nN", "nonzero")),
 };
 
@@ -245,14 +245,14 @@ const ZOOM: Binding = Binding {
 /// Cycles the map mode.
 const MAP_MODE: Binding = Binding {
     keys: &[(Key::Char('v'), A::CycleMapMode)],
-    help: "map: sparsity, |value|, signed value (and claim vs J, with a claim set)",
+    help: "map: sparsity, |value|, signed, claim vs J",
     footer: Some(("v", "mode")),
 };
 
 /// Opens the claim prompt.
 const CLAIM: Binding = Binding {
     keys: &[(Key::Char('C'), A::Open(Mode::Claim))],
-    help: "check a claim: delta(i,k)*W[j,l] (empty: clear it)",
+    help: "check a claim, e.g. delta(i,k)*W[j,l]",
     footer: Some(("C", "claim")),
 };
 
