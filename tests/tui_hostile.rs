@@ -69,6 +69,7 @@ fn overlay_title(mode: Mode) -> Option<&'static str> {
         Mode::Picker => Some("┌ examples"),
         Mode::Editor => Some("┌ edit"),
         Mode::Goto => Some("┌ go to"),
+        Mode::Claim => Some("┌ claim"),
     }
 }
 

@@ -208,6 +208,26 @@ fn matricized_view_and_conventions_panel() {
     assert!(!session.in_alternate_screen());
 }
 
+/// The claim mode as a person reaches it: `C` opens the prompt, a failing claim (J
+/// without its delta) is typed and checked, the header gives the verdict; `n` jumps to the
+/// first difference, where the inspector shows the claim beside J.
+#[test]
+fn a_failing_claim_shows_its_verdict_in_the_header() {
+    let mut session = Session::start(&["-s", "X=6x8", "-s", "W=5x8"], (100, 30), &[]);
+    session.wait_for("(6, 5, 6, 8)");
+    session.press("C");
+    session.wait_for("claim · Enter check · Esc cancel");
+    session.press("W[j,l]\r");
+    let screen = session.wait_for("claim fails: 1,200 entries differ");
+    assert!(screen.contains("the claim is J without δ(i,k)"), "{screen}");
+    session.press("n");
+    let screen = session.wait_for("∂Y[0,0]/∂X[1,0]");
+    assert!(screen.contains("differs from J"), "{screen}");
+    session.press("q");
+    assert!(session.wait_exit());
+    assert!(!session.in_alternate_screen());
+}
+
 /// A problem that takes a while opens on the loading screen (formula and progress); q stops
 /// it, exits cleanly and gives the terminal back.
 #[test]

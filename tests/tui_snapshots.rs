@@ -266,3 +266,23 @@ fn loading_screen() {
         .unwrap();
     assert_snapshot!(terminal.backend().to_string());
 }
+
+/// The seed with the claim `W[j,l]` (J without its delta): the verdict and hint in the
+/// header, the claim map, and the cursor on the first difference with the claim beside J.
+#[test]
+fn claim_mode_80x24() {
+    let mut app = default_app((80, 24));
+    app.update(Action::Open(Mode::Claim));
+    for c in "W[j,l]".chars() {
+        app.update(Action::Text(TextEdit::Insert(c)));
+    }
+    app.update(Action::Submit);
+    app.finish_jobs();
+    run(&mut app, &vec![Action::CycleMapMode; 3]);
+    app.update(Action::NextNonzero);
+    let text = screen(&mut app);
+    assert!(text.contains("claim fails"), "{text}");
+    assert!(text.contains("claim vs J"), "{text}");
+    assert!(text.contains("differs from J"), "{text}");
+    assert_snapshot!(text);
+}

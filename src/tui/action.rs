@@ -60,11 +60,13 @@ pub enum Mode {
     Editor,
     /// The go-to prompt.
     Goto,
+    /// The claim prompt: what the user says J is, compared with J.
+    Claim,
 }
 
 impl Mode {
     /// Every mode.
-    pub const ALL: [Mode; 7] = [
+    pub const ALL: [Mode; 8] = [
         Mode::Normal,
         Mode::Matrix,
         Mode::Conventions,
@@ -72,6 +74,7 @@ impl Mode {
         Mode::Picker,
         Mode::Editor,
         Mode::Goto,
+        Mode::Claim,
     ];
 }
 
@@ -92,9 +95,10 @@ pub enum Action {
     SelectFixed(Direction),
     /// Change the selected fixed index by this much.
     ChangeFixed(i8),
-    /// Jump to the next nonzero of the slice in reading order.
+    /// Jump to the next nonzero of the slice in reading order (the next difference from
+    /// the claim, while one is set).
     NextNonzero,
-    /// Jump to the previous nonzero of the slice in reading order.
+    /// Jump to the previous nonzero (or difference) of the slice in reading order.
     PrevNonzero,
     /// Halve the block size around the cursor.
     ZoomIn,
@@ -112,13 +116,13 @@ pub enum Action {
     Open(Mode),
     /// Close the overlay.
     Close,
-    /// Apply the editor or go-to line, or open the chosen example.
+    /// Apply the editor, go-to or claim line, or open the chosen example.
     Submit,
     /// Previous item of a list (or scroll up).
     ListUp,
     /// Next item of a list (or scroll down).
     ListDown,
-    /// Edit the text of the editor or the go-to prompt.
+    /// Edit the text of the editor, the go-to or the claim prompt.
     Text(TextEdit),
     /// Stop the running background work if there is any, else quit (Esc).
     Back,

@@ -20,6 +20,7 @@ use crate::problem::{Overview, PreparedProblem, Problem, ProblemSpec};
 use crate::progress::Progress;
 
 use super::action::{Action, Direction, Mode};
+use super::claim::{self, ClaimMode};
 use super::editor::{self, LineInput};
 use super::geometry;
 use super::heatmap::{self, HeatGrid, MapMode, Viewport};
@@ -159,6 +160,8 @@ pub struct App {
     pub(super) loading: Option<Loading>,
     /// The count of J's numerically nonzero entries.
     pub(super) numeric: NumericCount,
+    /// The claim prompt and the claim compared with J.
+    pub(super) claim: ClaimMode,
     quit: bool,
 }
 
@@ -272,6 +275,7 @@ impl App {
             help_scroll: 0,
             loading: None,
             numeric: NumericCount::Stopped,
+            claim: ClaimMode::default(),
             quit: false,
             problem,
         };
@@ -290,7 +294,9 @@ impl App {
 
     /// True while work runs off the UI thread (the event loop then redraws its progress).
     pub fn busy(&self) -> bool {
-        self.loading.is_some() || matches!(self.numeric, NumericCount::Counting(_))
+        self.loading.is_some()
+            || matches!(self.numeric, NumericCount::Counting(_))
+            || self.claim.busy()
     }
 
     /// Takes the results of finished background work; returns true if anything did finish.
@@ -300,6 +306,10 @@ impl App {
             && let Some(next) = NumericCount::after(job.poll())
         {
             self.numeric = next;
+            changed = true;
+        }
+        if self.claim.poll() {
+            self.sync();
             changed = true;
         }
         if let Some(loading) = &self.loading {
@@ -324,6 +334,8 @@ impl App {
         {
             self.numeric = next;
         }
+        self.claim.finish();
+        self.sync();
     }
 
     /// Shows the outcome of a background evaluation.
@@ -443,7 +455,9 @@ impl App {
             Action::PrevNonzero => self.jump_to_nonzero(false),
             Action::ZoomIn => self.zoom(true),
             Action::ZoomOut => self.zoom(false),
-            Action::CycleMapMode => self.map_mode = self.map_mode.next(),
+            Action::CycleMapMode => {
+                self.map_mode = self.map_mode.next(self.claim.checked().is_some());
+            }
             Action::ToggleMatrix => self.toggle_matrix(),
             Action::ToggleVecOrder => self.toggle_vec_order(),
             Action::CycleWrt => self.cycle_wrt(),
@@ -454,6 +468,7 @@ impl App {
             Action::Text(edit) => match self.mode {
                 Mode::Editor => self.editor.apply(edit),
                 Mode::Goto => self.goto.apply(edit),
+                Mode::Claim => self.claim.input.apply(edit),
                 _ => {}
             },
             Action::Back => self.back(),
@@ -666,13 +681,19 @@ impl App {
         }
     }
 
+    /// `n`/`N`: the next nonzero, or the next difference from the claim if one is set.
     fn jump_to_nonzero(&mut self, forward: bool) {
-        let found = self.slice.next_nonzero(
-            &self.problem.jacobian,
-            &self.slice_key,
-            self.position(),
-            forward,
-        );
+        let (truth, key, from) = (&self.problem.jacobian, &self.slice_key, self.position());
+        let (found, none) = match self.claim.checked() {
+            Some(c) => (
+                claim::next_difference(truth, &c.bound, key, self.slice.dims(), from, forward),
+                "the claim equals J on this slice",
+            ),
+            None => (
+                self.slice.next_nonzero(truth, key, from, forward),
+                "this slice has no nonzero entry",
+            ),
+        };
         match found {
             Some(to) => {
                 let from = self.position();
@@ -683,7 +704,7 @@ impl App {
                     self.say("wrapped around the slice");
                 }
             }
-            None => self.say("this slice has no nonzero entry"),
+            None => self.say(none),
         }
     }
 
@@ -792,6 +813,7 @@ impl App {
                 self.goto_error = None;
             }
             Mode::Help => self.help_scroll = 0,
+            Mode::Claim => self.claim.open(),
             Mode::Picker | Mode::Conventions | Mode::Normal | Mode::Matrix => {}
         }
         self.mode = mode;
@@ -816,6 +838,11 @@ impl App {
                         self.mode = self.main;
                     }
                     Err(error) => self.goto_error = Some(error.to_string()),
+                }
+            }
+            Mode::Claim => {
+                if self.claim.submit(&self.problem, self.notation()) {
+                    self.mode = self.main;
                 }
             }
             Mode::Picker => {
@@ -926,7 +953,13 @@ impl App {
         if self.inspection.index != self.cursor {
             self.inspection = Inspection::of(&self.problem, &self.cursor, self.notation());
         }
+        if self.claim.checked().is_none() && self.map_mode == MapMode::Agreement {
+            self.map_mode = MapMode::Sparsity;
+        }
         if self.main == Mode::Matrix {
+            let notation = self.notation();
+            self.claim
+                .sync(&self.problem.jacobian, &self.cursor, None, notation);
             let blocks = self.map_blocks();
             if let Some(matrix) = &mut self.matrix {
                 matrix.sync(self.problem.jacobian.support(), &self.cursor, blocks);
@@ -955,6 +988,10 @@ impl App {
                 .grid(&self.problem.jacobian, &self.slice_key, *viewport);
             self.grid_slice = self.slice_key.clone();
         }
+        let map = (self.map_mode == MapMode::Agreement).then_some((&self.slice_key, &*viewport));
+        let notation = notation(&self.theme);
+        self.claim
+            .sync(&self.problem.jacobian, &self.cursor, map, notation);
     }
 }
 

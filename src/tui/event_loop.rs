@@ -206,7 +206,7 @@ fn action_of(app: &App, event: Event) -> Option<Action> {
     match event {
         Event::Key(key) if key.kind == KeyEventKind::Press => keymap::action_for(app.mode(), &key),
         Event::Mouse(mouse) if app.mouse() => mouse_action(&mouse),
-        Event::Paste(text) if matches!(app.mode(), Mode::Editor | Mode::Goto) => {
+        Event::Paste(text) if matches!(app.mode(), Mode::Editor | Mode::Goto | Mode::Claim) => {
             Some(Action::Text(TextEdit::Paste(text)))
         }
         _ => None,

@@ -15,7 +15,7 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::theme::{Paint, SHADES, Theme};
+use super::theme::{Agreement, Paint, SHADES, Theme};
 use crate::jacobian::SliceBlocks;
 
 /// What the colour of a nonzero block tells.
@@ -28,15 +28,20 @@ pub enum MapMode {
     Magnitude,
     /// Diverging colours: the block's value of largest magnitude, with its sign.
     Signed,
+    /// The claim against J: agree, differ, claim only or J only ([`AgreementGrid`]);
+    /// only while a claim is set.
+    Agreement,
 }
 
 impl MapMode {
-    /// The next mode (`v`).
-    pub fn next(self) -> MapMode {
+    /// The next mode (`v`); the claim map comes after the signed one only if `claim` (a
+    /// claim is set).
+    pub fn next(self, claim: bool) -> MapMode {
         match self {
             MapMode::Sparsity => MapMode::Magnitude,
             MapMode::Magnitude => MapMode::Signed,
-            MapMode::Signed => MapMode::Sparsity,
+            MapMode::Signed if claim => MapMode::Agreement,
+            MapMode::Signed | MapMode::Agreement => MapMode::Sparsity,
         }
     }
 
@@ -46,6 +51,7 @@ impl MapMode {
             MapMode::Sparsity => "sparsity",
             MapMode::Magnitude => "|value|",
             MapMode::Signed => "signed value",
+            MapMode::Agreement => "claim vs J",
         }
     }
 }
@@ -240,7 +246,7 @@ impl BlockStats {
             }
         };
         match mode {
-            MapMode::Sparsity => {
+            MapMode::Sparsity | MapMode::Agreement => {
                 Paint::Level(density_intensity(self.nonzero as f64 / self.entries as f64))
             }
             MapMode::Magnitude => Paint::Level(relative(self.max_abs).clamp(1e-9, 1.0)),
@@ -418,6 +424,27 @@ impl HeatGrid {
     }
 }
 
+/// The claim map of the blocks on screen: how the claim compares with J in each block,
+/// over every entry it holds (see [`Agreement`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgreementGrid {
+    /// The part of the slice the grid covers.
+    pub viewport: Viewport,
+    /// `height × width` blocks, row-major; `None` where the claim and J are both zero at
+    /// every entry, and for blocks outside the slice.
+    pub blocks: Vec<Option<Agreement>>,
+}
+
+impl AgreementGrid {
+    /// The block at (y, x).
+    pub fn block(&self, y: usize, x: usize) -> Option<Agreement> {
+        if y >= self.viewport.height || x >= self.viewport.width {
+            return None;
+        }
+        self.blocks[y * self.viewport.width + x]
+    }
+}
+
 /// The largest |value| of a slice.
 pub fn max_abs(values: &[f64]) -> f64 {
     values
@@ -455,6 +482,8 @@ pub struct HeatMap<'a> {
     pub mode: MapMode,
     /// The cursor's entry in the slice.
     pub cursor: (usize, usize),
+    /// The claim map, drawn instead of `grid` in [`MapMode::Agreement`].
+    pub agreement: Option<&'a AgreementGrid>,
 }
 
 impl Widget for HeatMap<'_> {
@@ -471,7 +500,7 @@ impl Widget for HeatMap<'_> {
                 let (symbol, mut style) = if half {
                     self.half_block_cell(cy, cx, cursor_block)
                 } else {
-                    let paint = self.grid.paint(cy, cx, self.mode);
+                    let paint = self.paint(cy, cx);
                     let style = self
                         .theme
                         .color(paint)
@@ -504,6 +533,16 @@ impl Widget for HeatMap<'_> {
 }
 
 impl HeatMap<'_> {
+    /// What block (y, x) looks like: from the claim map in its mode, else from the grid.
+    fn paint(&self, y: usize, x: usize) -> Paint {
+        match (self.mode, self.agreement) {
+            (MapMode::Agreement, Some(agreement)) => {
+                agreement.block(y, x).map_or(Paint::Blank, Paint::Agreement)
+            }
+            _ => self.grid.paint(y, x, self.mode),
+        }
+    }
+
     /// A cell showing two blocks as a half block; the cursor's block is painted in the
     /// cursor colour.
     fn half_block_cell(
@@ -516,7 +555,7 @@ impl HeatMap<'_> {
             if cursor_block == Some((y, cx)) {
                 self.theme.cursor().bg
             } else {
-                self.theme.color(self.grid.paint(y, cx, self.mode))
+                self.theme.color(self.paint(y, cx))
             }
         };
         let glyphs = &self.theme.glyphs;
@@ -542,12 +581,13 @@ pub fn legend(theme: &Theme, grid: &HeatGrid, mode: MapMode) -> Line<'static> {
     };
     let text = |s: &str| Span::styled(s.to_string(), theme.dim());
     let dot = theme.glyphs.dot;
-    let mode = if grid.values_known {
+    // The claim map is made of values of its own, known or not in `grid`.
+    let mode = if grid.values_known || mode == MapMode::Agreement {
         mode
     } else {
         MapMode::Sparsity
     };
-    let label = if grid.values_known {
+    let label = if grid.values_known || mode == MapMode::Agreement {
         mode.label()
     } else {
         "structure"
@@ -566,6 +606,17 @@ pub fn legend(theme: &Theme, grid: &HeatGrid, mode: MapMode) -> Line<'static> {
             spans.push(swatch(Paint::Signed(1.0)));
             spans.push(text(" "));
         }
+        MapMode::Agreement => {
+            for agreement in Agreement::ALL {
+                spans.push(swatch(Paint::Agreement(agreement)));
+                spans.push(text(&format!(" {} ", agreement.label())));
+            }
+            spans.push(text(&format!(
+                "{dot} blank: both 0 {dot} {}",
+                block_text(grid, theme)
+            )));
+            return Line::from(spans);
+        }
     }
     if grid.values_known {
         spans.push(swatch(Paint::NumericZero));
@@ -573,14 +624,18 @@ pub fn legend(theme: &Theme, grid: &HeatGrid, mode: MapMode) -> Line<'static> {
     } else {
         spans.push(text(&format!("{dot} ")));
     }
-    let block = grid.viewport.block;
     spans.push(text(&format!(
-        "blank: structural 0 {dot} block {}{times}{}",
-        block.0,
-        block.1,
-        times = if theme.ascii { "x" } else { "×" },
+        "blank: structural 0 {dot} {}",
+        block_text(grid, theme)
     )));
     Line::from(spans)
+}
+
+/// The block size of `grid`, for the legend: `block 4×18`.
+fn block_text(grid: &HeatGrid, theme: &Theme) -> String {
+    let block = grid.viewport.block;
+    let times = if theme.ascii { "x" } else { "×" };
+    format!("block {}{times}{}", block.0, block.1)
 }
 
 #[cfg(test)]
@@ -735,6 +790,7 @@ mod tests {
             theme: &theme,
             mode: MapMode::Sparsity,
             cursor: (0, 2),
+            agreement: None,
         }
         .render(buf.area, &mut buf);
         assert_eq!(buf[(0, 0)].symbol(), "▀");

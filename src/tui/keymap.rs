@@ -231,7 +231,7 @@ const NONZERO: Binding = Binding {
         (Key::Char('n'), A::NextNonzero),
         (Key::Char('N'), A::PrevNonzero),
     ],
-    help: "next / previous nonzero in the slice",
+    help: "next / previous nonzero (or claim difference)",
     footer: Some(("nN", "nonzero")),
 };
 
@@ -245,8 +245,15 @@ const ZOOM: Binding = Binding {
 /// Cycles the map mode.
 const MAP_MODE: Binding = Binding {
     keys: &[(Key::Char('v'), A::CycleMapMode)],
-    help: "map: sparsity, |value|, signed value",
+    help: "map: sparsity, |value|, signed, claim vs J",
     footer: Some(("v", "mode")),
+};
+
+/// Opens the claim prompt.
+const CLAIM: Binding = Binding {
+    keys: &[(Key::Char('C'), A::Open(Mode::Claim))],
+    help: "check a claim, e.g. delta(i,k)*W[j,l]",
+    footer: Some(("C", "claim")),
 };
 
 /// Opens the editor.
@@ -332,6 +339,7 @@ pub const NORMAL: &[Binding] = &[
     MAP_MODE,
     MATRIX_VIEW,
     CONVENTIONS,
+    CLAIM,
     EDIT,
     WRT,
     EXAMPLES,
@@ -427,7 +435,7 @@ pub const PICKER: &[Binding] = &[
     CTRL_C_QUITS,
 ];
 
-/// The expression editor and the go-to prompt (other keys edit the text).
+/// The expression editor, the go-to and the claim prompt (other keys edit the text).
 pub const TEXT: &[Binding] = &[
     Binding {
         keys: &[(Key::Code(KeyCode::Enter), A::Submit)],
@@ -471,7 +479,7 @@ pub fn table(mode: Mode) -> &'static [Binding] {
         Mode::Conventions => CONVENTIONS_PANEL,
         Mode::Help => HELP,
         Mode::Picker => PICKER,
-        Mode::Editor | Mode::Goto => TEXT,
+        Mode::Editor | Mode::Goto | Mode::Claim => TEXT,
     }
 }
 
@@ -487,7 +495,7 @@ pub fn action_for(mode: Mode, event: &KeyEvent) -> Option<Action> {
         return bound;
     }
     match (mode, event.code) {
-        (Mode::Editor | Mode::Goto, KeyCode::Char(c))
+        (Mode::Editor | Mode::Goto | Mode::Claim, KeyCode::Char(c))
             if !event
                 .modifiers
                 .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>

@@ -16,6 +16,7 @@
 
 pub mod action;
 pub mod app;
+pub mod claim;
 pub mod conventions;
 pub mod draw;
 pub mod editor;

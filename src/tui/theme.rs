@@ -109,6 +109,41 @@ pub enum Paint {
     Level(f64),
     /// Nonzero, with a signed intensity in [-1, 1] (diverging map).
     Signed(f64),
+    /// How the claim compares with J in the block (the claim map).
+    Agreement(Agreement),
+}
+
+/// How a block of the claim map compares the claim with J, over every entry it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agreement {
+    /// Some entry is nonzero, and the claim equals J at every entry.
+    Agree,
+    /// They differ at some entry where both are nonzero, or in more than one way.
+    Differ,
+    /// They differ only where the claim is nonzero and J is zero.
+    ClaimOnly,
+    /// They differ only where J is nonzero and the claim is zero.
+    TrueOnly,
+}
+
+impl Agreement {
+    /// Every kind, in the order of the legend.
+    pub const ALL: [Agreement; 4] = [
+        Agreement::Agree,
+        Agreement::Differ,
+        Agreement::ClaimOnly,
+        Agreement::TrueOnly,
+    ];
+
+    /// What the kind means, for the legend.
+    pub fn label(self) -> &'static str {
+        match self {
+            Agreement::Agree => "agree",
+            Agreement::Differ => "differ",
+            Agreement::ClaimOnly => "claim only",
+            Agreement::TrueOnly => "J only",
+        }
+    }
 }
 
 /// Number of distinct shades of nonzero blocks in the glyph ramps and the 16-colour mode.
@@ -318,6 +353,12 @@ impl Theme {
                 }
                 _ => self.rgb(diverging_rgb(t)),
             }),
+            Paint::Agreement(agreement) => Some(match agreement {
+                Agreement::Agree => Color::Green,
+                Agreement::Differ => Color::Red,
+                Agreement::ClaimOnly => Color::Yellow,
+                Agreement::TrueOnly => Color::Blue,
+            }),
         }
     }
 
@@ -337,6 +378,12 @@ impl Theme {
                     g.positive[strong]
                 }
             }
+            Paint::Agreement(agreement) => match agreement {
+                Agreement::Agree => "=",
+                Agreement::Differ => "#",
+                Agreement::ClaimOnly => "+",
+                Agreement::TrueOnly => "-",
+            },
         }
     }
 

@@ -1,29 +1,91 @@
 //! The header: two lines naming the problem (the expression, wrt, J's name and shape) and
 //! counting J's entries (all of them, the structurally nonzero, the numerically nonzero).
-//! The loading screen starts with the same lines.
+//! The loading screen starts with the same lines. While a claim is set, the second line
+//! is its verdict and first hint instead, as the claim library states them.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::claim::compare::{Comparison, Method};
 use crate::numfmt;
 use crate::problem::Overview;
-use crate::tui::app::NumericCount;
+use crate::tui::app::{self, NumericCount};
+use crate::tui::claim::ClaimState;
 use crate::tui::theme::Theme;
 
 use super::text::{j_name, shortened};
 
-/// Draws the header of `overview` into `area`, with the numeric count where it stands.
+/// Draws the header of `overview` into `area`, with the numeric count where it stands,
+/// or the verdict on the `claim` if one is set.
 pub(super) fn draw(
     frame: &mut Frame,
     area: Rect,
     theme: &Theme,
     overview: &Overview,
     numeric: &NumericCount,
+    claim: Option<&ClaimState>,
 ) {
-    let lines = header_lines(theme, overview, Some(numeric_text(numeric)), area.width);
+    let mut lines = header_lines(theme, overview, Some(numeric_text(numeric)), area.width);
+    if let Some(claim) = claim {
+        lines[1] = claim_line(theme, overview, claim, area.width);
+    }
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The verdict on `claim` and its first hint, cut to `width` cells.
+fn claim_line(theme: &Theme, overview: &Overview, claim: &ClaimState, width: u16) -> Line<'static> {
+    let room = usize::from(width);
+    let dot = format!(" {} ", theme.glyphs.dot);
+    let (verdict, style, rest) = match claim {
+        ClaimState::Checking { text, .. } => (
+            format!("claim {text}: checking…"),
+            theme.dim(),
+            String::new(),
+        ),
+        ClaimState::Failed { text, error } => (
+            format!("claim {text}: {error}"),
+            theme.error(),
+            String::new(),
+        ),
+        ClaimState::Checked(claim) => {
+            let comparison = &claim.comparison;
+            let style = if comparison.holds {
+                theme.ok()
+            } else {
+                theme.error()
+            };
+            let hint = comparison.hints.first().map_or_else(
+                || "no hint checks out".to_string(),
+                |hint| hint.sentence(&overview.axis_names, app::notation(theme)),
+            );
+            let rest = if comparison.holds {
+                String::new()
+            } else {
+                format!("{dot}{hint}")
+            };
+            (verdict_text(comparison), style, rest)
+        }
+    };
+    let verdict = shortened(&verdict, room);
+    let rest = shortened(&rest, room.saturating_sub(verdict.chars().count()));
+    Line::from(vec![Span::styled(verdict, style), Span::raw(rest)])
+}
+
+/// `claim holds (exact: 480 entries)`, `claim fails: 360 entries differ`, or how many of
+/// the sampled entries differ.
+fn verdict_text(comparison: &Comparison) -> String {
+    let entries = numfmt::grouped(comparison.entries);
+    let method = comparison.method.name();
+    if comparison.holds {
+        return format!("claim holds ({method}: {entries} entries)");
+    }
+    let differing = numfmt::grouped(comparison.differing);
+    match comparison.method {
+        Method::Exact => format!("claim fails: {differing} entries differ"),
+        Method::Sampled => format!("claim fails: {differing} of {entries} sampled entries differ"),
+    }
 }
 
 /// The numeric count, or how its counting stands.

@@ -15,20 +15,22 @@ use crate::check::Verdict;
 use crate::numfmt;
 use crate::problem::Overview;
 use crate::tui::app::{self, CheckState, Inspection};
+use crate::tui::claim::ClaimEntry;
 use crate::tui::theme::Theme;
 
 /// Width of the labels in the inspector.
 const LABEL_WIDTH: usize = 9;
 
 /// Draws into `area` the `inspection` of the entry named `entry` of the problem
-/// `overview`: most important first, the value, the check and why it is zero; then the
-/// formula, the terms at the index and the definitions.
+/// `overview`: most important first, the value, the check, the `claim` there if one is
+/// set, and why it is zero; then the formula, the terms at the index and the definitions.
 pub(super) fn draw(
     frame: &mut Frame,
     area: Rect,
     theme: &Theme,
     overview: &Overview,
     inspection: &Inspection,
+    claim: Option<&ClaimEntry>,
     entry: &str,
 ) {
     let label = |text: &str| Span::styled(format!("{text:<LABEL_WIDTH$}"), theme.label());
@@ -47,6 +49,21 @@ pub(super) fn draw(
         ]),
         Line::from(vec![label("check"), check_span(theme, inspection)]),
     ];
+    if let Some(claim) = claim {
+        let (mark, style, word) = if claim.agrees {
+            (theme.glyphs.verdict.0, theme.ok(), "equals J")
+        } else {
+            (theme.glyphs.verdict.1, theme.error(), "differs from J")
+        };
+        lines.push(Line::from(vec![
+            label("claim"),
+            Span::styled(number(claim.value, 8, theme), theme.value()),
+            Span::styled(format!(" {mark} {word}"), style),
+        ]));
+        for term in &claim.terms {
+            lines.push(Line::from(vec![label(""), Span::raw(term.clone())]));
+        }
+    }
     if let Some(reasons) = &inspection.zero_reason {
         for (n, reason) in reasons.iter().enumerate() {
             let tag = if n == 0 { "zero" } else { "" };

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::tui::geometry::{MatrixAreas, ScreenAreas, column_ruler, row_labels};
-use crate::tui::heatmap::{self, HeatGrid, HeatMap, MapMode, Viewport};
+use crate::tui::heatmap::{self, AgreementGrid, HeatGrid, HeatMap, MapMode, Viewport};
 use crate::tui::matricized::MatrixView;
 use crate::tui::slices::SliceAxes;
 use crate::tui::theme::Theme;
@@ -34,6 +34,8 @@ pub(super) struct SliceMap<'a> {
     pub grid: &'a HeatGrid,
     /// How the blocks are coloured.
     pub mode: MapMode,
+    /// The claim map, while it is the mode.
+    pub agreement: Option<&'a AgreementGrid>,
 }
 
 /// Draws the slice view into its `areas`: the title, then the framed heat map.
@@ -43,6 +45,7 @@ pub(super) fn draw_slice(frame: &mut Frame, areas: &ScreenAreas, map: &SliceMap,
         viewport: map.viewport,
         grid: map.grid,
         mode: map.mode,
+        agreement: map.agreement,
         position: map.axes.position(map.cursor),
         corner: &map.corner,
     };
@@ -96,6 +99,7 @@ pub(super) fn draw_matrix(
         viewport: &view.viewport,
         grid: view.grid(),
         mode: MapMode::Sparsity,
+        agreement: None,
         position: view.position(cursor),
         corner: &view.corner_label(),
     };
@@ -111,6 +115,7 @@ struct Framed<'a> {
     viewport: &'a Viewport,
     grid: &'a HeatGrid,
     mode: MapMode,
+    agreement: Option<&'a AgreementGrid>,
     /// The cursor's (row, column) on the map.
     position: (usize, usize),
     corner: &'a str,
@@ -146,6 +151,7 @@ impl Framed<'_> {
                 theme,
                 mode: self.mode,
                 cursor: self.position,
+                agreement: self.agreement,
             },
             cells,
         );

@@ -48,7 +48,15 @@ pub fn draw(frame: &mut Frame, app: &App) {
         draw_too_small(frame, area, theme);
         return;
     };
-    header::draw(frame, areas.header, theme, &app.overview, &app.numeric);
+    let claim = app.claim.state.as_ref();
+    header::draw(
+        frame,
+        areas.header,
+        theme,
+        &app.overview,
+        &app.numeric,
+        claim,
+    );
     match app.shown_matrix() {
         Some(matrix) => match matrix.parts(area) {
             Some(parts) => map::draw_matrix(frame, &parts, matrix, app.cursor(), theme),
@@ -69,6 +77,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         theme,
         &app.overview,
         app.inspection(),
+        app.claim.entry.as_ref(),
         &entry,
     );
     match &app.loading {
@@ -108,6 +117,14 @@ pub fn draw(frame: &mut Frame, app: &App) {
             &app.goto,
             app.goto_error.as_deref(),
         ),
+        Mode::Claim => overlays::draw_line_editor(
+            frame,
+            area,
+            theme,
+            Prompt::Claim(&app.overview.formula),
+            &app.claim.input,
+            app.claim.error.as_deref(),
+        ),
     }
     if theme.ascii {
         to_ascii(frame);
@@ -126,6 +143,7 @@ fn slice_map(app: &App) -> SliceMap<'_> {
         viewport: app.viewport(),
         grid: &app.grid,
         mode: app.map_mode(),
+        agreement: app.claim.grid.as_ref(),
     }
 }
 

@@ -142,6 +142,8 @@ pub(super) enum Prompt<'a> {
     Expression,
     /// The go-to prompt, for J with these axis names.
     Goto(&'a [String]),
+    /// The claim prompt, for J with this formula.
+    Claim(&'a str),
 }
 
 /// Draws the one-line editor `prompt` near the bottom of `area`: a hint, the line being
@@ -168,6 +170,10 @@ pub(super) fn draw_line_editor(
                 vec!["0"; names.len()].join(","),
                 names.last().map_or("i", String::as_str)
             ),
+        ),
+        Prompt::Claim(formula) => (
+            " claim · Enter check · Esc cancel ",
+            format!("J in index notation, like J = {formula} (empty: no claim)"),
         ),
     };
     let width = area.width.saturating_sub(4);

@@ -369,3 +369,141 @@ fn a_screen_too_small_says_so() {
         screen[1]
     );
 }
+
+/// `app` after setting the claim `text` with the claim prompt, its comparison finished.
+fn with_claim(app: &mut App, text: &str) -> Vec<String> {
+    let mut typing = vec![Action::Open(Mode::Claim), Action::Text(TextEdit::Clear)];
+    typing.extend(text.chars().map(|c| Action::Text(TextEdit::Insert(c))));
+    typing.push(Action::Submit);
+    step_and_draw(app, &typing);
+    app.finish_jobs();
+    step_and_draw(app, &[])
+}
+
+#[test]
+fn a_bad_claim_shows_its_caret_and_keeps_the_view() {
+    let mut app = small(60, 18);
+    let before = step_and_draw(&mut app, &[]);
+    let screen = with_claim(&mut app, "delta(i,q)*W[j,l]");
+    assert_eq!(app.mode(), Mode::Claim);
+    row_with(&screen, "┌ claim · Enter check · Esc cancel");
+    row_with(&screen, "index q is neither one of J's axes");
+    let caret = row_with(&screen, "^");
+    let typed = row_with(&screen, "  delta(i,q)*W[j,l]");
+    assert_eq!(caret.find('^'), typed.find('q'), "{}", screen.join("\n"));
+    assert_eq!(screen[1], before[1]);
+    let screen = step_and_draw(&mut app, &[Action::Close]);
+    assert_eq!(screen, before);
+}
+
+#[test]
+fn the_header_gives_the_verdict_of_the_library() {
+    let mut app = small(60, 18);
+    let screen = with_claim(&mut app, "delta(i,k)*W[j,l]");
+    assert_eq!(app.mode(), Mode::Normal);
+    assert_eq!(screen[1], "claim holds (exact: 120 entries)");
+
+    let screen = with_claim(&mut app, "W[j,l]");
+    let comparison = &app.claim.checked().unwrap().comparison;
+    assert_eq!(comparison.differing, 360);
+    assert!(
+        screen[1].starts_with("claim fails: 360 entries differ · "),
+        "{}",
+        screen[1]
+    );
+    let hint = comparison.hints[0].sentence(&app.overview.axis_names, Notation::Unicode);
+    assert!(hint.starts_with(
+        screen[1]["claim fails: 360 entries differ · ".len()..].trim_end_matches('…')
+    ));
+
+    // An empty claim clears it: the counts are back.
+    let screen = with_claim(&mut app, "");
+    assert_eq!(
+        screen[1],
+        "480 entries · structural 120 (25%) · numeric 120"
+    );
+}
+
+#[test]
+fn the_inspector_shows_the_claim_beside_j() {
+    let mut app = small(80, 24);
+    let screen = with_claim(&mut app, "W[j,l]");
+    let claim = row_with(&screen, "claim    ");
+    assert!(claim.contains("equals J"), "{claim}");
+    // k = 1 ≠ i = 0: J is 0 there, the claim is W[0,0].
+    let screen = step_and_draw(&mut app, &[Action::Move(Direction::Down)]);
+    let claim = row_with(&screen, "claim    ");
+    assert!(claim.contains("differs from J"), "{claim}");
+    let w = app.problem().jacobian.entry(&[0, 0, 0, 0]);
+    assert_eq!(app.claim.entry.as_ref().unwrap().value, w);
+    let terms = &app.claim.entry.as_ref().unwrap().terms;
+    assert!(terms[0].starts_with("W[0,0] = "), "{terms:?}");
+    row_with(&screen, &terms[0]);
+}
+
+#[test]
+fn the_claim_map_paints_every_block_that_holds_a_difference() {
+    use crate::tui::heatmap::MapMode;
+    use crate::tui::theme::Agreement;
+    let mut app = small(60, 18);
+    with_claim(&mut app, "W[j,l]");
+    let cycle = [(); 3].map(|()| Action::CycleMapMode);
+    step_and_draw(&mut app, &cycle);
+    assert_eq!(app.map_mode(), MapMode::Agreement);
+    for zoom in [None, Some(Action::ZoomIn), Some(Action::ZoomIn)] {
+        let screen = step_and_draw(&mut app, zoom.as_slice());
+        row_with(&screen, "claim vs J");
+        let grid = app.claim.grid.as_ref().unwrap();
+        let viewport = grid.viewport;
+        let (truth, claim) = (&app.problem().jacobian, &app.claim.checked().unwrap().bound);
+        for y in 0..viewport.height {
+            for x in 0..viewport.width {
+                // Brute force: every entry of the block, J beside the claim.
+                let (mut differs, mut nonzero) = (false, false);
+                if let Some((row, col)) = viewport.entry_of((y, x)) {
+                    for r in row..(row + viewport.block.0).min(viewport.rows) {
+                        for c in col..(col + viewport.block.1).min(viewport.cols) {
+                            let mut index = app.cursor().to_vec();
+                            app.axes().place(&mut index, (r, c));
+                            let (t, a) = (truth.entry(&index), claim.entry(&index));
+                            differs |= !crate::claim::compare::agrees(a, t);
+                            nonzero |= t != 0.0 || a != 0.0;
+                        }
+                    }
+                }
+                // J is δ(i,k)·W[j,l]: the claim differs only where J is zero.
+                let expected = match (differs, nonzero) {
+                    (true, _) => Some(Agreement::ClaimOnly),
+                    (false, true) => Some(Agreement::Agree),
+                    (false, false) => None,
+                };
+                assert_eq!(
+                    grid.block(y, x),
+                    expected,
+                    "block ({y}, {x}) of {viewport:?}"
+                );
+            }
+        }
+    }
+    // Clearing the claim leaves the claim map.
+    with_claim(&mut app, "");
+    assert_eq!(app.map_mode(), MapMode::Sparsity);
+}
+
+#[test]
+fn n_jumps_to_the_next_difference() {
+    let mut app = small(60, 18);
+    with_claim(&mut app, "W[j,l]");
+    // Row k = 0 = i agrees; the first difference in reading order is (k, l) = (1, 0).
+    step_and_draw(&mut app, &[Action::NextNonzero]);
+    assert_eq!(app.cursor(), [0, 0, 1, 0]);
+    step_and_draw(&mut app, &[Action::NextNonzero]);
+    assert_eq!(app.cursor(), [0, 0, 1, 1]);
+    // Back past row 0, which agrees: wrapped to the last entry.
+    step_and_draw(&mut app, &[Action::PrevNonzero, Action::PrevNonzero]);
+    assert_eq!(app.cursor(), [0, 0, 3, 5]);
+    let screen = with_claim(&mut app, "delta(i,k)*W[j,l]");
+    assert!(screen[1].starts_with("claim holds"));
+    let screen = step_and_draw(&mut app, &[Action::NextNonzero]);
+    row_with(&screen, "the claim equals J on this slice");
+}
