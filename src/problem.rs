@@ -213,6 +213,23 @@ impl Problem {
         Overview::new(self.graph(), jacobian.wrt(), jacobian.formula(), notation)
     }
 
+    /// The inputs of an independent second draw, for checking a claim (an identity must not
+    /// hold by accident): the loaded inputs kept, the others drawn with another seed;
+    /// `None` if every input is loaded (the draw would repeat the first).
+    pub fn second_draw(&self) -> Result<Option<Inputs>, Error> {
+        let spec = ProblemSpec {
+            seed: self.spec.seed ^ SECOND_DRAW,
+            ..self.spec.clone()
+        };
+        let other = Problem::build(spec)?;
+        let repeated = self
+            .graph()
+            .variables()
+            .iter()
+            .all(|name| other.inputs.get(name) == self.inputs.get(name));
+        Ok((!repeated).then_some(other.inputs))
+    }
+
     /// The name of the variable J differentiates with respect to.
     pub fn wrt_name(&self) -> &str {
         self.jacobian.wrt_name()
@@ -393,6 +410,10 @@ impl Overview {
         )
     }
 }
+
+/// The second draw's seed is the problem's seed with these bits flipped, so that the
+/// second draw of `--seed 0` is not the first draw of `--seed 1`.
+const SECOND_DRAW: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// The 1-norm condition number above which [`Problem::warnings`] warns about `inv` and
 /// `det`: about half of the 16 significant digits of `f64` are lost.

@@ -19,14 +19,9 @@ use crate::claim::parse::parse_claim;
 use crate::claim::{Claim, IndexClaim};
 use crate::error::Error;
 use crate::expr::diagnostic::escape;
-use crate::inputs::Inputs;
 use crate::layout::{self, ShapeContext};
 use crate::numfmt;
-use crate::problem::{Problem, ProblemSpec};
-
-/// The second draw's seed is the problem's seed with these bits flipped, so that the
-/// second draw of `--seed 0` is not the first draw of `--seed 1`.
-const SECOND_DRAW: u64 = 0x9E37_79B9_7F4A_7C15;
+use crate::problem::Problem;
 
 /// Checks the claim `text` about `problem`'s J and prints the verdict.
 pub fn run(
@@ -85,7 +80,7 @@ fn index_claim(
 ) -> Result<bool, Error> {
     let truth = &problem.jacobian;
     let mut draws = vec![Draw::new(truth, claim, &problem.inputs)?];
-    if let Some(inputs) = second_draw(problem)? {
+    if let Some(inputs) = problem.second_draw()? {
         draws.push(Draw::new(truth, claim, &inputs)?);
     }
     let comparison = compare::compare(truth, claim, &draws, notation)?;
@@ -95,22 +90,6 @@ fn index_claim(
         report(problem, claim, &comparison, notation, out)?;
     }
     Ok(comparison.holds)
-}
-
-/// The inputs of the second draw: the loaded ones kept, the others drawn with another
-/// seed; `None` if every input is loaded (the draw would repeat the first).
-fn second_draw(problem: &Problem) -> Result<Option<Inputs>, Error> {
-    let spec = ProblemSpec {
-        seed: problem.spec.seed ^ SECOND_DRAW,
-        ..problem.spec.clone()
-    };
-    let other = Problem::build(spec)?;
-    let repeated = problem
-        .graph()
-        .variables()
-        .iter()
-        .all(|name| other.inputs.get(name) == problem.inputs.get(name));
-    Ok((!repeated).then_some(other.inputs))
 }
 
 /// The verdict, the method and the tolerance, then the diagnosis, as text.
@@ -280,6 +259,7 @@ fn hint_fields(hint: &Hint) -> Value {
 mod tests {
     use super::*;
     use crate::claim::ClaimKind;
+    use crate::problem::ProblemSpec;
 
     /// The report of `claim` (J's formula with its coefficient times `factor`) for
     /// `X @ W.T` with X 3×4 and W 2×4, in `notation`, as JSON or text.

@@ -221,8 +221,9 @@ impl ClaimMode {
     }
 }
 
-/// Compares `claim` with `problem`'s J at the problem's inputs, and binds the claim to
-/// them; `progress` can stop the binding's evaluation.
+/// Compares `claim` with `problem`'s J at the problem's inputs and an independent second
+/// draw (as `jacscope check` does), and binds the claim to the problem's inputs;
+/// `progress` can stop the binding's evaluation.
 fn check(
     problem: &Problem,
     claim: &IndexClaim,
@@ -230,9 +231,11 @@ fn check(
     progress: &Progress,
 ) -> Result<CheckedClaim, String> {
     let truth = &problem.jacobian;
-    let draw = Draw::new(truth, claim, &problem.inputs).map_err(|e| e.to_string())?;
-    let comparison =
-        compare::compare(truth, claim, &[draw], notation).map_err(|e| e.to_string())?;
+    let mut draws = vec![Draw::new(truth, claim, &problem.inputs).map_err(|e| e.to_string())?];
+    if let Some(inputs) = problem.second_draw().map_err(|e| e.to_string())? {
+        draws.push(Draw::new(truth, claim, &inputs).map_err(|e| e.to_string())?);
+    }
+    let comparison = compare::compare(truth, claim, &draws, notation).map_err(|e| e.to_string())?;
     let wanted = jacobian::needed_nodes(&claim.formula);
     let values = eval::evaluate_nodes(&claim.graph, &problem.inputs, &wanted, progress)
         .map_err(|e| e.to_string())?
