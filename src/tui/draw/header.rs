@@ -102,8 +102,8 @@ fn numeric_text(numeric: &NumericCount) -> String {
 }
 
 /// The two header lines for `width` cells: the expression, wrt and J's shape; then J's
-/// entry count, its structural nonzeros and, if known, `numeric` (the numeric count or its
-/// progress).
+/// entry count, its structural nonzeros, if known `numeric` (the numeric count or its
+/// progress), and where J can be nonzero if the line has room.
 pub(super) fn header_lines(
     theme: &Theme,
     s: &Overview,
@@ -133,8 +133,17 @@ pub(super) fn header_lines(
         Span::raw(format!("structural {}", s.structural_text())),
     ]);
     if let Some(numeric) = numeric {
-        second.spans.push(Span::styled(dot, theme.dim()));
+        second.spans.push(Span::styled(dot.clone(), theme.dim()));
         second.spans.push(Span::raw(numeric));
+    }
+    // Where J can be nonzero, read off the deltas, when the line has room for it.
+    let place = vec![
+        Span::styled(dot, theme.dim()),
+        Span::raw(s.where_nonzero.clone()),
+    ];
+    let place_width: usize = place.iter().map(Span::width).sum();
+    if second.width() + place_width <= usize::from(width) {
+        second.spans.extend(place);
     }
     vec![first, second]
 }

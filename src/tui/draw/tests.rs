@@ -88,6 +88,24 @@ fn the_header_names_the_problem_and_counts_j() {
 }
 
 #[test]
+fn the_header_says_where_j_can_be_nonzero_when_there_is_room() {
+    let mut app = small(100, 18);
+    let screen = step_and_draw(&mut app, &[]);
+    assert_eq!(
+        screen[1],
+        "480 entries · structural 120 (25%) · numeric 120 · nonzero only where i = k"
+    );
+    app.update(Action::CycleWrt);
+    app.finish_jobs();
+    let screen = step_and_draw(&mut app, &[]);
+    assert!(
+        screen[1].ends_with(" · nonzero only where j = k"),
+        "{}",
+        screen[1]
+    );
+}
+
+#[test]
 fn the_slice_map_follows_the_cursor() {
     let mut app = small(60, 18);
     let moves = [
