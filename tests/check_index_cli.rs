@@ -5,20 +5,9 @@
 use assert_cmd::Command;
 use serde_json::Value;
 
-/// Runs `jacscope check … --claim CLAIM --json`; returns the exit code and the document.
-fn check_json(claim: &str, problem: &[&str]) -> (Option<i32>, Value) {
-    let output = Command::cargo_bin("jacscope")
-        .unwrap()
-        .arg("check")
-        .args(problem)
-        .args(["--claim", claim, "--json"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let doc = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|_| panic!("{claim}: no JSON; stderr: {stderr}"));
-    (output.status.code(), doc)
-}
+#[path = "common/run.rs"]
+mod run;
+use run::check_json;
 
 /// The kinds of the hints of a document.
 fn kinds(doc: &Value) -> Vec<String> {
@@ -35,7 +24,7 @@ const SQUARE: [&str; 5] = ["X @ W.T", "-s", "X=4x4", "-s", "W=4x4"];
 
 #[test]
 fn the_seeds_answer_holds_in_both_draws() {
-    let (code, doc) = check_json("delta(i,k)*W[j,l]", &[]);
+    let (code, doc) = check_json(&[], "delta(i,k)*W[j,l]");
     assert_eq!(code, Some(0), "{doc}");
     assert_eq!(doc["kind"], "index");
     assert_eq!(doc["holds"], true);
@@ -52,7 +41,7 @@ fn the_seeds_answer_holds_in_both_draws() {
     ] {
         assert!(doc.get(key).is_some(), "{key} in {doc}");
     }
-    let (code, doc) = check_json("δ(i,k)·W[j,l]", &SQUARE);
+    let (code, doc) = check_json(&SQUARE, "δ(i,k)·W[j,l]");
     assert_eq!(
         (code, &doc["checked"]["method"]),
         (Some(0), &Value::from("exact"))
@@ -68,7 +57,7 @@ fn each_wrong_claim_says_where_and_why() {
         ("W[j,l]", "missing_delta"),
         ("delta(i,k)*W[l,j]", "transposed_factor"),
     ] {
-        let (code, doc) = check_json(claim, &SQUARE);
+        let (code, doc) = check_json(&SQUARE, claim);
         assert_eq!(code, Some(3), "{claim}: {doc}");
         assert_eq!(doc["holds"], false);
         assert!(kinds(&doc).contains(&hint.to_string()), "{claim}: {doc}");
@@ -80,7 +69,7 @@ fn each_wrong_claim_says_where_and_why() {
         );
         assert!(doc["differing_entries"].as_u64().unwrap() > 0);
     }
-    let (_, doc) = check_json("W[j,l]", &SQUARE);
+    let (_, doc) = check_json(&SQUARE, "W[j,l]");
     assert_eq!(doc["claim_only_support"], 4 * 4 * 4 * 4 - 4 * 4 * 4);
 }
 

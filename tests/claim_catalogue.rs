@@ -7,20 +7,9 @@
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
-/// Runs `jacscope check PROBLEM --claim CLAIM --json`; returns the exit code and the document.
-fn check_json(problem: &[&str], claim: &str) -> (Option<i32>, Value) {
-    let output = Command::cargo_bin("jacscope")
-        .unwrap()
-        .arg("check")
-        .args(problem)
-        .args(["--claim", claim, "--json"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let doc = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|_| panic!("{claim}: no JSON; stderr: {stderr}"));
-    (output.status.code(), doc)
-}
+#[path = "common/run.rs"]
+mod run;
+use run::check_json;
 
 /// The seed's problem: `X @ W.T` with X 64×1024 and W 512×1024.
 const SEED: &[&str] = &[];

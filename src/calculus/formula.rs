@@ -137,6 +137,21 @@ pub enum TensorDef {
     },
 }
 
+impl TensorDef {
+    /// The node the tensor is computed from (its value, or the argument of f′, a power,
+    /// centring, softmax or an inverse).
+    pub fn node(&self) -> NodeId {
+        match *self {
+            TensorDef::Node(node)
+            | TensorDef::ElemDeriv { arg: node, .. }
+            | TensorDef::Power { arg: node, .. }
+            | TensorDef::Centered { arg: node, .. }
+            | TensorDef::Softmax { arg: node, .. }
+            | TensorDef::Inverse { arg: node } => node,
+        }
+    }
+}
+
 /// The Jacobian J[out…, in…] = ∂Y[out…]/∂X[in…] as a sum of terms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Formula {

@@ -111,7 +111,7 @@ pub fn definitions(formula: &Formula, graph: &Graph) -> Vec<(String, String)> {
         .iter()
         .flat_map(|term| &term.factors)
         .filter_map(|factor| match factor {
-            Factor::Tensor { tensor, .. } => Some(tensor_node(&formula.tensors[*tensor])),
+            Factor::Tensor { tensor, .. } => Some(formula.tensors[*tensor].node()),
             Factor::Delta(..) => None,
         })
         .collect();
@@ -160,7 +160,7 @@ impl Names {
     /// operations the derivation steps write in function form (softmax, logsumexp, var,
     /// std, inv, det), so that a node has the same name in the formula and in the steps.
     pub(super) fn new(formula: &Formula, graph: &Graph) -> Names {
-        let mut named: Vec<NodeId> = formula.tensors.iter().map(tensor_node).collect();
+        let mut named: Vec<NodeId> = formula.tensors.iter().map(TensorDef::node).collect();
         named.extend(graph.nodes.iter().filter_map(|node| match node.op {
             Op::Softmax { arg, .. }
             | Op::LogSumExp { arg, .. }
@@ -223,18 +223,6 @@ impl Names {
         self.intermediates
             .iter()
             .map(|&node| (node, self.by_node[&node].as_str()))
-    }
-}
-
-/// The node a tensor definition is about.
-fn tensor_node(def: &TensorDef) -> NodeId {
-    match *def {
-        TensorDef::Node(node)
-        | TensorDef::ElemDeriv { arg: node, .. }
-        | TensorDef::Power { arg: node, .. }
-        | TensorDef::Centered { arg: node, .. }
-        | TensorDef::Softmax { arg: node, .. }
-        | TensorDef::Inverse { arg: node } => node,
     }
 }
 

@@ -672,7 +672,7 @@ impl<'a> Reader<'a> {
     /// `tensor := ('[' slot (',' slot)* ']')? power?` after a tensor's name: checks the
     /// number of axes and each index's range.
     fn tensor(&mut self, def: TensorDef, name: Span) -> Result<Terms, ClaimError> {
-        let shape = self.graph.node(tensor_node(&def)).shape.clone();
+        let shape = self.graph.node(def.node()).shape.clone();
         let text = self.text;
         let mut slots = Vec::new();
         self.skip_space();
@@ -1040,18 +1040,6 @@ impl<'a> Reader<'a> {
             terms,
         };
         Ok((self.graph, formula))
-    }
-}
-
-/// The node a tensor definition reads.
-fn tensor_node(def: &TensorDef) -> NodeId {
-    match *def {
-        TensorDef::Node(node)
-        | TensorDef::ElemDeriv { arg: node, .. }
-        | TensorDef::Power { arg: node, .. }
-        | TensorDef::Centered { arg: node, .. }
-        | TensorDef::Softmax { arg: node, .. }
-        | TensorDef::Inverse { arg: node } => node,
     }
 }
 

@@ -263,7 +263,26 @@ pub enum Op {
 impl Op {
     /// The operands of this node, in order.
     pub fn operands(&self) -> Vec<NodeId> {
-        match *self {
+        self.clone()
+            .operands_mut()
+            .into_iter()
+            .map(|a| *a)
+            .collect()
+    }
+
+    /// This operation with every operand passed through `f` (the same operation on other
+    /// nodes), for copying a node from one graph into another.
+    pub fn map_operands(&self, f: impl Fn(NodeId) -> NodeId) -> Op {
+        let mut op = self.clone();
+        for a in op.operands_mut() {
+            *a = f(*a);
+        }
+        op
+    }
+
+    /// The operands of this node, in order, to change in place.
+    fn operands_mut(&mut self) -> Vec<&mut NodeId> {
+        match self {
             Op::Input(_) | Op::Number(_) | Op::Eye(_) => vec![],
             Op::Neg(a)
             | Op::Pow(a, _)
@@ -281,32 +300,6 @@ impl Op {
                 vec![a, b]
             }
         }
-    }
-
-    /// This operation with every operand passed through `f` (the same operation on other
-    /// nodes), for copying a node from one graph into another.
-    pub fn map_operands(&self, f: impl Fn(NodeId) -> NodeId) -> Op {
-        let mut op = self.clone();
-        match &mut op {
-            Op::Input(_) | Op::Number(_) | Op::Eye(_) => {}
-            Op::Neg(a)
-            | Op::Pow(a, _)
-            | Op::Transpose(a)
-            | Op::Elementwise(_, a)
-            | Op::Reduce { arg: a, .. }
-            | Op::Softmax { arg: a, .. }
-            | Op::LogSumExp { arg: a, .. }
-            | Op::Trace(a)
-            | Op::Inv(a)
-            | Op::Det(a)
-            | Op::DiagMatrix(a)
-            | Op::Diagonal(a) => *a = f(*a),
-            Op::Binary(_, a, b) | Op::MatMul(a, b) | Op::Kron(a, b) | Op::Outer(a, b) => {
-                *a = f(*a);
-                *b = f(*b);
-            }
-        }
-        op
     }
 }
 

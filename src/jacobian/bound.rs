@@ -14,7 +14,7 @@ use ndarray::{ArrayD, ArrayViewD};
 
 use super::JacobianError;
 use super::dense::{Cond, Dense, MAX_AXES, Scratch, scratch};
-use super::plan::{self, Part, PartEval, TermPlan, tensor_arg};
+use super::plan::{self, Part, PartEval, TermPlan};
 use crate::calculus::{Formula, TensorDef, TensorId};
 use crate::eval::kernels;
 use crate::expr::{Graph, NodeId};
@@ -393,7 +393,7 @@ fn evaluate_tensor(
     node_value: &impl Fn(NodeId) -> Option<Arc<ArrayD<f64>>>,
     progress: &Progress,
 ) -> Result<(Dense, Option<Dense>), JacobianError> {
-    let arg = tensor_arg(def);
+    let arg = def.node();
     if arg >= graph.nodes.len() {
         return Err(JacobianError::Malformed(format!(
             "tensor refers to node {arg}, the graph has {} nodes",

@@ -63,22 +63,10 @@ pub(super) struct TermPlan {
     pub(super) pattern: SupportPattern,
 }
 
-/// The node a tensor definition is computed from.
-pub(super) fn tensor_arg(def: &TensorDef) -> NodeId {
-    match *def {
-        TensorDef::Node(arg)
-        | TensorDef::ElemDeriv { arg, .. }
-        | TensorDef::Power { arg, .. }
-        | TensorDef::Centered { arg, .. }
-        | TensorDef::Softmax { arg, .. }
-        | TensorDef::Inverse { arg } => arg,
-    }
-}
-
 /// The nodes whose values binding `formula` needs (its tensors' arguments), each once, in
 /// increasing order: evaluate these with [`crate::eval::evaluate_nodes`].
 pub fn needed_nodes(formula: &Formula) -> Vec<NodeId> {
-    let mut nodes: Vec<NodeId> = formula.tensors.iter().map(tensor_arg).collect();
+    let mut nodes: Vec<NodeId> = formula.tensors.iter().map(TensorDef::node).collect();
     nodes.sort_unstable();
     nodes.dedup();
     nodes
@@ -105,7 +93,7 @@ pub fn binding_cost(formula: &Formula, graph: &Graph) -> BindingCost {
             .saturating_add(u64::try_from(work).unwrap_or(u64::MAX));
     };
     for def in &formula.tensors {
-        let arg = tensor_arg(def);
+        let arg = def.node();
         if matches!(def, TensorDef::Node(_)) || arg >= graph.nodes.len() {
             continue;
         }

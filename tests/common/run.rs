@@ -80,3 +80,19 @@ pub fn succeeds(args: &[&str]) -> Run {
     assert_eq!(run.code, Some(0), "jacscope {args:?}: {}", run.stderr);
     run
 }
+
+/// Runs `jacscope check PROBLEM --claim CLAIM --json`; returns the exit code and the
+/// document.
+pub fn check_json(problem: &[&str], claim: &str) -> (Option<i32>, serde_json::Value) {
+    let output = Command::cargo_bin("jacscope")
+        .unwrap()
+        .arg("check")
+        .args(problem)
+        .args(["--claim", claim, "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let doc = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("{claim}: no JSON; stderr: {stderr}"));
+    (output.status.code(), doc)
+}
