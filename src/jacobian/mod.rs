@@ -21,7 +21,7 @@ mod explain;
 mod plan;
 mod slice;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use ndarray::ArrayD;
 use thiserror::Error;

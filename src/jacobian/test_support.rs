@@ -200,7 +200,7 @@ pub(super) type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
 
 /// The Jacobian of `source` with respect to `wrt`, inputs drawn with seed 0 unless
 /// given in `loaded`.
-pub(super) fn problem(
+pub(crate) fn problem(
     source: &str,
     shapes: &[(&str, &str)],
     wrt: &str,

@@ -906,10 +906,6 @@ mod tests {
 
     use super::dense::dense_kron;
     use super::*;
-    use crate::calculus;
-    use crate::eval;
-    use crate::expr::{self, Shape};
-    use crate::inputs::Inputs;
     use crate::jacobian::Jacobian;
     use crate::layout::{JacobianDims, Layout};
 
@@ -918,16 +914,7 @@ mod tests {
 
     /// The Jacobian of `source` by `wrt`, inputs standard normal with seed 0.
     fn jacobian(source: &str, shapes: &[(&str, &str)], wrt: &str) -> Jacobian {
-        let shapes: BTreeMap<String, Shape> = shapes
-            .iter()
-            .map(|(n, s)| (n.to_string(), expr::parse_shape(s).unwrap()))
-            .collect();
-        let graph = expr::compile(source, &shapes).unwrap();
-        let wrt = graph.input(wrt).unwrap();
-        let inputs = Inputs::new(&graph, BTreeMap::new(), 0).unwrap();
-        let values = eval::evaluate(&graph, &inputs).unwrap();
-        let formula = calculus::jacobian_formula(&graph, wrt);
-        Jacobian::new(graph, wrt, formula, &values).unwrap()
+        crate::jacobian::test_support::problem(source, shapes, wrt, BTreeMap::new()).0
     }
 
     /// The numerator-layout matrix of J in `layout`, entry by entry.

@@ -7,16 +7,7 @@ use crate::inputs::Inputs;
 
 /// J of `source` with respect to `wrt`, with the inputs it was evaluated at (seed 0).
 fn problem(source: &str, shapes: &[(&str, &str)], wrt: &str) -> (Jacobian, Inputs) {
-    let shapes: BTreeMap<String, Shape> = shapes
-        .iter()
-        .map(|(n, s)| (n.to_string(), expr::parse_shape(s).unwrap()))
-        .collect();
-    let graph = expr::compile(source, &shapes).unwrap();
-    let wrt = graph.input(wrt).unwrap();
-    let inputs = Inputs::new(&graph, BTreeMap::new(), 0).unwrap();
-    let values = eval::evaluate(&graph, &inputs).unwrap();
-    let formula = calculus::jacobian_formula(&graph, wrt);
-    (Jacobian::new(graph, wrt, formula, &values).unwrap(), inputs)
+    crate::jacobian::test_support::problem(source, shapes, wrt, BTreeMap::new())
 }
 
 /// The claim bound to the problem's inputs, as a Jacobian of its own.
