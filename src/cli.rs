@@ -84,10 +84,16 @@ pub enum Command {
         /// The problem.
         #[command(flatten)]
         problem: ProblemArgs,
-        /// The claim: a shape (64x1024x1024x512) or an index formula in the notation
-        /// jacscope prints ("delta(i,k)*W[j,l]"); it may begin with a minus sign.
+        /// The claim: a shape (64x1024x1024x512), an index formula in the notation
+        /// jacscope prints ("delta(i,k)*W[j,l]") or a matrix expression of the language
+        /// ("kron(W, eye(64))" with --layout); it may begin with a minus sign.
         #[arg(long, value_name = "CLAIM", allow_hyphen_values = true)]
         claim: String,
+        /// The layout a matrix claim is J in (default: J's own, for a J of rank ≤ 2):
+        /// out+in, in+out, numerator-colmajor, numerator-rowmajor, denominator-colmajor,
+        /// denominator-rowmajor.
+        #[arg(long, value_name = "NAME")]
+        layout: Option<String>,
         /// Output options.
         #[command(flatten)]
         output: OutputArgs,

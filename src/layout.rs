@@ -175,6 +175,35 @@ impl Layout {
         }
     }
 
+    /// Which of J's axes (by position in J's own out+in order) each axis of this layout
+    /// combines, slowest first: in `numerator-colmajor`, J of `X @ W.T` by X is the matrix
+    /// whose row j·64 + i combines `[1, 0]` (j, i) and whose column l·64 + k combines
+    /// `[3, 2]`. A tensor layout's axes are J's axes one by one.
+    pub fn combined_axes(self, dims: &JacobianDims) -> Vec<Vec<usize>> {
+        let out: Vec<usize> = (0..dims.out.len()).collect();
+        let input: Vec<usize> = (dims.out.len()..dims.out.len() + dims.input.len()).collect();
+        let singles = |axes: &[usize]| axes.iter().map(|&a| vec![a]).collect::<Vec<_>>();
+        match (self, self.matrix()) {
+            (Layout::InOut, _) => [singles(&input), singles(&out)].concat(),
+            (_, None) => [singles(&out), singles(&input)].concat(),
+            (_, Some((order, numerator))) => {
+                let slow_to_fast = |axes: &[usize]| -> Vec<usize> {
+                    order
+                        .slow_to_fast(axes.len())
+                        .into_iter()
+                        .map(|a| axes[a])
+                        .collect()
+                };
+                let (rows, cols) = (slow_to_fast(&out), slow_to_fast(&input));
+                if numerator {
+                    vec![rows, cols]
+                } else {
+                    vec![cols, rows]
+                }
+            }
+        }
+    }
+
     /// J's shape in this layout.
     pub fn shape(self, dims: &JacobianDims) -> Vec<usize> {
         match (self, self.matrix()) {
@@ -746,6 +775,29 @@ mod tests {
         JacobianDims {
             out: out.to_vec(),
             input: input.to_vec(),
+        }
+    }
+
+    #[test]
+    fn combined_axes_flatten_to_the_layout_positions() {
+        // Reading an entry's position off the combined axes (slowest first, row-major over
+        // their ranges) must give what `position` gives, in every layout.
+        for dims in [dims(&[3, 4], &[2, 5]), dims(&[], &[2, 3]), dims(&[4], &[3])] {
+            let shape = [&dims.out[..], &dims.input[..]].concat();
+            for layout in Layout::ALL {
+                let combined = layout.combined_axes(&dims);
+                for index in all_indices(&shape) {
+                    let read: Vec<usize> = combined
+                        .iter()
+                        .map(|axes| {
+                            let ranges: Vec<usize> = axes.iter().map(|&a| shape[a]).collect();
+                            let at: Vec<usize> = axes.iter().map(|&a| index[a]).collect();
+                            VecOrder::RowMajor.flatten(&ranges, &at)
+                        })
+                        .collect();
+                    assert_eq!(read, layout.position(&dims, &index), "{layout} {index:?}");
+                }
+            }
         }
     }
 

@@ -17,6 +17,34 @@ const SEED: &[&str] = &[];
 const LINEAR: &[&str] = &["X @ W.T", "-s", "X=4x4", "-s", "W=4x4"];
 /// `X @ W` differentiated with respect to W.
 const LINEAR_WRT_W: &[&str] = &["X @ W", "-s", "X=4x4", "-s", "W=4x4", "--wrt", "W"];
+/// `LINEAR` read as a matrix in the vec layouts, for matrix claims.
+const LINEAR_COLMAJOR: &[&str] = &[
+    "X @ W.T",
+    "-s",
+    "X=4x4",
+    "-s",
+    "W=4x4",
+    "--layout",
+    "numerator-colmajor",
+];
+const LINEAR_ROWMAJOR: &[&str] = &[
+    "X @ W.T",
+    "-s",
+    "X=4x4",
+    "-s",
+    "W=4x4",
+    "--layout",
+    "numerator-rowmajor",
+];
+const LINEAR_DENOMINATOR: &[&str] = &[
+    "X @ W.T",
+    "-s",
+    "X=4x4",
+    "-s",
+    "W=4x4",
+    "--layout",
+    "denominator-colmajor",
+];
 /// A dense layer.
 const RELU_LAYER: &[&str] = &[
     "relu(X @ W.T + b)",
@@ -118,7 +146,23 @@ fn missing_delta(delta: &str, condition: &str) -> (&'static str, Value) {
 /// The catalogue of wrong claims.
 fn catalogue() -> Vec<Wrong> {
     vec![
-        // Sign and constant factors.
+        // Kronecker forms in vec layouts: the factors in the wrong order (I ⊗ W where
+        // column-major vec needs W ⊗ I) read J with i↔j and k↔l; the numerator's form
+        // claimed in the denominator layout is W transposed; a sign.
+        wrong(
+            LINEAR_COLMAJOR,
+            "kron(eye(4), W)",
+            vec![(
+                "permutation",
+                json!({"reads": ["j", "i", "l", "k"], "layout": null}),
+            )],
+        ),
+        wrong(
+            LINEAR_DENOMINATOR,
+            "kron(W, eye(4))",
+            vec![swapped("j", "l"), transposed("W[l,j]", "W[j,l]")],
+        ),
+        wrong(LINEAR_ROWMAJOR, "-kron(eye(4), W)", vec![scale(-1.0)]),
         wrong(LINEAR, "-delta(i,k)*W[j,l]", vec![scale(-1.0)]),
         wrong(LINEAR, "2*delta(i,k)*W[j,l]", vec![scale(2.0)]),
         wrong(SEED, "2*delta(i,k)*W[j,l]", vec![scale(2.0)]),
@@ -338,34 +382,89 @@ fn correct_claims_hold() {
     }
 }
 
-/// A matrix claim must have J's shape, and is refused for a J of rank > 2 (that needs a
-/// layout and a comparison in vec layout, which are not built): both are bad input.
+/// A matrix claim must have J's shape in its layout, a J of rank > 2 needs a matrix
+/// layout, and a kron must split the combined indices of that layout: each is bad input.
 #[test]
-fn a_matrix_claim_of_the_wrong_shape_or_rank_is_bad_input() {
-    let refused = |problem: &[&str], claim: &str| {
+fn a_matrix_claim_of_the_wrong_shape_or_layout_is_bad_input() {
+    let refused = |problem: &[&str], claim: &str, layout: Option<&str>| {
         let output = Command::cargo_bin("jacscope")
             .unwrap()
             .arg("check")
             .args(problem)
             .args(["--claim", claim])
+            .args(layout.map(|l| ["--layout", l]).iter().flatten())
             .output()
             .unwrap();
         assert_eq!(output.status.code(), Some(2), "{claim}");
         assert!(output.stdout.is_empty(), "{claim}");
         String::from_utf8(output.stderr).unwrap()
     };
-    let message = refused(TRACE, "B @ A");
+    let message = refused(TRACE, "B @ A", None);
     assert!(
         message.contains("the matrix claim has shape 2×4 but J has shape 4×2"),
         "{message}"
     );
     assert!(message.contains("\n  B @ A\n  ^^^^^"), "{message}");
-    let message = refused(SEED, "kron(W, eye(64))");
+    let message = refused(SEED, "kron(W, eye(64))", None);
     assert!(
         message.contains(
-            "a matrix claim about a J of rank 4 needs --layout and a comparison in vec layout, \
-             which is not built yet"
+            "J has rank 4, so a matrix claim is J in a matrix layout: give --layout \
+             (numerator-colmajor, numerator-rowmajor, denominator-colmajor, denominator-rowmajor)"
         ),
         "{message}"
     );
+    let message = refused(SEED, "kron(W, eye(64))", Some("denominator-colmajor"));
+    assert!(
+        message.contains(
+            "the matrix claim has shape 32768×65536 but J in layout denominator-colmajor has \
+             shape 65536×32768"
+        ),
+        "{message}"
+    );
+    // Column-major vec(Y) runs i fastest, so its rows split as (j, i) = 512×64: W ⊗ I₆₄,
+    // never I₆₄ ⊗ W, which would need i slowest.
+    let message = refused(SEED, "kron(eye(64), W)", Some("numerator-colmajor"));
+    assert!(
+        message.contains(
+            "this kron reads its second operand over the last 512 positions of the combined \
+             index (j, i) = 512×64 of J in layout numerator-colmajor, which no split of it gives"
+        ),
+        "{message}"
+    );
+    let message = refused(SEED, "relu(kron(W, eye(64)))", Some("numerator-colmajor"));
+    assert!(
+        message.contains(
+            "this is read at the combined index (j, i) of J in layout numerator-colmajor, which \
+             only kron, eye, outer, @, .T, + - * / take apart"
+        ),
+        "{message}"
+    );
+}
+
+/// The seed's J in each matrix layout, written as the textbooks write it (Magnus &
+/// Neudecker: ∂vec(XWᵀ)/∂vec(X)ᵀ = W ⊗ I), holds; compared without the dense 2³¹-entry
+/// matrix, on the structural supports read off the claim's deltas.
+#[test]
+fn the_seed_in_each_matrix_layout_holds() {
+    for (layout, claim) in [
+        ("numerator-colmajor", "kron(W, eye(64))"),
+        ("numerator-rowmajor", "kron(eye(64), W)"),
+        ("denominator-colmajor", "kron(W.T, eye(64))"),
+        ("denominator-rowmajor", "kron(eye(64), W.T)"),
+        // A product with a combined inner index, and a sum.
+        (
+            "numerator-colmajor",
+            "kron(W, eye(64)) @ kron(eye(1024), eye(64))",
+        ),
+        (
+            "numerator-colmajor",
+            "2 * kron(W, eye(64)) - kron(W.T.T, eye(64))",
+        ),
+    ] {
+        let (code, doc) = check_json(&[SEED, &["--layout", layout]].concat(), claim);
+        assert_eq!(code, Some(0), "{layout} {claim}: {doc}");
+        assert_eq!(doc["kind"], "matrix");
+        assert_eq!(doc["claim_only_support"], 0, "{layout} {claim}");
+        assert_eq!(doc["true_only_support"], 0, "{layout} {claim}");
+    }
 }

@@ -77,7 +77,7 @@ fn every_index(dims: &[usize]) -> Vec<Vec<usize>> {
 
 /// The claim `text` parsed against the first problem's J.
 fn index_claim(text: &str, truth: &Jacobian) -> Result<IndexClaim, TestCaseError> {
-    match parse_claim(text, truth) {
+    match parse_claim(text, truth, None) {
         Ok(Claim::Index(claim)) => Ok(claim),
         Ok(Claim::Shape(_)) => Err(TestCaseError::fail(format!("{text}: read as a shape"))),
         Err(e) => Err(TestCaseError::fail(e.render(text))),

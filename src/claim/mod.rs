@@ -27,8 +27,10 @@ pub enum Claim {
 pub enum ClaimKind {
     /// An index formula: `delta(i,k)*W[j,l]`.
     Index,
-    /// A matrix expression of the language with no index brackets (`A.T @ B.T`), for a J
-    /// of rank ≤ 2: read in J's own layout, as the index claim `(A.T @ B.T)[k,l]`.
+    /// A matrix expression of the language with no index brackets: `A.T @ B.T`, read in
+    /// J's own layout as the index claim `(A.T @ B.T)[k,l]`, or `kron(W, eye(64))`, read as
+    /// J in a matrix layout by taking it apart at the layout's combined indices
+    /// (`parse::matrix`).
     Matrix,
 }
 

@@ -50,7 +50,7 @@ use crate::calculus::{
 };
 use crate::expr::{self, Diagnostic, ElemFn, Graph, Node, NodeId, Shape, Span};
 use crate::jacobian::Jacobian;
-use crate::layout;
+use crate::layout::{self, Layout};
 
 /// A claim that cannot be read, with the part of the claim's text to put a caret under.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -95,7 +95,11 @@ impl ClaimError {
 /// [`IndexClaim`]). The formula binds like J's own:
 /// `Jacobian::new(claim.graph, jacobian.wrt(), claim.formula, &values)`, with `values`
 /// the forward evaluation of `claim.graph` at the problem's inputs.
-pub fn parse_claim(text: &str, jacobian: &Jacobian) -> Result<Claim, ClaimError> {
+pub fn parse_claim(
+    text: &str,
+    jacobian: &Jacobian,
+    layout: Option<Layout>,
+) -> Result<Claim, ClaimError> {
     if is_shape(text) && !is_constant(text, jacobian) {
         return layout::parse_claim(text)
             .map(Claim::Shape)
@@ -107,7 +111,7 @@ pub fn parse_claim(text: &str, jacobian: &Jacobian) -> Result<Claim, ClaimError>
         ClaimKind::Index
     };
     let (graph, raw) = match kind {
-        ClaimKind::Matrix => read_matrix(text, jacobian)?,
+        ClaimKind::Matrix => matrix::read_matrix(text, jacobian, layout)?,
         ClaimKind::Index => read_formula(text, jacobian)?,
     };
     Ok(Claim::Index(IndexClaim {
@@ -130,45 +134,6 @@ fn is_matrix(text: &str, jacobian: &Jacobian) -> bool {
         && !text.contains('δ')
         && !text.contains("delta")
         && expr::parse(text).is_ok()
-}
-
-/// A matrix claim: the expression `text` of the language, read in J's own layout as the
-/// index claim `(text)[i,j]` over J's axes. Only for a J of rank ≤ 2 (a gradient, or a
-/// vector or matrix function of a vector), and only with J's shape.
-fn read_matrix(text: &str, jacobian: &Jacobian) -> Result<(Graph, Formula), ClaimError> {
-    let whole = Span::new(0, text.len());
-    let shape = jacobian.shape();
-    if shape.len() > 2 {
-        return Err(ClaimError::at(
-            whole,
-            format!(
-                "a matrix claim about a J of rank {} needs --layout and a comparison in vec \
-                 layout, which is not built yet; write an index claim over J's axes {} instead",
-                shape.len(),
-                jacobian.formula().axis_names().join(",")
-            ),
-        ));
-    }
-    let mut reader = Reader::new(text, jacobian);
-    let node = reader.subexpression(whole)?;
-    let claimed = reader.graph.node(node).shape.clone();
-    if claimed.dims() != shape.as_slice() {
-        return Err(ClaimError::at(
-            whole,
-            format!(
-                "the matrix claim has shape {claimed} but J has shape {}",
-                Shape(shape.clone())
-            ),
-        ));
-    }
-    let slots = reader.truth.free().into_iter().map(Slot::Index).collect();
-    let tensor = reader.tensor_id(TensorDef::Node(node));
-    let term = Term {
-        coeff: 1.0,
-        sums: vec![],
-        factors: vec![Factor::Tensor { tensor, slots }],
-    };
-    reader.finish(vec![term])
 }
 
 /// Whether `text` is a number alone and J a constant (no term of its formula has a
@@ -884,6 +849,13 @@ impl<'a> Reader<'a> {
     /// the shapes of the nodes the claim may name and appended to the graph (an existing
     /// node with the same operation is reused).
     fn subexpression(&mut self, span: Span) -> Result<NodeId, ClaimError> {
+        let sub = self.compiled(span)?;
+        Ok(self.graft(&sub)[sub.root])
+    }
+
+    /// The expression of the language at `span` of the claim, compiled with the shapes of
+    /// the nodes the claim may name, on its own (its spans count from `span.start`).
+    fn compiled(&mut self, span: Span) -> Result<Graph, ClaimError> {
         let source = &self.text[span.start..span.end];
         let shift = |s: Span| Span::new(s.start + span.start, s.end + span.start);
         let located = |d: Diagnostic| ClaimError {
@@ -900,15 +872,14 @@ impl<'a> Reader<'a> {
             .iter()
             .map(|(name, node)| (name.clone(), self.graph.node(*node).shape.clone()))
             .collect();
-        let sub = expr::build_graph(&parsed, source, &shapes).map_err(located)?;
-        Ok(self.graft(&sub))
+        expr::build_graph(&parsed, source, &shapes).map_err(located)
     }
 
     /// Appends the nodes of `sub` to the graph, its inputs read as the named nodes, each
-    /// node reusing an existing one with the same operation and shape; returns the node of
-    /// `sub`'s root. The appended nodes' spans read `sub`'s text, appended to the graph's
-    /// source on a line of its own.
-    fn graft(&mut self, sub: &Graph) -> NodeId {
+    /// node reusing an existing one with the same operation and shape; returns the node each
+    /// node of `sub` became. The appended nodes' spans read `sub`'s text, appended to the
+    /// graph's source on a line of its own.
+    fn graft(&mut self, sub: &Graph) -> Vec<NodeId> {
         let mut ids: Vec<NodeId> = Vec::with_capacity(sub.nodes.len());
         let mut offset = None;
         for node in &sub.nodes {
@@ -946,7 +917,7 @@ impl<'a> Reader<'a> {
             };
             ids.push(id);
         }
-        ids[sub.root]
+        ids
     }
 
     /// `1 / divisor` for a divisor of one term without sums and deltas: the reciprocal of
@@ -1096,6 +1067,8 @@ fn multiplied(a: &[Term], b: &[Term]) -> Terms {
         })
         .collect()
 }
+
+mod matrix;
 
 #[cfg(test)]
 mod tests;

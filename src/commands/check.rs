@@ -1,9 +1,9 @@
 //! `jacscope check`: whether a claimed shape, index formula or matrix expression is J, and
 //! where and why not.
 //!
-//! A shape claim is reported as `shape --claim` reports it. A matrix claim (for a J of rank
-//! ≤ 2) is read as an index claim in J's own layout ([`crate::claim::ClaimKind`]); its
-//! kind is reported, and it is compared as one. An index claim is compared with
+//! A shape claim is reported as `shape --claim` reports it. A matrix claim is read as an
+//! index claim: in J's own layout for a J of rank ≤ 2, else as J in the layout `--layout`
+//! names ([`crate::claim::ClaimKind`]); its kind is reported, and it is compared as one. An index claim is compared with
 //! J by [`crate::claim::compare`] for the problem's inputs and an independent second draw
 //! of the inputs that were not loaded; this file builds that draw and lays the verdict
 //! out. A claim that does not hold ends the run with [`Error::ClaimFails`] (exit code 3).
@@ -19,19 +19,21 @@ use crate::claim::parse::parse_claim;
 use crate::claim::{Claim, IndexClaim};
 use crate::error::Error;
 use crate::expr::diagnostic::escape;
-use crate::layout::{self, ShapeContext};
+use crate::layout::{self, Layout, ShapeContext};
 use crate::numfmt;
 use crate::problem::Problem;
 
-/// Checks the claim `text` about `problem`'s J and prints the verdict.
+/// Checks the claim `text` about `problem`'s J (a matrix claim read as J in `layout`) and
+/// prints the verdict.
 pub fn run(
     problem: &Problem,
     text: &str,
+    layout: Option<Layout>,
     json: bool,
     notation: Notation,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
-    let claim = parse_claim(text, &problem.jacobian).map_err(|error| Error::Claim {
+    let claim = parse_claim(text, &problem.jacobian, layout).map_err(|error| Error::Claim {
         text: text.to_string(),
         error,
     })?;

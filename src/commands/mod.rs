@@ -65,14 +65,13 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Check {
             problem,
             claim,
+            layout,
             output,
-        } => check::run(
-            &build(&problem, notation)?,
-            &claim,
-            output.json,
-            notation,
-            out,
-        )?,
+        } => {
+            let layout = layout.as_deref().map(parse_layout).transpose()?;
+            let problem = build(&problem, notation)?;
+            check::run(&problem, &claim, layout, output.json, notation, out)?
+        }
         Command::Slice {
             problem,
             axes,

@@ -112,7 +112,7 @@ impl ClaimMode {
             self.state = None;
             return true;
         }
-        let claim = match parse_claim(&text, &problem.jacobian) {
+        let claim = match parse_claim(&text, &problem.jacobian, None) {
             Ok(Claim::Index(claim)) => claim,
             Ok(Claim::Shape(_)) => {
                 self.error = Some(SHAPE_CLAIM.to_string());

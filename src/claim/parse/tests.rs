@@ -18,7 +18,7 @@ fn bind(graph: Graph, formula: Formula, truth: &Jacobian, inputs: &Inputs) -> Ja
 
 /// The bound index claim `text` about `truth`.
 fn bound(text: &str, truth: &Jacobian, inputs: &Inputs) -> Jacobian {
-    match parse_claim(text, truth) {
+    match parse_claim(text, truth, None) {
         Ok(Claim::Index(claim)) => bind(claim.graph, claim.formula, truth, inputs),
         Ok(Claim::Shape(shape)) => panic!("{text} read as the shape {shape:?}"),
         Err(e) => panic!("{}", e.render(text)),
@@ -57,7 +57,7 @@ fn holds(text: &str, source: &str, shapes: &[(&str, &str)], wrt: &str) -> bool {
 /// span covers.
 fn error(text: &str, source: &str, shapes: &[(&str, &str)], wrt: &str) -> (String, String) {
     let (truth, _) = problem(source, shapes, wrt);
-    let e = parse_claim(text, &truth).expect_err(text);
+    let e = parse_claim(text, &truth, None).expect_err(text);
     (
         e.message.clone(),
         text[e.span.start..e.span.end].to_string(),
@@ -144,17 +144,19 @@ fn sub_expressions_derivatives_and_intermediates() {
     }
     // The sub-expression is J's own node, not a copy.
     let (truth, _) = problem(relu, LINEAR, "X");
-    let Ok(Claim::Index(claim)) = parse_claim("relu'(X @ W.T + b)[i,j]*delta(i,k)*W[j,l]", &truth)
+    let Ok(Claim::Index(claim)) =
+        parse_claim("relu'(X @ W.T + b)[i,j]*delta(i,k)*W[j,l]", &truth, None)
     else {
         panic!("not an index claim")
     };
     assert_eq!(claim.graph.nodes.len(), truth.graph().nodes.len());
     // A new expression is appended, and its nodes read their own text.
-    let Ok(Claim::Index(claim)) = parse_claim("(X @ W.T)[i,j] * 0", &truth) else {
+    let Ok(Claim::Index(claim)) = parse_claim("(X @ W.T)[i,j] * 0", &truth, None) else {
         panic!("not an index claim")
     };
     assert_eq!(claim.graph.nodes.len(), truth.graph().nodes.len());
-    let Ok(Claim::Index(claim)) = parse_claim("sigmoid(X @ W.T)[i,j]*delta(i,k)", &truth) else {
+    let Ok(Claim::Index(claim)) = parse_claim("sigmoid(X @ W.T)[i,j]*delta(i,k)", &truth, None)
+    else {
         panic!("not an index claim")
     };
     let added = claim.graph.nodes.len() - 1;
@@ -262,15 +264,15 @@ fn shapes_are_shape_claims() {
         ("[3, 2]", vec![3, 2]),
         ("()", vec![]),
     ] {
-        match parse_claim(text, &truth) {
+        match parse_claim(text, &truth, None) {
             Ok(Claim::Shape(read)) => assert_eq!(read, shape, "{text}"),
             other => panic!("{text}: {other:?}"),
         }
     }
-    let e = parse_claim("3x2x", &truth).unwrap_err();
+    let e = parse_claim("3x2x", &truth, None).unwrap_err();
     assert!(e.message.contains("dimension is missing"), "{}", e.message);
     assert!(matches!(
-        parse_claim("x", &problem("x * 2", &[("x", "scalar")], "x").0),
+        parse_claim("x", &problem("x * 2", &[("x", "scalar")], "x").0, None),
         Ok(Claim::Index(_))
     ));
 }
@@ -349,8 +351,7 @@ fn every_error_points_at_its_cause() {
         ("", "the claim is empty", ""),
         (
             "X @ W.T",
-            "a matrix claim about a J of rank 4 needs --layout and a comparison in vec layout, \
-             which is not built yet",
+            "J has rank 4, so a matrix claim is J in a matrix layout: give --layout",
             "X @ W.T",
         ),
     ];
@@ -370,7 +371,7 @@ fn every_error_points_at_its_cause() {
     assert_eq!(under, "centered(X)");
     // The caret is drawn by the expression diagnostic's renderer.
     let (truth, _) = problem(source, LINEAR, "X");
-    let e = parse_claim("δ(i,k)·V[j,l]", &truth).unwrap_err();
+    let e = parse_claim("δ(i,k)·V[j,l]", &truth, None).unwrap_err();
     assert_eq!(e.render("δ(i,k)·V[j,l]").lines().nth(2), Some("         ^"));
 }
 
@@ -384,7 +385,7 @@ fn a_matrix_claim_is_read_in_js_own_layout_for_a_rank_2_j() {
         "(B @ A).T[k,l]",
         "(B @ A)[l,k]",
     ] {
-        let Ok(Claim::Index(claim)) = parse_claim(text, &truth) else {
+        let Ok(Claim::Index(claim)) = parse_claim(text, &truth, None) else {
             panic!("{text} is not read as a formula");
         };
         let kind = if text.contains('[') {
