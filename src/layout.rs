@@ -175,6 +175,14 @@ impl Layout {
         }
     }
 
+    /// The numerator layout (∂vec(Y)/∂vec(X)ᵀ) with vec in `order`.
+    pub fn numerator(order: VecOrder) -> Layout {
+        match order {
+            VecOrder::ColMajor => Layout::NumeratorColMajor,
+            VecOrder::RowMajor => Layout::NumeratorRowMajor,
+        }
+    }
+
     /// Which of J's axes (by position in J's own out+in order) each axis of this layout
     /// combines, slowest first: in `numerator-colmajor`, J of `X @ W.T` by X is the matrix
     /// whose row j·64 + i combines `[1, 0]` (j, i) and whose column l·64 + k combines

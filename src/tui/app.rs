@@ -15,7 +15,7 @@ use crate::calculus::Notation;
 use crate::check::{self, FdCheck};
 use crate::error::Error;
 use crate::jacobian::{TermBreakdown, numeric_nonzeros_with_progress};
-use crate::layout::VecOrder;
+use crate::layout::{Layout, VecOrder};
 use crate::problem::{Overview, PreparedProblem, Problem, ProblemSpec};
 use crate::progress::Progress;
 
@@ -841,7 +841,11 @@ impl App {
                 }
             }
             Mode::Claim => {
-                if self.claim.submit(&self.problem, self.notation()) {
+                // A matrix claim about a J of rank > 2 is J in the numerator layout of the
+                // matricized view's vec order (o switches it).
+                let layout = (self.problem.jacobian.shape().len() > 2)
+                    .then(|| Layout::numerator(self.vec_order));
+                if self.claim.submit(&self.problem, layout, self.notation()) {
                     self.mode = self.main;
                 }
             }

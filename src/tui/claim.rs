@@ -15,6 +15,7 @@ use crate::claim::parse::parse_claim;
 use crate::claim::{Claim, IndexClaim};
 use crate::eval;
 use crate::jacobian::{self, Jacobian};
+use crate::layout::Layout;
 use crate::problem::Problem;
 use crate::progress::Progress;
 
@@ -100,10 +101,15 @@ impl ClaimMode {
         self.error = None;
     }
 
-    /// Enter in the prompt: an empty line clears the claim; a claim that reads is compared
-    /// with `problem`'s J off the UI thread; a bad one keeps its caret error in the prompt.
-    /// True if the prompt is done.
-    pub fn submit(&mut self, problem: &Arc<Problem>, notation: Notation) -> bool {
+    /// Enter in the prompt: an empty line clears the claim; a claim that reads (a matrix
+    /// claim as J in `layout`, if given) is compared with `problem`'s J off the UI thread; a
+    /// bad one keeps its caret error in the prompt. True if the prompt is done.
+    pub fn submit(
+        &mut self,
+        problem: &Arc<Problem>,
+        layout: Option<Layout>,
+        notation: Notation,
+    ) -> bool {
         let text = self.input.text().trim().to_string();
         self.error = None;
         self.grid = None;
@@ -112,7 +118,7 @@ impl ClaimMode {
             self.state = None;
             return true;
         }
-        let claim = match parse_claim(&text, &problem.jacobian, None) {
+        let claim = match parse_claim(&text, &problem.jacobian, layout) {
             Ok(Claim::Index(claim)) => claim,
             Ok(Claim::Shape(_)) => {
                 self.error = Some(SHAPE_CLAIM.to_string());

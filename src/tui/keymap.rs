@@ -252,7 +252,7 @@ const MAP_MODE: Binding = Binding {
 /// Opens the claim prompt.
 const CLAIM: Binding = Binding {
     keys: &[(Key::Char('C'), A::Open(Mode::Claim))],
-    help: "check a claim, e.g. delta(i,k)*W[j,l]",
+    help: "check a claim: index formula or matrix form",
     footer: Some(("C", "claim")),
 };
 

@@ -48,14 +48,6 @@ fn other_order(order: VecOrder) -> VecOrder {
     }
 }
 
-/// The numerator layout with vec order `order`.
-fn numerator_layout(order: VecOrder) -> Layout {
-    match order {
-        VecOrder::ColMajor => Layout::NumeratorColMajor,
-        VecOrder::RowMajor => Layout::NumeratorRowMajor,
-    }
-}
-
 /// Exact structural counts of the blocks of the numerator-layout matrix that `viewport`
 /// shows (J's support `support`, Y of rank `out_rank`), as a heat-map grid of structure only.
 pub fn structure_grid(
@@ -114,7 +106,7 @@ impl MatrixView {
 
     /// The layout the matrix is in: numerator, with this vec order.
     pub fn layout(&self) -> Layout {
-        numerator_layout(self.order)
+        Layout::numerator(self.order)
     }
 
     /// The blocks on screen, as of the last [`MatrixView::sync`].

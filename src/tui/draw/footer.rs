@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::progress::Progress;
-use crate::tui::action::Mode;
+use crate::tui::action::{Action, Mode};
 use crate::tui::app::Status;
 use crate::tui::keymap;
 use crate::tui::theme::{self, Theme};
@@ -15,13 +15,14 @@ use crate::tui::theme::{self, Theme};
 use super::text::shortened;
 
 /// Draws into `area` the `status` message, if any, then as many key hints of `mode` as fit
-/// (help and quit first).
+/// (help and quit first); while a claim is set, n/N say they jump to its differences.
 pub(super) fn draw_hints(
     frame: &mut Frame,
     area: Rect,
     theme: &Theme,
     status: Option<&Status>,
     mode: Mode,
+    claim_set: bool,
 ) {
     let mut spans = Vec::new();
     let mut room = usize::from(area.width);
@@ -36,9 +37,13 @@ pub(super) fn draw_hints(
         spans.push(Span::styled(text, style));
         spans.push(Span::raw(" "));
     }
+    let jumps = |b: &keymap::Binding| b.keys.iter().any(|(_, a)| *a == Action::NextNonzero);
     let hints: Vec<(&str, &str)> = keymap::table(mode)
         .iter()
-        .filter_map(|b| b.footer)
+        .filter_map(|b| match b.footer {
+            Some((keys, _)) if claim_set && jumps(b) => Some((keys, "difference")),
+            footer => footer,
+        })
         .collect();
     let essential = |keys: &str| keys == "?" || keys == "q";
     let width = |(keys, word): (&str, &str)| keys.chars().count() + word.chars().count() + 3;

@@ -88,7 +88,14 @@ pub fn draw(frame: &mut Frame, app: &App) {
             &loading.job.label,
             loading.job.progress(),
         ),
-        None => footer::draw_hints(frame, areas.footer, theme, app.status(), app.mode()),
+        None => footer::draw_hints(
+            frame,
+            areas.footer,
+            theme,
+            app.status(),
+            app.mode(),
+            app.claim.checked().is_some(),
+        ),
     }
     match app.mode() {
         Mode::Normal | Mode::Matrix => {}

@@ -443,6 +443,37 @@ fn the_header_gives_the_verdict_of_the_library() {
 }
 
 #[test]
+fn while_a_claim_is_set_the_footer_offers_its_differences() {
+    let mut app = small(120, 18);
+    let screen = step_and_draw(&mut app, &[]);
+    assert!(screen[17].contains("nN nonzero"), "{}", screen[17]);
+    let screen = with_claim(&mut app, "W[j,l]");
+    assert!(screen[17].contains("nN difference"), "{}", screen[17]);
+    let screen = with_claim(&mut app, "");
+    assert!(screen[17].contains("nN nonzero"), "{}", screen[17]);
+}
+
+#[test]
+fn a_matrix_claim_is_j_in_the_vec_order_of_the_matricized_view() {
+    // Row-major vec first (the explorer's default): I₄ ⊗ W holds, W ⊗ I₄ cannot even be
+    // split that way.
+    let mut app = small(60, 18);
+    let screen = with_claim(&mut app, "kron(eye(4), W)");
+    assert_eq!(app.mode(), Mode::Normal, "{}", screen.join("\n"));
+    assert!(screen[1].starts_with("claim holds"), "{}", screen[1]);
+    let screen = with_claim(&mut app, "kron(W, eye(4))");
+    assert_eq!(app.mode(), Mode::Claim);
+    row_with(&screen, "which no split of it");
+    // o in the matricized view switches to column-major vec, where W ⊗ I₄ is J.
+    step_and_draw(
+        &mut app,
+        &[Action::Close, Action::ToggleMatrix, Action::ToggleVecOrder],
+    );
+    let screen = with_claim(&mut app, "kron(W, eye(4))");
+    assert!(screen[1].starts_with("claim holds"), "{}", screen[1]);
+}
+
+#[test]
 fn the_inspector_shows_the_claim_beside_j() {
     let mut app = small(80, 24);
     let screen = with_claim(&mut app, "W[j,l]");
