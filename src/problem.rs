@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use ndarray::{ArrayD, IxDyn};
 
 use crate::calculus::{self, Formula, Notation};
+use crate::claim::IndexClaim;
+use crate::claim::compare::{self, Comparison, Draw};
 use crate::error::Error;
 use crate::eval::{self, Values};
 use crate::expr::diagnostic::escape_char;
@@ -228,6 +230,22 @@ impl Problem {
             .iter()
             .all(|name| other.inputs.get(name) == self.inputs.get(name));
         Ok((!repeated).then_some(other.inputs))
+    }
+
+    /// Compares `claim` with J at the problem's inputs and at an independent second draw
+    /// ([`Self::second_draw`]): the verdict of `jacscope check` and of the explorer's claim
+    /// prompt.
+    pub fn compare_claim(
+        &self,
+        claim: &IndexClaim,
+        notation: Notation,
+    ) -> Result<Comparison, Error> {
+        let truth = &self.jacobian;
+        let mut draws = vec![Draw::new(truth, claim, &self.inputs)?];
+        if let Some(inputs) = self.second_draw()? {
+            draws.push(Draw::new(truth, claim, &inputs)?);
+        }
+        Ok(compare::compare(truth, claim, &draws, notation)?)
     }
 
     /// The name of the variable J differentiates with respect to.

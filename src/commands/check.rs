@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::{emit, emit_json, json_count, printed, shape};
 use crate::calculus::Notation;
-use crate::claim::compare::{self, Comparison, Draw, Hint, number_text};
+use crate::claim::compare::{self, Comparison, Hint, number_text};
 use crate::claim::parse::parse_claim;
 use crate::claim::{Claim, IndexClaim};
 use crate::error::Error;
@@ -80,12 +80,7 @@ fn index_claim(
     notation: Notation,
     out: &mut dyn Write,
 ) -> Result<bool, Error> {
-    let truth = &problem.jacobian;
-    let mut draws = vec![Draw::new(truth, claim, &problem.inputs)?];
-    if let Some(inputs) = problem.second_draw()? {
-        draws.push(Draw::new(truth, claim, &inputs)?);
-    }
-    let comparison = compare::compare(truth, claim, &draws, notation)?;
+    let comparison = problem.compare_claim(claim, notation)?;
     if json {
         emit_json(out, &comparison_json(problem, claim, &comparison, notation))?;
     } else {

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use crate::calculus::Notation;
-use crate::claim::compare::{self, Comparison, Draw};
+use crate::claim::compare::{self, Comparison};
 use crate::claim::parse::parse_claim;
 use crate::claim::{Claim, IndexClaim};
 use crate::eval;
@@ -237,11 +237,9 @@ fn check(
     progress: &Progress,
 ) -> Result<CheckedClaim, String> {
     let truth = &problem.jacobian;
-    let mut draws = vec![Draw::new(truth, claim, &problem.inputs).map_err(|e| e.to_string())?];
-    if let Some(inputs) = problem.second_draw().map_err(|e| e.to_string())? {
-        draws.push(Draw::new(truth, claim, &inputs).map_err(|e| e.to_string())?);
-    }
-    let comparison = compare::compare(truth, claim, &draws, notation).map_err(|e| e.to_string())?;
+    let comparison = problem
+        .compare_claim(claim, notation)
+        .map_err(|e| e.to_string())?;
     let wanted = jacobian::needed_nodes(&claim.formula);
     let values = eval::evaluate_nodes(&claim.graph, &problem.inputs, &wanted, progress)
         .map_err(|e| e.to_string())?
