@@ -112,10 +112,10 @@ pub fn list_arrays(path: &Path) -> Result<FileListing, InputError> {
 /// dimensions, or `other` (a reason of its format).
 fn unusable(readable: bool, dtype: &str, shape: &[usize], other: Option<&str>) -> Option<String> {
     if !readable {
-        Some(format!("dtype {dtype} is not read"))
+        Some(format!("jacscope does not read {dtype}"))
     } else if shape.len() > 2 {
         Some(format!(
-            "{} dimensions; jacscope handles scalars, vectors and matrices",
+            "{} dimensions (jacscope handles at most 2)",
             shape.len()
         ))
     } else {
