@@ -167,8 +167,10 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
-    /// The arrays in .npy, .npz and .safetensors files: name, dtype, shape, size, and
-    /// whether each can be loaded with -l (headers only; no data is read).
+    /// The arrays in .npy, .npz and .safetensors files, and whether each can be loaded.
+    ///
+    /// For each array: its name, dtype, shape, size in the file, and whether it can be
+    /// loaded with -l (and if not, why). Reads headers only, never the data.
     Inputs {
         /// The files to list.
         #[arg(value_name = "FILE", required = true)]
@@ -177,15 +179,18 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
-    /// A shell completion script on stdout, e.g. `jacscope completions bash >
-    /// ~/.local/share/bash-completion/completions/jacscope`.
+    /// A shell completion script on stdout.
+    ///
+    /// For example: jacscope completions bash >
+    /// ~/.local/share/bash-completion/completions/jacscope
     Completions {
         /// The shell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// The manual page (roff) on stdout, e.g. `jacscope man | man -l -`; with a
-    /// subcommand, that subcommand's page.
+    /// The manual page (roff) on stdout.
+    ///
+    /// For example: jacscope man | man -l -. With a subcommand, that subcommand's page.
     Man {
         /// A subcommand (e.g. explain); none for the main page.
         #[arg(value_name = "SUBCOMMAND")]

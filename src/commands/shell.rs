@@ -39,6 +39,7 @@ pub fn man(subcommand: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
     };
     let mut roff = Vec::new();
     clap_mangen::Man::new(page)
+        .source(format!("jacscope {}", env!("CARGO_PKG_VERSION")))
         .render(&mut roff)
         .map_err(|e| Error::Internal(format!("rendering the manual page: {e}")))?;
     out.write_all(&roff).map_err(output_error)
