@@ -58,8 +58,8 @@ pub fn list_arrays(path: &Path) -> Result<FileListing, InputError> {
                 .map(|header| {
                     // An archive's members are loaded by their names, as variables.
                     let unnamed = archive && !header.name.as_deref().is_some_and(is_identifier);
-                    let reason = unnamed.then(
-                        || "its name is not a variable name, and -l FILE.npz loads members by name",
+                    let reason = unnamed.then_some(
+                        "its name is not a variable name, and -l FILE.npz loads members by name",
                     );
                     ArrayInfo {
                         unusable: unusable(header.readable, &header.dtype, &header.shape, reason),

@@ -21,9 +21,12 @@ mod npy;
 mod safetensors;
 mod store;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use std::io;
 
 use crate::expr::Shape;
+use crate::expr::diagnostic::escape_char;
 use crate::numfmt;
 
 pub use args::{LoadArg, merge_shapes, parse_load_arg};
@@ -188,7 +191,7 @@ pub enum InputError {
 
 /// The end of [`InputError::TensorNotFound`]'s message: the closest names and where to
 /// find the others.
-fn other_names(path: &std::path::Path, closest: &[String], count: usize) -> String {
+fn other_names(path: &Path, closest: &[String], count: usize) -> String {
     match count {
         0 => "it holds no tensors".to_string(),
         _ if closest.len() == count => format!("its tensors: {}", closest.join(", ")),
@@ -199,3 +202,48 @@ fn other_names(path: &std::path::Path, closest: &[String], count: usize) -> Stri
         ),
     }
 }
+
+/// An I/O error on `path`, telling a missing file apart from the others.
+fn io_error(path: &Path, e: io::Error) -> InputError {
+    match e.kind() {
+        io::ErrorKind::NotFound => InputError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => InputError::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// Text read from a file, made safe to print in a message: control and invisible
+/// characters escaped (so a hostile header cannot move the cursor or change colours), at
+/// most [`PRINTABLE_LINES`] lines of at most [`PRINTABLE_WIDTH`] characters each, cuts
+/// marked with `…`. (A parser's message may quote a 4 GB header line.)
+fn printable(text: &str) -> String {
+    let mut lines: Vec<String> = text
+        .lines()
+        .take(PRINTABLE_LINES + 1)
+        .map(|line| {
+            let escaped: Vec<String> = line.chars().map(escape_char).collect();
+            let mut shown = escaped
+                .iter()
+                .take(PRINTABLE_WIDTH)
+                .cloned()
+                .collect::<String>();
+            if escaped.len() > PRINTABLE_WIDTH {
+                shown.push('…');
+            }
+            shown
+        })
+        .collect();
+    if lines.len() > PRINTABLE_LINES {
+        lines[PRINTABLE_LINES] = "…".to_string();
+    }
+    lines.join("\n")
+}
+
+/// Most lines of file-derived text in a message.
+const PRINTABLE_LINES: usize = 8;
+/// Most characters per line of file-derived text in a message.
+const PRINTABLE_WIDTH: usize = 100;

@@ -14,9 +14,9 @@ use ndarray_npy::npy::header::{Header, ReadHeaderError};
 use zip::ZipArchive;
 
 use super::safetensors::SafetensorsFile;
-use super::{InputError, LoadArg, first_non_finite, standard_layout};
+use super::store::checked;
+use super::{InputError, LoadArg, io_error, printable};
 use crate::expr::Shape;
-use crate::expr::diagnostic::escape_char;
 use crate::numfmt;
 
 /// Loads the arrays named by the `-l` arguments, for an expression with `variables`,
@@ -118,19 +118,6 @@ pub fn load_arrays(
 /// Opens a file, telling a missing file apart from other I/O errors.
 fn open(path: &Path) -> Result<File, InputError> {
     File::open(path).map_err(|e| io_error(path, e))
-}
-
-/// An I/O error on `path`, telling a missing file apart from the others.
-pub(super) fn io_error(path: &Path, e: io::Error) -> InputError {
-    match e.kind() {
-        io::ErrorKind::NotFound => InputError::NotFound {
-            path: path.to_path_buf(),
-        },
-        _ => InputError::Io {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        },
-    }
 }
 
 /// Why reading one array failed.
@@ -517,38 +504,6 @@ fn input_error(e: ReadError, origin: &str, format: &'static str) -> InputError {
     }
 }
 
-/// Text read from a file, made safe to print in a message: control and invisible
-/// characters escaped (so a hostile header cannot move the cursor or change colours), at
-/// most [`PRINTABLE_LINES`] lines of at most [`PRINTABLE_WIDTH`] characters each, cuts
-/// marked with `…`. (A parser's message may quote a 4 GB header line.)
-pub(super) fn printable(text: &str) -> String {
-    let mut lines: Vec<String> = text
-        .lines()
-        .take(PRINTABLE_LINES + 1)
-        .map(|line| {
-            let escaped: Vec<String> = line.chars().map(escape_char).collect();
-            let mut shown = escaped
-                .iter()
-                .take(PRINTABLE_WIDTH)
-                .cloned()
-                .collect::<String>();
-            if escaped.len() > PRINTABLE_WIDTH {
-                shown.push('…');
-            }
-            shown
-        })
-        .collect();
-    if lines.len() > PRINTABLE_LINES {
-        lines[PRINTABLE_LINES] = "…".to_string();
-    }
-    lines.join("\n")
-}
-
-/// Most lines of file-derived text in a message.
-const PRINTABLE_LINES: usize = 8;
-/// Most characters per line of file-derived text in a message.
-const PRINTABLE_WIDTH: usize = 100;
-
 /// A dtype descriptor with its kind spelled out, e.g. `<c16 (complex)`.
 fn describe_dtype(descr: &str) -> String {
     let kind = match descr
@@ -565,31 +520,6 @@ fn describe_dtype(descr: &str) -> String {
         _ => return descr.to_string(),
     };
     format!("{descr} ({kind})")
-}
-
-/// Validates a freshly read array of variable `name` (rank ≤ 2, finite) and puts it in
-/// standard layout.
-pub(super) fn checked(
-    name: &str,
-    origin: &str,
-    array: ArrayD<f64>,
-) -> Result<ArrayD<f64>, InputError> {
-    if array.ndim() > 2 {
-        return Err(InputError::TooManyDimensions {
-            origin: origin.to_string(),
-            ndim: array.ndim(),
-        });
-    }
-    if let Some(index) = first_non_finite(&array) {
-        let value = array[IxDyn(&index)];
-        return Err(InputError::NonFinite {
-            name: name.to_string(),
-            origin: origin.to_string(),
-            what: value.to_string(),
-            index,
-        });
-    }
-    Ok(standard_layout(array))
 }
 
 #[cfg(test)]
@@ -886,7 +816,10 @@ mod tests {
         assert!(error.contains("unsupported dtype \\u{1b}[2JAAA"), "{error}");
         assert!(error.len() < 300, "{error}");
         let many_lines = format!("{}x", "line\n".repeat(100));
-        assert_eq!(printable(&many_lines).lines().count(), PRINTABLE_LINES + 1);
+        assert_eq!(
+            printable(&many_lines).lines().count(),
+            super::super::PRINTABLE_LINES + 1
+        );
         assert_eq!(printable("a\u{7}b\nc"), "a\\u{7}b\nc");
     }
 

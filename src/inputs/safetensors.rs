@@ -16,8 +16,8 @@ use half::{bf16, f16};
 use memmap2::Mmap;
 use ndarray::{ArrayD, IxDyn};
 
-use super::InputError;
-use super::npy::{io_error, printable};
+use super::store::checked;
+use super::{InputError, io_error, printable};
 use crate::expr::Shape;
 use crate::expr::typecheck::edit_distance;
 
@@ -80,7 +80,7 @@ impl SafetensorsFile {
     /// Refused before any of its data is read: a name the file does not have (the error
     /// lists the closest names), a dtype jacscope does not convert, more than two
     /// dimensions, values as `f64` above `limit` bytes. A NaN or infinite entry is found
-    /// after conversion ([`super::npy::checked`]).
+    /// after conversion.
     pub fn read(
         &self,
         tensor: &str,
@@ -105,7 +105,7 @@ impl SafetensorsFile {
         }
         let shape = Shape(info.shape.clone());
         let needed = shape.numel().and_then(|count| count.checked_mul(8));
-        if !needed.is_some_and(|bytes| bytes <= limit) {
+        if needed.is_none_or(|bytes| bytes > limit) {
             return Err(InputError::TooLarge {
                 origin,
                 shape,
@@ -119,7 +119,7 @@ impl SafetensorsFile {
         let bytes = &self.map[self.data_start + start..self.data_start + end];
         let array = ArrayD::from_shape_vec(IxDyn(&info.shape), decode(bytes))
             .expect("the header's byte range holds one value per entry of its shape");
-        super::npy::checked(variable, &origin, array)
+        checked(variable, &origin, array)
     }
 
     /// The error for a tensor name the file does not have: its closest names, by edit
@@ -143,9 +143,12 @@ pub fn is_readable(dtype: Dtype) -> bool {
     decoder(dtype).is_some()
 }
 
+/// Converts the little-endian bytes of a tensor's entries to `f64` values.
+type Decoder = fn(&[u8]) -> Vec<f64>;
+
 /// The conversion of little-endian entries of `dtype` to `f64`; `None` for a dtype
 /// jacscope does not read (bool, 8-bit and smaller floats, anything newer).
-fn decoder(dtype: Dtype) -> Option<fn(&[u8]) -> Vec<f64>> {
+fn decoder(dtype: Dtype) -> Option<Decoder> {
     Some(match dtype {
         Dtype::F64 => |bytes| convert(bytes, f64::from_le_bytes),
         Dtype::F32 => |bytes| convert(bytes, |b| f64::from(f32::from_le_bytes(b))),
