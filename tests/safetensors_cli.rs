@@ -13,6 +13,8 @@ use ndarray::{Array2, ArrayD, Ix2};
 use ndarray_npy::NpzReader;
 use tempfile::TempDir;
 
+#[path = "common/files.rs"]
+mod files;
 #[path = "common/run.rs"]
 mod run;
 use run::{refused, succeeds};
@@ -326,5 +328,39 @@ fn inputs_refuses_what_it_cannot_list() {
     refused(
         &["inputs", broken.to_str().unwrap()],
         &["is not a valid .safetensors file"],
+    );
+}
+
+#[test]
+fn inputs_tells_why_npz_and_npy_arrays_are_not_usable() {
+    let dir = TempDir::new().unwrap();
+    let npz = dir.path().join("params.npz");
+    let mut writer = ndarray_npy::NpzWriter::new(File::create(&npz).unwrap());
+    writer
+        .add_array("W", &Array2::<f32>::zeros((2, 3)))
+        .unwrap();
+    writer
+        .add_array("layer.0", &Array2::<f64>::zeros((2, 2)))
+        .unwrap();
+    writer.finish().unwrap();
+    let complex = files::write_file(&dir, "c.npy", &files::raw_npy("'<c16'", "(2,)", &[0; 32]));
+    let run = succeeds(&["inputs", npz.to_str().unwrap(), complex.to_str().unwrap()]);
+    let lines = rows(&run.stdout);
+    for row in [
+        "W <f4 2×3 24 bytes yes",
+        "layer.0 <f8 2×2 32 bytes no: its name is not a variable name, and -l FILE.npz loads members by name",
+        "- <c16 (complex) 2 32 bytes no: jacscope does not read <c16 (complex)",
+    ] {
+        assert!(
+            lines.contains(&row.to_string()),
+            "no row {row:?} in:\n{}",
+            run.stdout
+        );
+    }
+    // A header that does not match the data after it is an error, as when loading.
+    let truncated = files::write_file(&dir, "t.npy", &files::raw_npy("'<f8'", "(4,)", &[0; 20]));
+    refused(
+        &["inputs", truncated.to_str().unwrap()],
+        &["is not a valid .npy file: it ends before all of the data (truncated?)"],
     );
 }
