@@ -158,10 +158,60 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// The forward value of the expression as an f64 .npy (its shape is the expression's).
+    Eval {
+        /// The problem.
+        #[command(flatten)]
+        problem: ProblemArgs,
+        /// The .npy file to write.
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output_file: PathBuf,
+        /// Overwrite the output file if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Output options.
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// The arrays in .npy, .npz and .safetensors files, and whether each can be loaded.
+    ///
+    /// For each array: its name, dtype, shape, size in the file, and whether it can be
+    /// loaded with -l (and if not, why). Reads headers only, never the data.
+    Inputs {
+        /// The files to list.
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+        /// Output options.
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// A shell completion script on stdout.
+    ///
+    /// For example: jacscope completions bash >
+    /// ~/.local/share/bash-completion/completions/jacscope
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff) on stdout.
+    ///
+    /// For example: jacscope man | man -l -. With a subcommand, that subcommand's page.
+    Man {
+        /// A subcommand (e.g. explain); none for the main page.
+        #[arg(value_name = "SUBCOMMAND")]
+        subcommand: Option<String>,
+    },
 }
 
+/// The output options of the subcommands that print no document (`completions`, `man`).
+const PLAIN_OUTPUT: OutputArgs = OutputArgs {
+    json: false,
+    ascii: false,
+};
+
 impl Command {
-    /// The output options, which every subcommand has.
+    /// The output options: a subcommand's own, or none given (`completions`, `man`).
     pub fn output(&self) -> &OutputArgs {
         match self {
             Command::Explain { output, .. }
@@ -170,7 +220,10 @@ impl Command {
             | Command::Check { output, .. }
             | Command::Slice { output, .. }
             | Command::Stats { output, .. }
-            | Command::Dense { output, .. } => output,
+            | Command::Dense { output, .. }
+            | Command::Eval { output, .. }
+            | Command::Inputs { output, .. } => output,
+            Command::Completions { .. } | Command::Man { .. } => &PLAIN_OUTPUT,
         }
     }
 }
@@ -184,8 +237,9 @@ pub struct ProblemArgs {
     /// The shape of a variable: NAME=64x1024, NAME=512 (vector) or NAME=scalar.
     #[arg(short = 's', long = "shape", value_name = "NAME=SHAPE")]
     pub shapes: Vec<String>,
-    /// Load a variable from NAME=FILE.npy, or every variable found in FILE.npz.
-    #[arg(short = 'l', long = "load", value_name = "NAME=FILE.npy|FILE.npz")]
+    /// Load a variable from NAME=FILE.npy or from one tensor, NAME=FILE.safetensors:TENSOR;
+    /// or every variable found in FILE.npz or FILE.safetensors.
+    #[arg(short = 'l', long = "load", value_name = "[NAME=]FILE[:TENSOR]")]
     pub loads: Vec<String>,
     /// The variable to differentiate with respect to (default: the first in EXPR).
     #[arg(long, value_name = "NAME")]

@@ -518,7 +518,7 @@ fn loading_what_is_not_there() {
     );
     refused(
         &["stats", "sum(X)", "-l", "x.npy"],
-        &["NAME=FILE.npy or FILE.npz"],
+        &["expected NAME=FILE.npy, FILE.npz, NAME=FILE.safetensors:TENSOR or FILE.safetensors"],
     );
     let x = write_npy(&dir, "x.npy", &Array2::zeros((2, 2)));
     refused(

@@ -9,8 +9,11 @@ mod at;
 mod check;
 mod dense;
 mod explain;
+mod forward;
+mod inputs;
 pub mod progress;
 mod shape;
+mod shell;
 mod slice;
 mod stats;
 
@@ -128,6 +131,26 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
                 out,
             )?
         }
+        Command::Eval {
+            problem,
+            output_file,
+            force,
+            output,
+        } => {
+            // Check the destination before doing any work.
+            output_file::check_target(&output_file, force).map_err(Error::Output)?;
+            forward::run(
+                &build(&problem, notation)?,
+                &output_file,
+                force,
+                output.json,
+                notation,
+                out,
+            )?
+        }
+        Command::Inputs { files, output } => inputs::run(&files, output.json, notation, out)?,
+        Command::Completions { shell } => shell::completions(shell, out)?,
+        Command::Man { subcommand } => shell::man(subcommand.as_deref(), out)?,
     }
     Ok(())
 }

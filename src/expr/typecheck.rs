@@ -217,8 +217,9 @@ fn is_close(typed: &str, known: &str) -> bool {
             || edit_distance(&typed, known) <= allowed)
 }
 
-/// Levenshtein distance between two ASCII strings.
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance between two strings, byte by byte (exact for ASCII); also ranks
+/// the tensor names of a file by closeness to a mistyped one.
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let b = b.as_bytes();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.bytes().enumerate() {

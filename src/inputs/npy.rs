@@ -1,7 +1,8 @@
 //! Reading `.npy` files and `.npz` archives, header first: an array whose values would not
 //! fit in the memory limit, or whose header does not match the bytes that follow, is
 //! refused before any of its data is read; every array read is validated (rank ≤ 2,
-//! finite) and converted to `f64` in standard layout.
+//! finite) and converted to `f64` in standard layout. [`load_arrays`] loads every `-l`
+//! argument, handing `.safetensors` files to [`super::safetensors`].
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -12,16 +13,18 @@ use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use ndarray_npy::npy::header::{Header, ReadHeaderError};
 use zip::ZipArchive;
 
-use super::{InputError, LoadArg, first_non_finite, standard_layout};
+use super::safetensors::SafetensorsFile;
+use super::store::checked;
+use super::{InputError, LoadArg, io_error, printable};
 use crate::expr::Shape;
-use crate::expr::diagnostic::escape_char;
 use crate::numfmt;
 
 /// Loads the arrays named by the `-l` arguments, for an expression with `variables`,
 /// refusing any array whose values would need more than `limit` bytes.
 ///
-/// From an archive only arrays whose name (with or without a `.npy` suffix) is one of
-/// `variables` are read; the others are ignored, whatever their dtype. A variable loaded
+/// From an archive (or a whole `.safetensors` file) only arrays whose name (with or
+/// without a `.npy` suffix) is one of `variables` are read; the others are ignored,
+/// whatever their dtype. A variable loaded
 /// twice (by two `-l NAME=FILE`, or by an archive and another `-l`) is an error
 /// ([`InputError::LoadedTwice`]), found before the second array is read.
 /// Every array is converted to `f64` in standard (row-major) layout and checked: at most
@@ -47,16 +50,21 @@ pub fn load_arrays(
             Ok(())
         }
     };
+    let known = |name: &str, path: &Path| {
+        if variables.contains(&name) {
+            Ok(())
+        } else {
+            Err(InputError::UnknownVariable {
+                name: name.to_string(),
+                path: path.to_path_buf(),
+                variables: variables.join(", "),
+            })
+        }
+    };
     for load in loads {
         match load {
             LoadArg::Named { name, path } => {
-                if !variables.contains(&name.as_str()) {
-                    return Err(InputError::UnknownVariable {
-                        name: name.clone(),
-                        path: path.clone(),
-                        variables: variables.join(", "),
-                    });
-                }
+                known(name, path)?;
                 let origin = path.display().to_string();
                 claim(name, &origin)?;
                 let array =
@@ -87,6 +95,21 @@ pub fn load_arrays(
                     arrays.insert(name.clone(), checked(&name, &origin, array)?);
                 }
             }
+            LoadArg::Tensor { name, path, tensor } => {
+                known(name, path)?;
+                claim(name, &format!("{}:{tensor}", path.display()))?;
+                let array = SafetensorsFile::open(path)?.read(tensor, name, limit)?;
+                arrays.insert(name.clone(), array);
+            }
+            LoadArg::Safetensors { path } => {
+                let file = SafetensorsFile::open(path)?;
+                for name in variables {
+                    if file.info(name).is_some() {
+                        claim(name, &format!("{}:{name}", path.display()))?;
+                        arrays.insert(name.to_string(), file.read(name, name, limit)?);
+                    }
+                }
+            }
         }
     }
     Ok(arrays)
@@ -95,19 +118,6 @@ pub fn load_arrays(
 /// Opens a file, telling a missing file apart from other I/O errors.
 fn open(path: &Path) -> Result<File, InputError> {
     File::open(path).map_err(|e| io_error(path, e))
-}
-
-/// An I/O error on `path`, telling a missing file apart from the others.
-fn io_error(path: &Path, e: io::Error) -> InputError {
-    match e.kind() {
-        io::ErrorKind::NotFound => InputError::NotFound {
-            path: path.to_path_buf(),
-        },
-        _ => InputError::Io {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        },
-    }
 }
 
 /// Why reading one array failed.
@@ -159,18 +169,65 @@ fn read_npy<R: Read>(
     size: Option<u64>,
     limit: u64,
 ) -> Result<ArrayD<f64>, ReadError> {
-    let (header, header_bytes) = read_header(&mut reader, size)?;
-    let descr = &header.type_descriptor;
-    let dtype = descr
+    let Declaration {
+        header,
+        descr,
+        dtype,
+        entries,
+        ..
+    } = read_declaration(&mut reader, size)?;
+    let dtype = dtype.ok_or(ReadError::WrongDescriptor(descr.clone()))?;
+    let needed = entries.and_then(|count| count.checked_mul(8));
+    let fitting = match (entries, needed) {
+        (Some(count), Some(bytes)) if bytes <= limit => usize::try_from(count).ok(),
+        _ => None,
+    };
+    let Some(entries) = fitting else {
+        return Err(ReadError::TooLarge {
+            shape: header.shape,
+            dtype: descr,
+            needed,
+            limit,
+        });
+    };
+    let values = read_values(&mut reader, dtype, entries)?;
+    let shape = IxDyn(&header.shape).set_f(header.layout.is_fortran());
+    Ok(ArrayD::from_shape_vec(shape, values).expect("one value per entry of the shape"))
+}
+
+/// What a `.npy` header declares.
+struct Declaration {
+    /// The header.
+    header: Header,
+    /// Its dtype descriptor as written (see [`descriptor_text`]).
+    descr: String,
+    /// The dtype, if it is one jacscope reads.
+    dtype: Option<RealDtype>,
+    /// Entries its shape declares; `None` if that overflows `u64`.
+    entries: Option<u64>,
+    /// The length of the header in bytes.
+    header_bytes: u64,
+}
+
+/// Reads a `.npy` header from a stream of `size` bytes (`None` if unknown) and, for a
+/// dtype jacscope reads and a known size, checks that it declares exactly the bytes that
+/// follow it. Reads nothing after the header.
+fn read_declaration<R: Read + ?Sized>(
+    reader: &mut R,
+    size: Option<u64>,
+) -> Result<Declaration, ReadError> {
+    let (header, header_bytes) = read_header(reader, size)?;
+    let descr = descriptor_text(&header.type_descriptor);
+    let dtype = header
+        .type_descriptor
         .as_string()
-        .and_then(|text| RealDtype::parse(text))
-        .ok_or_else(|| ReadError::WrongDescriptor(descriptor_text(descr)))?;
+        .and_then(|text| RealDtype::parse(text));
     let entries = header
         .shape
         .iter()
         .try_fold(1u64, |count, &dim| count.checked_mul(dim as u64));
-    let data_bytes = entries.and_then(|count| count.checked_mul(dtype.width as u64));
-    if let Some(size) = size {
+    if let (Some(dtype), Some(size)) = (dtype, size) {
+        let data_bytes = entries.and_then(|count| count.checked_mul(dtype.width as u64));
         let follow = size.saturating_sub(header_bytes);
         match data_bytes {
             Some(declared) if declared == follow => {}
@@ -190,22 +247,73 @@ fn read_npy<R: Read>(
             }
         }
     }
-    let needed = entries.and_then(|count| count.checked_mul(8));
-    let fitting = match (entries, needed) {
-        (Some(count), Some(bytes)) if bytes <= limit => usize::try_from(count).ok(),
-        _ => None,
+    Ok(Declaration {
+        header,
+        descr,
+        dtype,
+        entries,
+        header_bytes,
+    })
+}
+
+/// What the header of one array of a `.npy` file or `.npz` archive says, for listings.
+pub(super) struct NpyHeader {
+    /// The member's name without `.npy` (`None` for a `.npy` file).
+    pub name: Option<String>,
+    /// The dtype descriptor, escaped and with its kind spelled out if jacscope does not
+    /// read it (`<c16 (complex)`).
+    pub dtype: String,
+    /// Whether jacscope reads this dtype.
+    pub readable: bool,
+    /// The declared shape.
+    pub shape: Vec<usize>,
+    /// Bytes of data after the header.
+    pub data_bytes: u64,
+}
+
+/// The headers of the arrays in the `.npy` file (`archive` false) or `.npz` archive at
+/// `path`; no array data is read (a compressed member is inflated only as far as its
+/// header). A header that does not match the data after it is an error.
+pub(super) fn read_headers(path: &Path, archive: bool) -> Result<Vec<NpyHeader>, InputError> {
+    let summary = |name: Option<String>, reader: &mut dyn Read, size: u64| {
+        let origin = match &name {
+            Some(member) => format!("{}:{member}", path.display()),
+            None => path.display().to_string(),
+        };
+        let format = if archive { ".npz" } else { ".npy" };
+        let declaration =
+            read_declaration(reader, Some(size)).map_err(|e| input_error(e, &origin, format))?;
+        Ok(NpyHeader {
+            name,
+            dtype: match declaration.dtype {
+                Some(_) => printable(&declaration.descr),
+                None => describe_dtype(&printable(&declaration.descr)),
+            },
+            readable: declaration.dtype.is_some(),
+            shape: declaration.header.shape,
+            data_bytes: size.saturating_sub(declaration.header_bytes),
+        })
     };
-    let Some(entries) = fitting else {
-        return Err(ReadError::TooLarge {
-            shape: header.shape,
-            dtype: descriptor_text(descr),
-            needed,
-            limit,
-        });
+    let file = open(path)?;
+    if !archive {
+        let size = file.metadata().map_err(|e| io_error(path, e))?.len();
+        return Ok(vec![summary(None, &mut BufReader::new(file), size)?]);
+    }
+    let archive_error = |e: zip::result::ZipError| InputError::Invalid {
+        origin: path.display().to_string(),
+        format: ".npz",
+        reason: printable(&e.to_string()),
     };
-    let values = read_values(&mut reader, dtype, entries)?;
-    let shape = IxDyn(&header.shape).set_f(header.layout.is_fortran());
-    Ok(ArrayD::from_shape_vec(shape, values).expect("one value per entry of the shape"))
+    let mut zip = ZipArchive::new(BufReader::new(file)).map_err(archive_error)?;
+    let mut headers = Vec::with_capacity(zip.len());
+    for position in 0..zip.len() {
+        let mut member = zip.by_index(position).map_err(archive_error)?;
+        let name = member.name();
+        let name = name.strip_suffix(".npy").unwrap_or(name).to_string();
+        let size = member.size();
+        headers.push(summary(Some(name), &mut member, size)?);
+    }
+    Ok(headers)
 }
 
 /// Reads a `.npy` header; returns it and its length in bytes.
@@ -213,7 +321,10 @@ fn read_npy<R: Read>(
 /// ndarray-npy would allocate the declared header length (up to 4 GiB) before reading it;
 /// here a length running past `size` is refused, and at most the bytes that are there are
 /// read before ndarray-npy parses them.
-fn read_header<R: Read>(reader: &mut R, size: Option<u64>) -> Result<(Header, u64), ReadError> {
+fn read_header<R: Read + ?Sized>(
+    reader: &mut R,
+    size: Option<u64>,
+) -> Result<(Header, u64), ReadError> {
     // The magic string `\x93NUMPY`, the version, then the header length: 2 bytes in
     // version 1, 4 in versions 2 and 3.
     let mut bytes = Vec::new();
@@ -393,38 +504,6 @@ fn input_error(e: ReadError, origin: &str, format: &'static str) -> InputError {
     }
 }
 
-/// Text read from a file, made safe to print in a message: control and invisible
-/// characters escaped (so a hostile header cannot move the cursor or change colours), at
-/// most [`PRINTABLE_LINES`] lines of at most [`PRINTABLE_WIDTH`] characters each, cuts
-/// marked with `…`. (A parser's message may quote a 4 GB header line.)
-fn printable(text: &str) -> String {
-    let mut lines: Vec<String> = text
-        .lines()
-        .take(PRINTABLE_LINES + 1)
-        .map(|line| {
-            let escaped: Vec<String> = line.chars().map(escape_char).collect();
-            let mut shown = escaped
-                .iter()
-                .take(PRINTABLE_WIDTH)
-                .cloned()
-                .collect::<String>();
-            if escaped.len() > PRINTABLE_WIDTH {
-                shown.push('…');
-            }
-            shown
-        })
-        .collect();
-    if lines.len() > PRINTABLE_LINES {
-        lines[PRINTABLE_LINES] = "…".to_string();
-    }
-    lines.join("\n")
-}
-
-/// Most lines of file-derived text in a message.
-const PRINTABLE_LINES: usize = 8;
-/// Most characters per line of file-derived text in a message.
-const PRINTABLE_WIDTH: usize = 100;
-
 /// A dtype descriptor with its kind spelled out, e.g. `<c16 (complex)`.
 fn describe_dtype(descr: &str) -> String {
     let kind = match descr
@@ -441,26 +520,6 @@ fn describe_dtype(descr: &str) -> String {
         _ => return descr.to_string(),
     };
     format!("{descr} ({kind})")
-}
-
-/// Validates a freshly read array (rank ≤ 2, finite) and puts it in standard layout.
-fn checked(name: &str, origin: &str, array: ArrayD<f64>) -> Result<ArrayD<f64>, InputError> {
-    if array.ndim() > 2 {
-        return Err(InputError::TooManyDimensions {
-            origin: origin.to_string(),
-            ndim: array.ndim(),
-        });
-    }
-    if let Some(index) = first_non_finite(&array) {
-        let value = array[IxDyn(&index)];
-        return Err(InputError::NonFinite {
-            name: name.to_string(),
-            origin: origin.to_string(),
-            what: value.to_string(),
-            index,
-        });
-    }
-    Ok(standard_layout(array))
 }
 
 #[cfg(test)]
@@ -757,7 +816,10 @@ mod tests {
         assert!(error.contains("unsupported dtype \\u{1b}[2JAAA"), "{error}");
         assert!(error.len() < 300, "{error}");
         let many_lines = format!("{}x", "line\n".repeat(100));
-        assert_eq!(printable(&many_lines).lines().count(), PRINTABLE_LINES + 1);
+        assert_eq!(
+            printable(&many_lines).lines().count(),
+            super::super::PRINTABLE_LINES + 1
+        );
         assert_eq!(printable("a\u{7}b\nc"), "a\\u{7}b\nc");
     }
 

@@ -37,6 +37,31 @@ pub fn estimate_bytes(graph: &Graph) -> Option<u64> {
     })
 }
 
+/// Validates a freshly read array of variable `name` (rank ≤ 2, finite) and puts it in
+/// standard layout.
+pub(super) fn checked(
+    name: &str,
+    origin: &str,
+    array: ArrayD<f64>,
+) -> Result<ArrayD<f64>, InputError> {
+    if array.ndim() > 2 {
+        return Err(InputError::TooManyDimensions {
+            origin: origin.to_string(),
+            ndim: array.ndim(),
+        });
+    }
+    if let Some(index) = first_non_finite(&array) {
+        let value = array[IxDyn(&index)];
+        return Err(InputError::NonFinite {
+            name: name.to_string(),
+            origin: origin.to_string(),
+            what: value.to_string(),
+            index,
+        });
+    }
+    Ok(standard_layout(array))
+}
+
 /// The value of every input variable of a graph.
 ///
 /// Values are shared (`Arc`), so cloning `Inputs` or perturbing one entry with
