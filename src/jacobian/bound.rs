@@ -430,6 +430,7 @@ fn evaluate_tensor(
     let value = match *def {
         TensorDef::Node(_) => return Ok((Dense::shared(x), None)),
         TensorDef::ElemDeriv { func, .. } => x.mapv(|v| func.derivative(v)),
+        TensorDef::ElemSecondDeriv { func, .. } => x.mapv(|v| kernels::second_derivative(func, v)),
         TensorDef::Power { exponent, .. } => kernels::power(&x, exponent),
         TensorDef::Centered { axis, .. } => kernels::centered(&x, axis),
         TensorDef::Softmax { axis, .. } => kernels::softmax(&x, axis),
