@@ -55,5 +55,7 @@ pub fn second_formula_within(
     max_terms: usize,
 ) -> Result<Formula, TooManyTerms> {
     let first = jacobian_formula_within(graph, a, max_terms)?;
-    second::second_formula_within(graph, &first, b, max_terms)
+    Ok(simplify(
+        &second::second_derivation(graph, &first, b, max_terms)?.raw,
+    ))
 }

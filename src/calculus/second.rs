@@ -26,23 +26,34 @@ use super::derive::{Deriver, Product, TooManyTerms, attach, scale};
 use super::formula::{
     Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, Term, name_summations,
 };
-use super::simplify::simplify;
+use super::jacobian_formula;
+use super::render::{Notation, Symbols, indexed, node_name, render};
+use super::steps::Step;
 use crate::expr::{ElemFn, Graph, NodeId};
 
 /// Names of the free indices over the second variable's axes, by axis.
 pub const SECOND_INPUT_NAMES: [&str; 2] = ["g", "h"];
 
-/// The second derivative ∂/∂B of the first-order Jacobian `first` (∂Y/∂A of `graph`'s root,
-/// as [`super::jacobian_formula`] gives it), B being the input node `wrt`: the formula of
-/// J[out…, κ…, γ…], simplified, with B's axes appended to `input` (role
-/// [`IndexRole::SecondInput`]). Refused if it has more than `max_terms` terms before
-/// simplification.
-pub fn second_formula_within(
+/// The second derivative before simplification, and the first-order formula it
+/// differentiates, written over the same index variables and tensors (so that both, and
+/// the simplified result, name every intermediate alike).
+pub struct SecondDerivation {
+    /// ∂Y/∂A as given, its indices renumbered to make room for B's axes.
+    pub first: Formula,
+    /// ∂/∂B of `first` by the product rule and the rules of the module doc, unsimplified.
+    pub raw: Formula,
+}
+
+/// Differentiates the first-order Jacobian `first` (∂Y/∂A of `graph`'s root, as
+/// [`super::jacobian_formula`] gives it) with respect to the input node `wrt` (B): J[out…,
+/// κ…, γ…], with B's axes appended to `input` (role [`IndexRole::SecondInput`]). Refused if
+/// it has more than `max_terms` terms; [`super::second_formula_within`] simplifies it.
+pub fn second_derivation(
     graph: &Graph,
     first: &Formula,
     wrt: NodeId,
     max_terms: usize,
-) -> Result<Formula, TooManyTerms> {
+) -> Result<SecondDerivation, TooManyTerms> {
     let (formula, second) = with_second_axes(first, graph, wrt);
     let input_slots = second.iter().map(|&g| Slot::Index(g)).collect();
     let mut deriver = Deriver::continuing(
@@ -76,13 +87,107 @@ pub fn second_formula_within(
     }
     let mut input = formula.input.clone();
     input.extend(second);
-    Ok(simplify(&name_summations(&Formula {
+    let raw = name_summations(&Formula {
         indices: deriver.indices,
         out: formula.out.clone(),
         input,
         tensors: deriver.tensors,
         terms,
-    })))
+    });
+    let first = Formula {
+        indices: raw.indices.clone(),
+        tensors: raw.tensors.clone(),
+        ..name_summations(&formula)
+    };
+    Ok(SecondDerivation { first, raw })
+}
+
+/// The left-hand side `∂²Y[i,j]/∂X[k,l]∂W[g,h]` of a second-order `formula` with respect to
+/// the input nodes `a` then `b` (ASCII `d^2Y[i,j]/dX[k,l]dW[g,h]`, LaTeX
+/// `\frac{\partial^2 Y_{ij}}{\partial X_{kl} \partial W_{gh}}`).
+pub fn lhs(
+    formula: &Formula,
+    graph: &Graph,
+    (a, b): (NodeId, NodeId),
+    notation: Notation,
+) -> String {
+    let names = |role: IndexRole| -> Vec<String> {
+        formula
+            .input
+            .iter()
+            .chain(&formula.out)
+            .map(|&id| &formula.indices[id])
+            .filter(|v| v.role == role)
+            .map(|v| v.name.clone())
+            .collect()
+    };
+    let at = |node: NodeId, role: IndexRole| {
+        indexed(
+            &node_name(formula, graph, node, notation),
+            &names(role),
+            notation,
+        )
+    };
+    let y = at(graph.root, IndexRole::Output);
+    let (x, w) = (at(a, IndexRole::Input), at(b, IndexRole::SecondInput));
+    let d = Symbols::of(notation).partial;
+    match notation {
+        Notation::Unicode => format!("{d}²{y}/{d}{x}{d}{w}"),
+        Notation::Ascii => format!("{d}^2{y}/{d}{x}{d}{w}"),
+        Notation::Latex => format!("\\frac{{{d}^2 {y}}}{{{d} {x} {d} {w}}}"),
+    }
+}
+
+/// The derivation of the second-order `formula` (∂/∂B of ∂Y/∂A, A and B the input nodes
+/// `a`, `b`) as a worked answer: the first-order formula, each of its factors differentiated
+/// with respect to B, and the result simplified.
+pub fn derivation_steps(graph: &Graph, (a, b): (NodeId, NodeId), formula: &Formula) -> Vec<Step> {
+    let first = jacobian_formula(graph, a);
+    let derivation = second_derivation(graph, &first, b, usize::MAX)
+        .unwrap_or_else(|_| unreachable!("no formula has more than usize::MAX terms"));
+    let step = |title: String, write: &dyn Fn(Notation) -> String| Step {
+        title,
+        unicode: write(Notation::Unicode),
+        ascii: write(Notation::Ascii),
+        latex: write(Notation::Latex),
+    };
+    let b_name = |notation| node_name(formula, graph, b, notation);
+    vec![
+        step(
+            "Differentiate once (the first-order formula)".to_string(),
+            &|notation| {
+                format!(
+                    "{} = {}",
+                    super::render::lhs(&derivation.first, graph, a, notation),
+                    render(&derivation.first, graph, notation)
+                )
+            },
+        ),
+        step(
+            format!(
+                "Differentiate each factor with respect to {} (product rule; f{p} gives f{p}{p})",
+                b_name(Notation::Unicode),
+                p = Symbols::of(Notation::Unicode).prime
+            ),
+            &|notation| {
+                format!(
+                    "{} = {}",
+                    lhs(&derivation.raw, graph, (a, b), notation),
+                    render(&derivation.raw, graph, notation)
+                )
+            },
+        ),
+        step(
+            "Eliminate the deltas over summation indices and simplify".to_string(),
+            &|notation| {
+                format!(
+                    "{} = {}",
+                    lhs(formula, graph, (a, b), notation),
+                    render(formula, graph, notation)
+                )
+            },
+        ),
+    ]
 }
 
 /// `first` with free indices for the axes of the input node `wrt` (named g, h) placed right
