@@ -33,6 +33,14 @@
 //!
 //! Within a step of a kink (`relu`, `abs` at 0) the differences measure neither one-sided
 //! derivative, and the check may disagree with a formula that is right on one side.
+//!
+//! # Second order
+//! An entry of ∂/∂B of ∂Y/∂A (`--wrt A,B`) is estimated the same way from second
+//! differences `(f(+,+) − f(+,−) − f(−,+) + f(−,−)) / (2h)²`, perturbing `A[κ]` and `B[γ]`
+//! (the same entry twice on a Hessian's diagonal): forward evaluation only, never the
+//! first-order formula. Their truncation error is also `∝ h²`, so the same extrapolation
+//! and error model apply, with the step `ε^(1/5)·max(1, |x|)`, which balances truncation
+//! against rounding (now `∝ 1/h²`).
 
 use crate::eval::{EvalError, evaluate};
 use crate::expr::{Graph, Shape};
@@ -176,9 +184,9 @@ pub fn finite_difference(
     let scale = entries.iter().map(|&(_, _, x)| x.abs()).fold(0.0, f64::max);
     let (root, difference): (f64, &dyn Fn(f64) -> Result<Difference, EvalError>) = match entries[..]
     {
-        [(_, _, x)] => (f64::EPSILON.cbrt(), &move |h| central(&output_at, x, h)),
+        [(_, _, x)] => (f64::EPSILON.cbrt(), &move |h| central(output_at, x, h)),
         [(_, _, xa), (_, _, xb)] => (f64::EPSILON.powf(0.2), &move |h| {
-            second_central(&output_at, (xa, xb), h)
+            second_central(output_at, (xa, xb), h)
         }),
         _ => unreachable!("one or two variables, checked above"),
     };

@@ -318,3 +318,60 @@ fn bad_wrt_and_order_are_refused_with_exit_code_2() {
         &["'--order <N>' cannot be used with '--wrt"],
     );
 }
+
+/// The screen of `app` at 120×30, one string per row.
+fn screen(app: &jacscope::tui::App) -> Vec<String> {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    terminal
+        .draw(|frame| jacscope::tui::draw::draw(frame, app))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.height)
+        .map(|y| {
+            (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_explorer_offers_every_axis_pair_of_a_rank_6_second_derivative() {
+    use jacscope::tui::action::Action;
+    use jacscope::tui::{App, ColorMode, Theme};
+    let p = problem("X @ X", &["X=3x3"], "X,X");
+    let mut app = App::new(p, Theme::new(ColorMode::Ansi16, false), false, (120, 30));
+    app.finish_jobs();
+    let first = screen(&app);
+    assert!(
+        first
+            .iter()
+            .any(|row| row.contains("∂²Y[0,0]/∂X[0,0]∂X[0,0]")),
+        "{}",
+        first.join("\n")
+    );
+    // The pair shown, as the slice header names it: `slice g,h (pair 15/15)`.
+    let pair = |rows: &[String]| -> String {
+        let row = rows
+            .iter()
+            .find(|r| r.contains("(pair "))
+            .expect("a slice header");
+        let from = row.find("slice ").unwrap() + "slice ".len();
+        row[from..row.find(" (pair ").unwrap()].to_string()
+    };
+    let mut seen = Vec::new();
+    for _ in 0..15 {
+        app.update(Action::NextPair);
+        app.finish_jobs();
+        seen.push(pair(&screen(&app)));
+    }
+    seen.sort();
+    let axes = ["i", "j", "k", "l", "g", "h"];
+    let mut every: Vec<String> = (0..6)
+        .flat_map(|a| (a + 1..6).map(move |b| format!("{},{}", axes[a], axes[b])))
+        .collect();
+    every.sort();
+    assert_eq!(seen, every);
+}

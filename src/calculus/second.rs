@@ -353,7 +353,6 @@ fn along_axes(
 mod tests {
     use std::collections::BTreeMap;
 
-    use super::*;
     use crate::calculus::render::{Notation, render};
     use crate::calculus::test_support::{all_indices, graph, tensors, value_at};
     use crate::check::{agrees, finite_difference};
