@@ -33,6 +33,14 @@
 //!
 //! Within a step of a kink (`relu`, `abs` at 0) the differences measure neither one-sided
 //! derivative, and the check may disagree with a formula that is right on one side.
+//!
+//! # Second order
+//! An entry of ∂/∂B of ∂Y/∂A (`--wrt A,B`) is estimated the same way from second
+//! differences `(f(+,+) − f(+,−) − f(−,+) + f(−,−)) / (2h)²`, perturbing `A[κ]` and `B[γ]`
+//! (the same entry twice on a Hessian's diagonal): forward evaluation only, never the
+//! first-order formula. Their truncation error is also `∝ h²`, so the same extrapolation
+//! and error model apply, with the step `ε^(1/5)·max(1, |x|)`, which balances truncation
+//! against rounding (now `∝ 1/h²`).
 
 use crate::eval::{EvalError, evaluate};
 use crate::expr::{Graph, Shape};
@@ -92,28 +100,48 @@ impl FdCheck {
     }
 }
 
-/// Estimates `J[index]`, where `J` has shape `out.shape + wrt.shape` (a scalar output or
-/// input contributes no indices), by Richardson-extrapolated central differences on
-/// forward evaluation: perturbs the single input entry `wrt[in_index]` and evaluates the
-/// whole graph 4 times, or 8 when a small input calls for a second, smaller step (see the
-/// module doc).
+/// The variables of a `--wrt` text: one name (`X`), or two separated by a comma for a
+/// second derivative (`X,W` = ∂/∂W of ∂Y/∂X), each trimmed.
+pub fn wrt_names(wrt: &str) -> Vec<&str> {
+    wrt.split(',').map(str::trim).collect()
+}
+
+/// Estimates `J[index]` by Richardson-extrapolated differences on forward evaluation
+/// alone, where `wrt` is the `--wrt` text (see [`wrt_names`]):
+/// - one variable: `J` has shape `out.shape + wrt.shape` (a scalar output or input
+///   contributes no indices); central differences perturbing the single input entry
+///   `wrt[in_index]`: 4 evaluations of the whole graph, or 8 when a small input calls for
+///   a second, smaller step (see the module doc);
+/// - two variables `A,B`: `J = ∂/∂B of ∂Y/∂A` has shape `out.shape + A.shape + B.shape`;
+///   second differences `(f(+,+) − f(+,−) − f(−,+) + f(−,−)) / (2h)²` perturbing `A[κ]`
+///   and `B[γ]` (the same entry twice for a diagonal entry of a Hessian), with the step
+///   `ε^(1/5)·max(1, |x|)` that balances their `h²` truncation against rounding `∝ 1/h²`:
+///   8 evaluations, or 16. The first-order formula is never used.
 ///
-/// Fails if `wrt` is not a variable, `index` does not fit J, or an evaluation with the
-/// first step fails (an `inv` of a matrix that the step makes singular: the estimate
-/// cannot be made although the formula's value can). A second step that fails to evaluate
-/// leaves the first estimate standing.
+/// Fails if a name of `wrt` is not a variable (or there are more than two), `index` does
+/// not fit J, or an evaluation with the first step fails (an `inv` of a matrix that the
+/// step makes singular: the estimate cannot be made although the formula's value can). A
+/// second step that fails to evaluate leaves the first estimate standing.
 pub fn finite_difference(
     graph: &Graph,
     inputs: &Inputs,
     wrt: &str,
     index: &[usize],
 ) -> Result<FdCheck, EvalError> {
-    let input = graph.input(wrt).ok_or_else(|| EvalError::NotAVariable {
-        name: wrt.to_string(),
-    })?;
+    let names = wrt_names(wrt);
+    if names.len() > 2 {
+        return Err(EvalError::NotAVariable {
+            name: wrt.to_string(),
+        });
+    }
     let out_dims = graph.node(graph.root).shape.dims();
-    let in_dims = graph.node(input).shape.dims();
-    let jacobian_dims = [out_dims, in_dims].concat();
+    let mut jacobian_dims = out_dims.to_vec();
+    for name in &names {
+        let input = graph.input(name).ok_or_else(|| EvalError::NotAVariable {
+            name: name.to_string(),
+        })?;
+        jacobian_dims.extend_from_slice(graph.node(input).shape.dims());
+    }
     let fits = index.len() == jacobian_dims.len()
         && index.iter().zip(&jacobian_dims).all(|(&i, &d)| i < d);
     if !fits {
@@ -122,68 +150,116 @@ pub fn finite_difference(
             shape: Shape(jacobian_dims),
         });
     }
-    let (out_index, in_index) = index.split_at(out_dims.len());
-    let x = inputs
-        .get(wrt)
-        .and_then(|value| value.get(in_index))
-        .copied()
-        .ok_or_else(|| EvalError::InputMismatch {
-            name: wrt.to_string(),
-            expected: graph.node(input).shape.clone(),
-        })?;
-    let output_at = |x: f64| -> Result<f64, EvalError> {
-        let perturbed = inputs
-            .with_value(wrt, in_index, x)
-            .expect("index checked against the input's shape");
+    let (out_index, mut rest) = index.split_at(out_dims.len());
+    let mut entries = Vec::new();
+    for name in &names {
+        let rank = graph.node(graph.input(name).expect("checked")).shape.rank();
+        let (at, after) = rest.split_at(rank);
+        let x = inputs
+            .get(name)
+            .and_then(|value| value.get(at))
+            .copied()
+            .ok_or_else(|| EvalError::InputMismatch {
+                name: name.to_string(),
+                expected: graph
+                    .node(graph.input(name).expect("checked"))
+                    .shape
+                    .clone(),
+            })?;
+        entries.push((*name, at, x));
+        rest = after;
+    }
+    // The output entry with each perturbed input entry moved by its step (added to the
+    // entry's current value, so that the same entry perturbed twice moves by both).
+    let output_at = |steps: &[f64]| -> Result<f64, EvalError> {
+        let mut perturbed = inputs.clone();
+        for (&(name, at, _), &step) in entries.iter().zip(steps) {
+            let current = perturbed.get(name).expect("checked")[at];
+            perturbed = perturbed
+                .with_value(name, at, current + step)
+                .expect("index checked against the input's shape");
+        }
         Ok(evaluate(graph, &perturbed)?.root()[out_index])
     };
-    let cube_root_epsilon = f64::EPSILON.cbrt();
-    let first = extrapolated(output_at, x, cube_root_epsilon * x.abs().max(1.0))?;
-    let small_input = x != 0.0 && x.abs() < 1.0;
+    let scale = entries.iter().map(|&(_, _, x)| x.abs()).fold(0.0, f64::max);
+    let (root, difference): (f64, &dyn Fn(f64) -> Result<Difference, EvalError>) = match entries[..]
+    {
+        [(_, _, x)] => (f64::EPSILON.cbrt(), &move |h| central(output_at, x, h)),
+        [(_, _, xa), (_, _, xb)] => (f64::EPSILON.powf(0.2), &move |h| {
+            second_central(output_at, (xa, xb), h)
+        }),
+        _ => unreachable!("one or two variables, checked above"),
+    };
+    let first = extrapolated(difference, root * scale.max(1.0))?;
+    let small_input = scale != 0.0 && scale < 1.0;
     if !small_input || !first.worth_a_smaller_step() {
         return Ok(first);
     }
-    match extrapolated(output_at, x, cube_root_epsilon * x.abs()) {
+    match extrapolated(difference, root * scale) {
         Ok(second) if second.rank() < first.rank() => Ok(second),
         _ => Ok(first),
     }
 }
 
-/// One central difference `(f(x+h) − f(x−h)) / width`.
-struct Central {
+/// One difference quotient: `(f(x+h) − f(x−h)) / width` or a second difference.
+struct Difference {
     /// The difference quotient.
     value: f64,
-    /// A bound on its rounding error: [`ROUNDING_ULPS`] ulps of `f(x±h)` each, over the
+    /// A bound on its rounding error: [`ROUNDING_ULPS`] ulps of each evaluation, over the
     /// width.
     rounding: f64,
 }
 
-/// The central difference of `output_at` at `x` with step `step`, over the distance
-/// between the representable points actually evaluated.
+/// The central difference of `output_at` (one perturbed entry) at `x` with step `step`,
+/// over the distance between the representable points actually evaluated.
 fn central(
-    output_at: impl Fn(f64) -> Result<f64, EvalError>,
+    output_at: impl Fn(&[f64]) -> Result<f64, EvalError>,
     x: f64,
     step: f64,
-) -> Result<Central, EvalError> {
+) -> Result<Difference, EvalError> {
     let (x_plus, x_minus) = (x + step, x - step);
-    let (f_plus, f_minus) = (output_at(x_plus)?, output_at(x_minus)?);
+    let (f_plus, f_minus) = (output_at(&[step])?, output_at(&[-step])?);
     let width = x_plus - x_minus;
     let trusted = ROUNDING_ULPS * f64::EPSILON * f_plus.abs().max(f_minus.abs());
-    Ok(Central {
+    Ok(Difference {
         value: (f_plus - f_minus) / width,
         rounding: 2.0 * trusted / width,
     })
 }
 
-/// The Richardson extrapolation of the central differences at `x` with steps `step` and
-/// `step / 2` (4 evaluations), with its error estimate.
+/// The second difference of `output_at` (two perturbed entries, at `xa` and `xb`) with
+/// step `step`: `(f(+,+) − f(+,−) − f(−,+) + f(−,−))` over the product of the distances
+/// between the representable points of each entry.
+fn second_central(
+    output_at: impl Fn(&[f64]) -> Result<f64, EvalError>,
+    (xa, xb): (f64, f64),
+    step: f64,
+) -> Result<Difference, EvalError> {
+    let width = |x: f64| (x + step) - (x - step);
+    let corners = [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)];
+    let mut sum = 0.0;
+    let mut largest: f64 = 0.0;
+    for (sa, sb) in corners {
+        let f = output_at(&[sa * step, sb * step])?;
+        sum += sa * sb * f;
+        largest = largest.max(f.abs());
+    }
+    let area = width(xa) * width(xb);
+    let trusted = ROUNDING_ULPS * f64::EPSILON * largest;
+    Ok(Difference {
+        value: sum / area,
+        rounding: 4.0 * trusted / area,
+    })
+}
+
+/// The Richardson extrapolation of `difference` with steps `step` and `step / 2`, with
+/// its error estimate (both orders' differences have an `h²` leading error term).
 fn extrapolated(
-    output_at: impl Fn(f64) -> Result<f64, EvalError>,
-    x: f64,
+    difference: impl Fn(f64) -> Result<Difference, EvalError>,
     step: f64,
 ) -> Result<FdCheck, EvalError> {
-    let wide = central(&output_at, x, step)?;
-    let narrow = central(&output_at, x, step / 2.0)?;
+    let wide = difference(step)?;
+    let narrow = difference(step / 2.0)?;
     Ok(FdCheck {
         value: (4.0 * narrow.value - wide.value) / 3.0,
         step,

@@ -241,9 +241,15 @@ pub struct ProblemArgs {
     /// or every variable found in FILE.npz or FILE.safetensors.
     #[arg(short = 'l', long = "load", value_name = "[NAME=]FILE[:TENSOR]")]
     pub loads: Vec<String>,
-    /// The variable to differentiate with respect to (default: the first in EXPR).
-    #[arg(long, value_name = "NAME")]
+    /// The variable to differentiate with respect to (default: the first in EXPR); A,B for
+    /// the second derivative d/dB of dY/dA (laid out out.shape + A.shape + B.shape, like
+    /// nested jax.jacrev); X,X for the Hessian.
+    #[arg(long, value_name = "NAME|A,B")]
     pub wrt: Option<String>,
+    /// 2: the Hessian with respect to the first variable of EXPR (short for --wrt V,V).
+    #[arg(long, value_name = "N", default_value_t = 1, conflicts_with = "wrt",
+          value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub order: u8,
     /// Seed of the standard normal inputs that are not loaded.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use ndarray::{ArrayD, IxDyn};
 
 use crate::calculus::{self, Formula, Notation};
+use crate::check;
 use crate::claim::IndexClaim;
 use crate::claim::compare::{self, Comparison, Draw};
 use crate::error::Error;
@@ -37,7 +38,7 @@ pub struct ProblemSpec {
     pub shapes: Vec<String>,
     /// `-l NAME=FILE.npy` / `-l FILE.npz` arguments, as typed.
     pub loads: Vec<String>,
-    /// `--wrt NAME`, if given.
+    /// `--wrt NAME`, or `--wrt A,B` for the second derivative ∂/∂B of ∂Y/∂A, if given.
     pub wrt: Option<String>,
     /// `--seed N`.
     pub seed: u64,
@@ -66,6 +67,21 @@ impl ProblemSpec {
             wrt: None,
             seed,
             max_memory: None,
+        }
+    }
+}
+
+impl ProblemSpec {
+    /// This spec asking for the Hessian with respect to the default variable (`--order 2`):
+    /// `wrt` becomes `V,V`, V being the first variable of the expression. An expression
+    /// that does not parse is left as it is, for [`Problem::prepare`] to point at its error.
+    pub fn second_order(self) -> ProblemSpec {
+        let first = expr::parse(&self.expression)
+            .ok()
+            .and_then(|ast| ast.variables().into_iter().next());
+        ProblemSpec {
+            wrt: first.map(|v| format!("{v},{v}")),
+            ..self
         }
     }
 }
@@ -128,16 +144,17 @@ impl Problem {
 
         let graph =
             expr::typecheck::build_graph(&ast, source, &shapes).map_err(expression_error)?;
-        let wrt = match &spec.wrt {
-            Some(name) => expr::typecheck::check_wrt(&graph, name).map_err(expression_error)?,
-            None => first_variable(&graph).map_err(expression_error)?,
+        let (wrt, second) = wrt_nodes(&graph, spec.wrt.as_deref()).map_err(expression_error)?;
+        let formula = match second {
+            None => calculus::jacobian_formula_within(&graph, wrt, calculus::MAX_TERMS)?,
+            Some(b) => calculus::second_formula_within(&graph, (wrt, b), calculus::MAX_TERMS)?,
         };
-        let formula = calculus::jacobian_formula_within(&graph, wrt, calculus::MAX_TERMS)?;
         check_memory(&graph, wrt, &formula, limit)?;
         Ok(PreparedProblem {
             spec,
             graph,
             wrt,
+            second,
             formula,
             loaded,
         })
@@ -212,7 +229,19 @@ impl Problem {
     /// `notation`.
     pub fn overview(&self, notation: Notation) -> Overview {
         let jacobian = &self.jacobian;
-        Overview::new(self.graph(), jacobian.wrt(), jacobian.formula(), notation)
+        let wrt = (jacobian.wrt(), jacobian.second());
+        Overview::new(self.graph(), wrt, jacobian.formula(), notation)
+    }
+
+    /// The derivation of J as a worked answer (see [`calculus::derivation_steps`] and, at
+    /// second order, [`calculus::second::derivation_steps`]).
+    pub fn derivation_steps(&self) -> Vec<calculus::Step> {
+        let jacobian = &self.jacobian;
+        let (graph, formula) = (jacobian.graph(), jacobian.formula());
+        match jacobian.second() {
+            None => calculus::derivation_steps(graph, jacobian.wrt(), formula),
+            Some(b) => calculus::second::derivation_steps(graph, (jacobian.wrt(), b), formula),
+        }
     }
 
     /// The inputs of an independent second draw, for checking a claim (an identity must not
@@ -260,8 +289,10 @@ pub struct PreparedProblem {
     pub spec: ProblemSpec,
     /// The expression's graph.
     pub graph: Graph,
-    /// The input node J differentiates with respect to.
+    /// The input node J differentiates with respect to (A of `--wrt A,B`).
     pub wrt: NodeId,
+    /// At second order (`--wrt A,B`), the input node B: J is ∂/∂B of ∂Y/∂A.
+    pub second: Option<NodeId>,
     /// The formula of J.
     pub formula: Formula,
     /// The arrays loaded from `-l` files.
@@ -278,7 +309,12 @@ impl PreparedProblem {
     /// The facts about this problem that every view prints, with the formula in
     /// `notation`: all known before any number is computed.
     pub fn overview(&self, notation: Notation) -> Overview {
-        Overview::new(&self.graph, self.wrt, &self.formula, notation)
+        Overview::new(
+            &self.graph,
+            (self.wrt, self.second),
+            &self.formula,
+            notation,
+        )
     }
 
     /// Entries of the input variables [`Self::evaluate`] draws at random (those not loaded).
@@ -309,6 +345,7 @@ impl PreparedProblem {
             spec,
             graph,
             wrt,
+            second,
             formula,
             loaded,
         } = self;
@@ -318,10 +355,13 @@ impl PreparedProblem {
         let Some(values) = eval::evaluate_nodes(&graph, &inputs, &wanted, progress)? else {
             return Ok(None);
         };
-        let Some(jacobian) = Jacobian::with_progress(graph, wrt, formula, &values, progress)?
+        let Some(mut jacobian) = Jacobian::with_progress(graph, wrt, formula, &values, progress)?
         else {
             return Ok(None);
         };
+        if let Some(b) = second {
+            jacobian = jacobian.with_second(b);
+        }
         Ok(Some(Problem {
             spec,
             inputs,
@@ -339,13 +379,14 @@ impl PreparedProblem {
 pub struct Overview {
     /// The expression text.
     pub expression: String,
-    /// The variable J differentiates with respect to.
+    /// The variable J differentiates with respect to (`X`), or both variables of a second
+    /// derivative (`X,W`).
     pub wrt: String,
     /// The expression's variables, in order.
     pub variables: Vec<String>,
     /// J's axis names (`i`, `j`, `k`, `l`).
     pub axis_names: Vec<String>,
-    /// J's shape: out.shape + in.shape.
+    /// J's shape: out.shape + in.shape (out.shape + A.shape + B.shape at second order).
     pub shape: Vec<usize>,
     /// J's number of entries (exact; may exceed 2^64).
     pub entries: u128,
@@ -353,7 +394,8 @@ pub struct Overview {
     pub structural: u128,
     /// Where J can be nonzero, read off the deltas: `nonzero only where i = k`.
     pub where_nonzero: String,
-    /// The left-hand side of the formula: `∂Y[i,j]/∂X[k,l]`.
+    /// The left-hand side of the formula: `∂Y[i,j]/∂X[k,l]`, at second order
+    /// `∂²Y[i,j]/∂X[k,l]∂W[g,h]`.
     pub lhs: String,
     /// The simplified formula.
     pub formula: String,
@@ -363,20 +405,37 @@ pub struct Overview {
 
 impl Overview {
     /// The overview of the Jacobian `formula` of `graph` with respect to its input node
-    /// `wrt`, the formula rendered in `notation`.
-    pub fn new(graph: &Graph, wrt: NodeId, formula: &Formula, notation: Notation) -> Overview {
+    /// `wrt.0` (at second order, ∂/∂B of it, B = `wrt.1`), the formula rendered in
+    /// `notation`.
+    pub fn new(
+        graph: &Graph,
+        wrt: (NodeId, Option<NodeId>),
+        formula: &Formula,
+        notation: Notation,
+    ) -> Overview {
         let shape = formula.shape();
         let axis_names = formula.axis_names();
         let support = StructuralSupport::new(formula);
+        let (a, second) = wrt;
+        let (wrt, lhs) = match second {
+            None => (
+                graph.text(a).to_string(),
+                calculus::lhs(formula, graph, a, notation),
+            ),
+            Some(b) => (
+                format!("{},{}", graph.text(a), graph.text(b)),
+                calculus::second::lhs(formula, graph, (a, b), notation),
+            ),
+        };
         Overview {
             expression: graph.source.clone(),
-            wrt: graph.text(wrt).to_string(),
+            wrt,
             variables: graph.variables().iter().map(|v| v.to_string()).collect(),
             entries: calculus::formula::entry_count(shape.iter().copied()),
             structural: support.count(),
             where_nonzero: support.describe(&axis_names),
             axis_names,
-            lhs: calculus::lhs(formula, graph, wrt, notation),
+            lhs,
             formula: calculus::render(formula, graph, notation),
             definitions: calculus::definitions(formula, graph),
             shape,
@@ -556,6 +615,29 @@ fn size_text(bytes: u128) -> String {
         format!("{mib:.1} MiB")
     } else {
         format!("{:.1} GiB", mib / 1024.0)
+    }
+}
+
+/// The input nodes a `--wrt` text names: A, and B at second order (`--wrt A,B`); the
+/// first variable of the expression without `--wrt`.
+fn wrt_nodes(
+    graph: &Graph,
+    wrt: Option<&str>,
+) -> Result<(NodeId, Option<NodeId>), expr::Diagnostic> {
+    let Some(text) = wrt else {
+        return Ok((first_variable(graph)?, None));
+    };
+    let check = |name: &str| expr::typecheck::check_wrt(graph, name);
+    match check::wrt_names(text)[..] {
+        [a] => Ok((check(a)?, None)),
+        [a, b] => Ok((check(a)?, Some(check(b)?))),
+        ref names => {
+            let shown: String = text.chars().map(escape_char).collect();
+            Err(expr::Diagnostic::whole(format!(
+                "--wrt {shown} names {} variables; give one (X) or two for a second derivative (X,W = d/dW of dY/dX)",
+                names.len()
+            )))
+        }
     }
 }
 

@@ -79,19 +79,21 @@ pub fn raw_formula_within(
 
 /// A constant coefficient times a product of factors: the value of a node (or of a tensor
 /// derived from one) read at some slots.
-struct Product {
-    coeff: f64,
-    factors: Vec<Factor>,
+pub(super) struct Product {
+    /// The coefficient.
+    pub(super) coeff: f64,
+    /// The factors.
+    pub(super) factors: Vec<Factor>,
 }
 
 impl Product {
     /// The empty product, 1.
-    fn one() -> Product {
+    pub(super) fn one() -> Product {
         Product::constant(1.0)
     }
 
     /// A constant with no factors.
-    fn constant(coeff: f64) -> Product {
+    pub(super) fn constant(coeff: f64) -> Product {
         Product {
             coeff,
             factors: Vec::new(),
@@ -107,7 +109,7 @@ impl Product {
     }
 
     /// `self · other`.
-    fn times(mut self, other: Product) -> Product {
+    pub(super) fn times(mut self, other: Product) -> Product {
         self.coeff *= other.coeff;
         self.factors.extend(other.factors);
         self
@@ -116,7 +118,7 @@ impl Product {
 
 /// Multiplies every term of `terms` by `coeff · before · (term) · after` and adds the
 /// summation indices `sums` (placed before the term's own).
-fn attach(
+pub(super) fn attach(
     terms: Vec<Term>,
     coeff: f64,
     sums: &[IndexId],
@@ -140,7 +142,7 @@ fn attach(
 }
 
 /// Multiplies every coefficient of `terms` by `c`.
-fn scale(terms: Vec<Term>, c: f64) -> Vec<Term> {
+pub(super) fn scale(terms: Vec<Term>, c: f64) -> Vec<Term> {
     attach(terms, c, &[], &Product::one(), &Product::one())
 }
 
@@ -171,20 +173,43 @@ pub(super) fn broadcast<T: Clone>(operand: &Shape, out: &Shape, slots: &[T], zer
 }
 
 /// The state of one differentiation: the index variables and tensors allocated so far.
-struct Deriver<'g> {
-    graph: &'g Graph,
+pub(super) struct Deriver<'g> {
+    pub(super) graph: &'g Graph,
     wrt: NodeId,
     /// `depends[n]`: whether node `n`'s value depends on `wrt`.
     depends: Vec<bool>,
     /// The free indices κ over X's axes, as slots.
     input_slots: Vec<Slot>,
-    indices: Vec<IndexVar>,
-    tensors: Vec<TensorDef>,
+    pub(super) indices: Vec<IndexVar>,
+    pub(super) tensors: Vec<TensorDef>,
     /// The most terms the derivative of a node may have.
     max_terms: usize,
 }
 
 impl<'g> Deriver<'g> {
+    /// A differentiation with respect to `wrt` that continues a formula: its index
+    /// variables and tensors are `indices` and `tensors`, and X's axes are read at
+    /// `input_slots` (second order differentiates a first-order formula this way).
+    pub(super) fn continuing(
+        graph: &'g Graph,
+        wrt: NodeId,
+        input_slots: Vec<Slot>,
+        (indices, tensors): (Vec<IndexVar>, Vec<TensorDef>),
+        max_terms: usize,
+    ) -> Self {
+        Deriver {
+            input_slots,
+            indices,
+            tensors,
+            ..Deriver::new(graph, wrt, max_terms)
+        }
+    }
+
+    /// Whether `node`'s value depends on `wrt`.
+    pub(super) fn depends_on(&self, node: NodeId) -> bool {
+        self.depends[node]
+    }
+
     fn new(graph: &'g Graph, wrt: NodeId, max_terms: usize) -> Self {
         let mut depends = vec![false; graph.nodes.len()];
         for (id, node) in graph.nodes.iter().enumerate() {
@@ -217,12 +242,12 @@ impl<'g> Deriver<'g> {
     }
 
     /// A fresh summation index running over `0..dim` (renamed per term at the end).
-    fn fresh(&mut self, dim: usize) -> IndexId {
+    pub(super) fn fresh(&mut self, dim: usize) -> IndexId {
         self.index(summation_name(0), dim, IndexRole::Summation)
     }
 
     /// A tensor factor, reusing an identical tensor definition if there is one.
-    fn tensor(&mut self, def: TensorDef, slots: Vec<Slot>) -> Product {
+    pub(super) fn tensor(&mut self, def: TensorDef, slots: Vec<Slot>) -> Product {
         let tensor = match self.tensors.iter().position(|t| *t == def) {
             Some(id) => id,
             None => {
@@ -249,7 +274,7 @@ impl<'g> Deriver<'g> {
     /// transposes and the structural functions are looked through, so `W.T` is read as
     /// `W[j,m]` rather than named, `eye(n)[a,b]` as `δ(a,b)`, `diag(v)[a,b]` as
     /// `δ(a,b)·v[a]`, `diag(A)[a]` as `A[a,a]` and `outer(u, v)[a,b]` as `u[a]·v[b]`.
-    fn value(&mut self, node: NodeId, slots: &[Slot]) -> Product {
+    pub(super) fn value(&mut self, node: NodeId, slots: &[Slot]) -> Product {
         match self.graph.node(node).op {
             Op::Number(c) => Product::constant(c),
             Op::Neg(a) => {
@@ -286,7 +311,7 @@ impl<'g> Deriver<'g> {
     }
 
     /// `node` raised elementwise to the constant `exponent`, at `slots`.
-    fn power(&mut self, node: NodeId, exponent: f64, slots: &[Slot]) -> Product {
+    pub(super) fn power(&mut self, node: NodeId, exponent: f64, slots: &[Slot]) -> Product {
         if exponent == 0.0 {
             Product::one()
         } else if exponent == 1.0 {
@@ -328,7 +353,11 @@ impl<'g> Deriver<'g> {
 
     /// D(node) read at `slots` (one slot per axis of the node), as a sum of terms, or an
     /// error if it has more than `max_terms` terms.
-    fn derive(&mut self, node: NodeId, slots: &[Slot]) -> Result<Vec<Term>, TooManyTerms> {
+    pub(super) fn derive(
+        &mut self,
+        node: NodeId,
+        slots: &[Slot],
+    ) -> Result<Vec<Term>, TooManyTerms> {
         let terms = self.derive_node(node, slots)?;
         if terms.len() > self.max_terms {
             return Err(TooManyTerms {

@@ -24,6 +24,9 @@ pub enum IndexRole {
     Output,
     /// An axis of the wrt input X (named k, l).
     Input,
+    /// At second order (`--wrt A,B`), an axis of the second variable B (named g, h): J is
+    /// ∂/∂B of ∂Y/∂A.
+    SecondInput,
     /// A summation index (named m, n, p, q, …).
     Summation,
 }
@@ -107,6 +110,13 @@ pub enum TensorDef {
         /// The node f is applied to.
         arg: NodeId,
     },
+    /// f″ applied elementwise to the value of a node: `tanh′′(Z1)` (second order only).
+    ElemSecondDeriv {
+        /// The elementwise function whose second derivative this is.
+        func: ElemFn,
+        /// The node f is applied to.
+        arg: NodeId,
+    },
     /// The value of a node raised elementwise to a constant power: `Z1^-2`.
     Power {
         /// The node.
@@ -144,6 +154,7 @@ impl TensorDef {
         match *self {
             TensorDef::Node(node)
             | TensorDef::ElemDeriv { arg: node, .. }
+            | TensorDef::ElemSecondDeriv { arg: node, .. }
             | TensorDef::Power { arg: node, .. }
             | TensorDef::Centered { arg: node, .. }
             | TensorDef::Softmax { arg: node, .. }
@@ -159,7 +170,9 @@ pub struct Formula {
     pub indices: Vec<IndexVar>,
     /// The free indices over Y's axes (i, j), in axis order.
     pub out: Vec<IndexId>,
-    /// The free indices over X's axes (k, l), in axis order.
+    /// The free indices over X's axes (k, l), in axis order; at second order (`--wrt A,B`)
+    /// A's axes (k, l, role [`IndexRole::Input`]) then B's (g, h, role
+    /// [`IndexRole::SecondInput`]), so that J is laid out out.shape + A.shape + B.shape.
     pub input: Vec<IndexId>,
     /// The tensors that factors refer to.
     pub tensors: Vec<TensorDef>,

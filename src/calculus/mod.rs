@@ -4,13 +4,15 @@
 //! types, summation naming, slot helpers), [`render`] (writing a formula in Unicode, ASCII
 //! or LaTeX, and the symbols of each notation), [`derive`] (the raw chain-rule formula),
 //! [`simplify`] (delta elimination, like terms), [`steps`] (the derivation as a worked
-//! answer). This file holds the pipeline that joins them: [`jacobian_formula`] derives and
+//! answer), [`second`] (second derivatives: the first-order formula differentiated once
+//! more). This file holds the pipeline that joins them: [`jacobian_formula`] derives and
 //! simplifies ([`jacobian_formula_within`] refuses a formula of more than a given number of
-//! terms).
+//! terms; [`second_formula_within`] gives ∂/∂B of ∂Y/∂A).
 
 pub mod derive;
 pub mod formula;
 pub mod render;
+pub mod second;
 pub mod simplify;
 pub mod steps;
 #[cfg(test)]
@@ -41,4 +43,19 @@ pub fn jacobian_formula_within(
     max_terms: usize,
 ) -> Result<Formula, TooManyTerms> {
     Ok(simplify(&raw_formula_within(graph, wrt, max_terms)?))
+}
+
+/// The simplified second derivative ∂/∂B of ∂Y/∂A of `graph`'s root, A and B being the
+/// input nodes `wrt` (`--wrt A,B`; the Hessian when A = B), laid out out.shape + A.shape +
+/// B.shape: the first-order formula [`jacobian_formula_within`] differentiated once more
+/// (see [`second`]). Refused if either derivative has more than `max_terms` terms.
+pub fn second_formula_within(
+    graph: &Graph,
+    (a, b): (NodeId, NodeId),
+    max_terms: usize,
+) -> Result<Formula, TooManyTerms> {
+    let first = jacobian_formula_within(graph, a, max_terms)?;
+    Ok(simplify(
+        &second::second_derivation(graph, &first, b, max_terms)?.raw,
+    ))
 }

@@ -603,6 +603,14 @@ fn tensor_text(names: &Names, def: &TensorDef, indices: &[String], notation: Not
             indices,
             notation,
         ),
+        TensorDef::ElemSecondDeriv { func, arg } => {
+            let prime = Symbols::of(notation).prime;
+            let f = match notation {
+                Notation::Latex => format!("\\operatorname{{{}}}{prime}{prime}", func.name()),
+                Notation::Unicode | Notation::Ascii => format!("{}{prime}{prime}", func.name()),
+            };
+            indexed(&format!("{f}({})", node(arg)), indices, notation)
+        }
         TensorDef::Power { arg, exponent: p } => {
             let at = indexed(&node(arg), indices, notation);
             format!("{at}{}", exponent(p, notation))

@@ -58,6 +58,9 @@ pub fn tensors(formula: &Formula, values: &Values) -> Vec<ArrayD<f64>> {
         .map(|def| match *def {
             TensorDef::Node(node) => values.get(node).clone(),
             TensorDef::ElemDeriv { func, arg } => values.get(arg).mapv(|x| func.derivative(x)),
+            TensorDef::ElemSecondDeriv { func, arg } => values
+                .get(arg)
+                .mapv(|x| crate::eval::kernels::second_derivative(func, x)),
             TensorDef::Power { arg, exponent } => values.get(arg).mapv(|x| x.powf(exponent)),
             TensorDef::Centered { arg, axis } => {
                 let x = values.get(arg);

@@ -6,8 +6,7 @@ use std::io::Write;
 use serde_json::json;
 
 use super::{emit, emit_json, json_count};
-use crate::calculus::render::{Notation, Symbols, definitions, lhs, node_name, render};
-use crate::calculus::steps::derivation_steps;
+use crate::calculus::render::{Notation, Symbols, definitions, node_name, render};
 use crate::error::Error;
 use crate::layout::matrix_form::{MatrixForms, matrix_forms};
 use crate::numfmt;
@@ -25,8 +24,12 @@ pub fn run(
     let formula = jacobian.formula();
     let wrt = jacobian.wrt();
     let overview = problem.overview(notation);
-    let steps = derivation_steps(graph, wrt, formula);
-    let forms = matrix_forms(formula, graph, wrt);
+    let steps = problem.derivation_steps();
+    // Kronecker forms of second derivatives are not derived (yet).
+    let forms = match jacobian.second() {
+        None => matrix_forms(formula, graph, wrt),
+        Some(_) => None,
+    };
 
     if json {
         let steps: Vec<_> = steps
@@ -79,17 +82,17 @@ pub fn run(
             "Y = {}   with {}; differentiating with respect to {}",
             graph.source,
             inputs.join(", "),
-            problem.wrt_name()
+            problem.wrt_name().replace(',', ", then ")
         ),
     )?;
     emit(
         out,
         &format!(
-            "J = {d}Y/{d}{} has shape {} (out.shape + in.shape): {} entries",
-            problem.wrt_name(),
+            "J = {} has shape {} ({}): {} entries",
+            j_name(problem, notation),
             overview.shape_text(),
+            layout_words(problem),
             overview.entries_text(),
-            d = Symbols::of(notation).partial,
         ),
     )?;
     emit(out, "")?;
@@ -106,11 +109,7 @@ pub fn run(
     emit(out, "")?;
     emit(
         out,
-        &format!(
-            "{} = {}",
-            lhs(formula, graph, wrt, notation),
-            render(formula, graph, notation)
-        ),
+        &format!("{} = {}", overview.lhs, render(formula, graph, notation)),
     )?;
     for (name, text) in definitions(formula, graph) {
         emit(out, &format!("  where {name} = {text}"))?;
@@ -139,6 +138,34 @@ pub fn run(
     )
 }
 
+/// J's name without indices: `∂Y/∂X`, at second order `∂²Y/∂X∂W`.
+fn j_name(problem: &Problem, notation: Notation) -> String {
+    let jacobian = &problem.jacobian;
+    let name = |node| node_name(jacobian.formula(), jacobian.graph(), node, notation);
+    let d = Symbols::of(notation).partial;
+    let (y, x) = (name(jacobian.graph().root), name(jacobian.wrt()));
+    match jacobian.second() {
+        None => format!("{d}{y}/{d}{x}"),
+        Some(b) => {
+            let squared = if notation == Notation::Ascii {
+                "^2"
+            } else {
+                "²"
+            };
+            format!("{d}{squared}{y}/{d}{x}{d}{}", name(b))
+        }
+    }
+}
+
+/// How J's axes are laid out: `out.shape + in.shape`, at second order
+/// `out.shape + X.shape + W.shape`.
+fn layout_words(problem: &Problem) -> String {
+    match problem.jacobian.wrt_name().split_once(',') {
+        None => "out.shape + in.shape".to_string(),
+        Some((a, b)) => format!("out.shape + {a}.shape + {b}.shape"),
+    }
+}
+
 /// `Matrix form ∂vec(Y)/∂vec(X)ᵀ: W ⊗ I₆₄ (column-major vec), I₆₄ ⊗ W (row-major vec_r)`,
 /// or that there is none.
 fn matrix_form_line(problem: &Problem, forms: Option<&MatrixForms>, notation: Notation) -> String {
@@ -149,6 +176,9 @@ fn matrix_form_line(problem: &Problem, forms: Option<&MatrixForms>, notation: No
     let symbols = Symbols::of(notation);
     let (d, t) = (symbols.partial, symbols.transpose);
     let head = format!("Matrix form {d}vec({y})/{d}vec({x}){t}");
+    if jacobian.second().is_some() {
+        return "Matrix form: not derived for second derivatives".to_string();
+    }
     match forms {
         Some(f) => format!(
             "{head}: {} (column-major vec), {} (row-major vec_r)",

@@ -158,7 +158,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
 /// The spec of the problem the common options describe (the default example if no
 /// expression is given).
 pub fn spec_of(args: &ProblemArgs) -> ProblemSpec {
-    match &args.expr {
+    let spec = match &args.expr {
         Some(expression) => ProblemSpec {
             expression: expression.clone(),
             shapes: args.shapes.clone(),
@@ -173,6 +173,10 @@ pub fn spec_of(args: &ProblemArgs) -> ProblemSpec {
             max_memory: args.max_memory,
             ..ProblemSpec::default_example(&args.shapes, args.seed)
         },
+    };
+    match args.order {
+        2 => spec.second_order(),
+        _ => spec,
     }
 }
 

@@ -1,4 +1,5 @@
-//! The one set of numerical kernels: softmax, logsumexp, power, the accurate sum and mean,
+//! The one set of numerical kernels: softmax, logsumexp, power, f″ of the elementwise
+//! functions, the accurate sum and mean,
 //! centred values, the inverse with its condition estimate, the determinant and the
 //! parallel matrix product. Forward evaluation ([`crate::eval`]) and the bound formula
 //! ([`crate::jacobian`]) both call these, so a softmax or an inverse is computed the same
@@ -13,6 +14,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewMut1, Axis, Ix2};
 use rayon::prelude::*;
 
+use crate::expr::ElemFn;
 use crate::progress::Progress;
 
 /// Largest 1-norm condition number `‖A‖₁·‖A⁻¹‖₁` for which `inv(A)` is computed.
@@ -188,6 +190,30 @@ fn norm1(a: ArrayView2<f64>) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// f″(x), the second derivative of an elementwise function (f′ is [`ElemFn::derivative`]).
+/// relu″, abs″ and sign″ are 0: their first derivatives are constant away from their kink,
+/// and taken as constant at it, as JAX does.
+pub fn second_derivative(func: ElemFn, x: f64) -> f64 {
+    match func {
+        ElemFn::Exp => x.exp(),
+        ElemFn::Log => -1.0 / (x * x),
+        ElemFn::Sqrt => -0.25 / (x * x.sqrt()),
+        ElemFn::Abs | ElemFn::Relu | ElemFn::Sign => 0.0,
+        ElemFn::Sin => -x.sin(),
+        ElemFn::Cos => -x.cos(),
+        ElemFn::Tanh => {
+            let t = x.tanh();
+            -2.0 * t * (1.0 - t * t)
+        }
+        ElemFn::Sigmoid => {
+            let s = ElemFn::Sigmoid.apply(x);
+            s * (1.0 - s) * (1.0 - 2.0 * s)
+        }
+        ElemFn::Softplus => ElemFn::Sigmoid.derivative(x),
+        ElemFn::Square => 2.0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use ndarray::{Array2, array};
@@ -244,5 +270,24 @@ mod tests {
         });
         assert_eq!(product, expected);
         assert_eq!(progress.done(), 300 * 7 * 9);
+    }
+
+    #[test]
+    fn second_derivatives_are_differences_of_first_derivatives() {
+        for func in ElemFn::ALL {
+            for x in [-1.3, -0.4, 0.35, 0.9, 2.2] {
+                if matches!(func, ElemFn::Log | ElemFn::Sqrt) && x < 0.0 {
+                    continue;
+                }
+                let h = 1e-6;
+                let fd = (func.derivative(x + h) - func.derivative(x - h)) / (2.0 * h);
+                let exact = second_derivative(func, x);
+                assert!(
+                    (fd - exact).abs() < 1e-6 * exact.abs().max(1.0),
+                    "{}'' at {x}: {exact} vs {fd}",
+                    func.name()
+                );
+            }
+        }
     }
 }

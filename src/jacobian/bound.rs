@@ -38,7 +38,8 @@ pub struct BoundFormula {
     pub(super) positions: Vec<Option<usize>>,
     /// The formula's tensors (by [`TensorId`]), then the hoisted contractions.
     pub(super) arrays: Vec<Dense>,
-    /// For `ElemDeriv` tensors, the value of the argument f is applied to.
+    /// For `ElemDeriv` and `ElemSecondDeriv` tensors, the value of the argument f is applied
+    /// to.
     pub(super) args: Vec<Option<Dense>>,
     /// The plan of each term.
     pub(super) terms: Vec<TermPlan>,
@@ -385,7 +386,8 @@ enum TermRun<'a> {
     },
 }
 
-/// Evaluates one tensor definition; for `ElemDeriv` also returns the argument's value.
+/// Evaluates one tensor definition; for `ElemDeriv` and `ElemSecondDeriv` also returns the
+/// argument's value.
 /// Advances `progress` by the entries of a derived tensor.
 fn evaluate_tensor(
     def: &TensorDef,
@@ -430,6 +432,7 @@ fn evaluate_tensor(
     let value = match *def {
         TensorDef::Node(_) => return Ok((Dense::shared(x), None)),
         TensorDef::ElemDeriv { func, .. } => x.mapv(|v| func.derivative(v)),
+        TensorDef::ElemSecondDeriv { func, .. } => x.mapv(|v| kernels::second_derivative(func, v)),
         TensorDef::Power { exponent, .. } => kernels::power(&x, exponent),
         TensorDef::Centered { axis, .. } => kernels::centered(&x, axis),
         TensorDef::Softmax { axis, .. } => kernels::softmax(&x, axis),
@@ -441,7 +444,11 @@ fn evaluate_tensor(
         }
     };
     progress.advance(x.len() as u64);
-    let arg_value = matches!(def, TensorDef::ElemDeriv { .. }).then(|| Dense::shared(x));
+    let arg_value = matches!(
+        def,
+        TensorDef::ElemDeriv { .. } | TensorDef::ElemSecondDeriv { .. }
+    )
+    .then(|| Dense::shared(x));
     Ok((Dense::shared(Arc::new(value)), arg_value))
 }
 

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, ArrayView2, ArrayViewD, IxDyn};
 
-/// Most axes J can have: two of Y's and two of X's.
-pub(super) const MAX_AXES: usize = 4;
+/// Most axes J can have: two of Y's and two of X's, and at second order (`--wrt A,B`) two
+/// of B's.
+pub(super) const MAX_AXES: usize = 6;
 
 /// The components of J's index.
 pub(super) type Scratch = [usize; MAX_AXES];

@@ -7,13 +7,14 @@ use super::dense::scratch;
 use super::plan::{Part, PartEval, TermPlan};
 use crate::calculus::render::{self, Notation};
 use crate::calculus::{Factor, Slot, TensorDef, Term};
-use crate::expr::{NodeId, Op};
+use crate::expr::NodeId;
 use crate::numfmt;
 
 impl Jacobian {
     /// The name of J's entry at `index` in `notation`: `∂Y[0,3]/∂X[0,7]`, in ASCII
-    /// `dY[0,3]/dX[0,7]` (a scalar side has no brackets: `∂Y/∂X[2]`). The one writer of
-    /// an entry's name. `index` must have one component per axis of J.
+    /// `dY[0,3]/dX[0,7]` (a scalar side has no brackets: `∂Y/∂X[2]`); at second order
+    /// `∂²Y[0]/∂X[0,7]∂W[1,2]` (ASCII `d^2Y[0]/dX[0,7]dW[1,2]`). The one writer of an
+    /// entry's name. `index` must have one component per axis of J.
     pub fn entry_name(&self, index: &[usize], notation: Notation) -> String {
         let out_rank = self.formula().out.len();
         let bracket = |part: &[usize]| {
@@ -28,20 +29,32 @@ impl Jacobian {
             Notation::Ascii => "d",
             Notation::Unicode | Notation::Latex => "∂",
         };
-        format!(
-            "{d}Y{}/{d}{}{}",
-            bracket(&index[..out_rank]),
-            self.wrt_name(),
-            bracket(&index[out_rank..])
-        )
+        let a_rank = self.graph.node(self.wrt).shape.rank();
+        let (y, rest) = index.split_at(out_rank);
+        let (a, b) = rest.split_at(a_rank.min(rest.len()));
+        let a_name = self.wrt_text.split(',').next().unwrap_or_default();
+        match self.second {
+            None => format!("{d}Y{}/{d}{a_name}{}", bracket(y), bracket(a)),
+            Some(second) => {
+                let squared = match notation {
+                    Notation::Ascii => "^2",
+                    Notation::Unicode | Notation::Latex => "²",
+                };
+                format!(
+                    "{d}{squared}Y{}/{d}{a_name}{}{d}{}{}",
+                    bracket(y),
+                    bracket(a),
+                    super::input_name(&self.graph, second),
+                    bracket(b)
+                )
+            }
+        }
     }
 
-    /// The name of the variable J differentiates with respect to.
+    /// The `--wrt` text of J: the name of the variable it differentiates with respect to
+    /// (`X`), or at second order both names (`X,W`).
     pub fn wrt_name(&self) -> &str {
-        match &self.graph.node(self.wrt).op {
-            Op::Input(name) => name,
-            _ => unreachable!("J differentiates with respect to an input node"),
-        }
+        &self.wrt_text
     }
 
     /// Why J is zero at `index`, in Unicode: see [`Self::why_zero_in`].
@@ -61,11 +74,14 @@ impl Jacobian {
         let terms = &self.bound.terms;
         if terms.is_empty() {
             let name = |node| render::node_name(self.formula(), &self.graph, node, notation);
-            return Some(vec![format!(
-                "{} does not depend on {}",
-                name(self.graph.root),
-                name(self.wrt)
-            )]);
+            let (y, wrt) = (name(self.graph.root), name(self.wrt));
+            return Some(vec![match self.second {
+                None => format!("{y} does not depend on {wrt}"),
+                Some(second) => {
+                    let d = render::Symbols::of(notation).partial;
+                    format!("{d}{y}/{d}{wrt} does not depend on {}", name(second))
+                }
+            }]);
         }
         let s = scratch(index);
         let mut lines = Vec::new();
@@ -172,10 +188,8 @@ impl Jacobian {
         let argument = match (part.eval, part.factors.as_slice()) {
             (PartEval::Read(n), [Factor::Tensor { tensor, slots }]) => {
                 self.bound.args[*tensor].as_ref().map(|arg| {
-                    let TensorDef::ElemDeriv { arg: node, .. } = self.formula().tensors[*tensor]
-                    else {
-                        unreachable!("only f′ tensors keep their argument")
-                    };
+                    // Only f′ and f″ tensors keep their argument.
+                    let node = self.formula().tensors[*tensor].node();
                     let value = arg.data()[term.reads[n].offset(&s)];
                     format!(
                         " ({} = {})",

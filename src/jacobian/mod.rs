@@ -29,7 +29,7 @@ use thiserror::Error;
 use crate::axis_index::{Axes, IndexError};
 use crate::calculus::Formula;
 use crate::eval::{MAX_CONDITION, Values};
-use crate::expr::{Graph, NodeId};
+use crate::expr::{Graph, NodeId, Op};
 use crate::progress::Progress;
 use crate::sparsity::StructuralSupport;
 
@@ -78,6 +78,10 @@ pub enum JacobianError {
 pub struct Jacobian {
     graph: Graph,
     wrt: NodeId,
+    /// At second order (`--wrt A,B`), B: J is ∂/∂B of ∂Y/∂A (`wrt`).
+    second: Option<NodeId>,
+    /// The `--wrt` text of J: `X`, or `X,W` at second order.
+    wrt_text: String,
     /// J's shape (out.shape + in.shape).
     shape: Vec<usize>,
     bound: BoundFormula,
@@ -115,8 +119,10 @@ impl Jacobian {
             return Ok(None);
         };
         Ok(Some(Jacobian {
+            wrt_text: input_name(&graph, wrt).to_string(),
             graph,
             wrt,
+            second: None,
             shape,
             bound,
             support,
@@ -135,8 +141,10 @@ impl Jacobian {
         let shape = formula.shape();
         let bound = BoundFormula::new(formula, &graph, node_value)?;
         Ok(Jacobian {
+            wrt_text: input_name(&graph, wrt).to_string(),
             graph,
             wrt,
+            second: None,
             shape,
             bound,
             support,
@@ -166,6 +174,20 @@ impl Jacobian {
     /// The input node J differentiates with respect to.
     pub fn wrt(&self) -> NodeId {
         self.wrt
+    }
+
+    /// This Jacobian as the second derivative ∂/∂B of ∂Y/∂A, A being [`Self::wrt`] and B
+    /// the input node `second`: its formula must be the second-order one
+    /// ([`crate::calculus::second_formula_within`]).
+    pub fn with_second(mut self, second: NodeId) -> Jacobian {
+        self.wrt_text = format!("{},{}", self.wrt_text, input_name(&self.graph, second));
+        self.second = Some(second);
+        self
+    }
+
+    /// At second order, the input node B of ∂/∂B of ∂Y/∂A; `None` at first order.
+    pub fn second(&self) -> Option<NodeId> {
+        self.second
     }
 
     /// The formula bound to numbers.
@@ -212,6 +234,14 @@ impl Jacobian {
             index[axes.1] = 0;
         }
         self.check_index(&index)
+    }
+}
+
+/// The variable name of the input node `node`.
+fn input_name(graph: &Graph, node: NodeId) -> &str {
+    match &graph.node(node).op {
+        Op::Input(name) => name,
+        _ => unreachable!("J differentiates with respect to an input node"),
     }
 }
 
