@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::calculus::render::{Notation, node_name};
+use crate::calculus::{Formula, IndexRole};
 use crate::jacobian::Jacobian;
 use crate::sparsity::StructuralSupport;
 
@@ -79,7 +80,7 @@ impl JacobianDims {
     /// The dims of `jacobian`.
     pub fn of(jacobian: &Jacobian) -> JacobianDims {
         let shape = jacobian.shape();
-        let out_rank = jacobian.formula().out.len();
+        let out_rank = layout_out_rank(jacobian.formula());
         JacobianDims {
             out: shape[..out_rank].to_vec(),
             input: shape[out_rank..].to_vec(),
@@ -94,6 +95,21 @@ impl JacobianDims {
     /// |X|, the number of entries of X (1 for a scalar).
     pub fn input_len(&self) -> usize {
         self.input.iter().product()
+    }
+}
+
+/// How many of J's leading axes the layouts treat as its output: Y's; and at second order,
+/// where J = ∂(∂Y/∂A)/∂B is the Jacobian of ∂Y/∂A with respect to B, Y's and A's (so the
+/// Hessian of a scalar in vec form is the |X|×|X| matrix ∂²f/∂vec(X)∂vec(X)ᵀ).
+fn layout_out_rank(formula: &Formula) -> usize {
+    let second = formula
+        .input
+        .iter()
+        .filter(|&&id| formula.indices[id].role == IndexRole::SecondInput)
+        .count();
+    match second {
+        0 => formula.out.len(),
+        _ => formula.out.len() + formula.input.len() - second,
     }
 }
 
@@ -391,7 +407,19 @@ impl ShapeContext {
                 })
                 .collect()
         };
-        let x_name = node_name(formula, graph, jacobian.wrt(), Notation::Unicode);
+        // At second order J is the Jacobian of ∂Y/∂A with respect to B.
+        let out_rank = layout_out_rank(formula);
+        let free = formula.free();
+        let x_node = jacobian.second().unwrap_or(jacobian.wrt());
+        let x_name = node_name(formula, graph, x_node, Notation::Unicode);
+        let y_name = node_name(formula, graph, graph.root, Notation::Unicode);
+        let y_name = match jacobian.second() {
+            Some(_) => {
+                let a = node_name(formula, graph, jacobian.wrt(), Notation::Unicode);
+                format!("∂{y_name}/∂{a}")
+            }
+            None => y_name,
+        };
         let others = graph
             .variables()
             .into_iter()
@@ -402,10 +430,10 @@ impl ShapeContext {
             })
             .collect();
         ShapeContext {
-            y_name: node_name(formula, graph, graph.root, Notation::Unicode),
+            y_name,
             x_name,
-            out: axes(&formula.out),
-            input: axes(&formula.input),
+            out: axes(&free[..out_rank]),
+            input: axes(&free[out_rank..]),
             others,
         }
     }

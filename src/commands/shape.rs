@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::{emit, emit_json, printed};
 use crate::calculus::Notation;
+use crate::calculus::render::node_name;
 use crate::error::Error;
 use crate::layout::{self, ClaimCheck, Layout, ShapeContext, shape_tuple};
 use crate::problem::Problem;
@@ -34,14 +35,25 @@ pub fn run(
         [] => format!("{name} is a scalar"),
         _ => format!("{name} is {}", shape_tuple(shape)),
     };
+    // At second order J differentiates ∂Y/∂A: written ∂(∂Y/∂A)/∂B.
+    let differentiated = match context.y_name.contains('/') {
+        true => format!("({})", context.y_name),
+        false => context.y_name.clone(),
+    };
+    let graph = problem.graph();
+    let root = node_name(
+        problem.jacobian.formula(),
+        graph,
+        graph.root,
+        Notation::Unicode,
+    );
     emit(
         out,
         &text(&format!(
-            "J = ∂{y}/∂{x} for {y} = {}: {}, {}",
-            problem.graph().source,
+            "J = ∂{differentiated}/∂{x} for {root} = {}: {}, {}",
+            graph.source,
             tensor(&context.y_name, &dims.out),
             tensor(&context.x_name, &dims.input),
-            y = context.y_name,
             x = context.x_name,
         )),
     )?;
