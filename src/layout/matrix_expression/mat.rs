@@ -94,10 +94,16 @@ impl Mat {
         Mat::new(Kind::Power(Box::new(a), p), shape)
     }
 
-    /// f′(a) elementwise.
+    /// f′(a) elementwise: in closed form where that is as short (exp′(a) = exp(a),
+    /// log′(a) = 1 / a, abs′(a) = sign(a), …), else written f′(a) (sigmoid′, tanh′, relu′).
     pub fn derivative(func: ElemFn, a: Mat) -> Mat {
-        let shape = a.shape.clone();
-        Mat::new(Kind::Derivative(func, Box::new(a)), shape)
+        match func {
+            ElemFn::Sigmoid | ElemFn::Tanh | ElemFn::Relu => {
+                let shape = a.shape.clone();
+                Mat::new(Kind::Derivative(func, Box::new(a)), shape)
+            }
+            _ => closed_form(func, a),
+        }
     }
 
     /// A function of the language with the shape of its result.
@@ -179,6 +185,8 @@ impl Mat {
                     options,
                 }
             }
+            // the inverse of a symmetric matrix (inv(X.T @ X)) is symmetric
+            Kind::Inverse(a) if a.clone().transpose() == *a => Kind::Inverse(a),
             kind => Kind::Transpose(Box::new(Mat::new(kind, self.shape))),
         };
         Mat::new(kind, shape)
@@ -287,8 +295,12 @@ impl Mat {
                     Notation::Unicode => " ⊙ ",
                     Notation::Latex => " \\odot ",
                 };
-                let arrays: Vec<String> =
-                    arrays.iter().map(|f| f.operand(n, Prec::Unary)).collect();
+                let at_least = if arrays.len() == 1 {
+                    Prec::Product
+                } else {
+                    Prec::Unary
+                };
+                let arrays: Vec<String> = arrays.iter().map(|f| f.operand(n, at_least)).collect();
                 if !arrays.is_empty() {
                     parts.push(arrays.join(odot));
                 }
@@ -326,7 +338,10 @@ impl Mat {
                 let minus = Symbols::of(n).minus;
                 let sign = if *c < 0.0 { minus } else { "" };
                 if c.abs() == 1.0 {
-                    return (format!("{sign}{}", a.operand(n, Prec::Power)), Prec::Unary);
+                    return (
+                        format!("{sign}{}", a.operand(n, Prec::Product)),
+                        Prec::Unary,
+                    );
                 }
                 let coeff = number_text(c.abs(), n);
                 let coeff = if coeff.contains('/') && !latex {
@@ -390,7 +405,7 @@ impl Mat {
         let mut runs: Vec<(&Mat, usize)> = Vec::new();
         for f in factors {
             match runs.last_mut() {
-                Some((last, count)) if *last == f => *count += 1,
+                Some((last, count)) if *last == f && f.shape.len() == 2 => *count += 1,
                 _ => runs.push((f, 1)),
             }
         }
@@ -404,15 +419,21 @@ impl Mat {
                     && f.shape.len() == 1
                     && factors[factors.len() - 1].shape.len() == 1
                     && last > 0;
-                let text = if *count > 1 {
-                    // (Xᵀ)³ is written (X³)ᵀ
-                    let (base, t) = match &f.kind {
-                        Kind::Transpose(a) => (a.operand(n, Prec::Atom), Symbols::of(n).transpose),
-                        _ => (f.operand(n, Prec::Atom), ""),
+                let text = if *count > 1 && f.shape.len() == 2 {
+                    // (Xᵀ)³ is written (X³)ᵀ, (X⁻¹)² is X⁻²
+                    let t = Symbols::of(n).transpose;
+                    let c = *count as f64;
+                    let (base, p, t) = match &f.kind {
+                        Kind::Transpose(a) => match &a.kind {
+                            Kind::Inverse(b) => (b.operand(n, Prec::Atom), -c, t),
+                            _ => (a.operand(n, Prec::Atom), c, t),
+                        },
+                        Kind::Inverse(b) => (b.operand(n, Prec::Atom), -c, ""),
+                        _ => (f.operand(n, Prec::Atom), c, ""),
                     };
                     let power = match n {
-                        Notation::Latex => format!("{base}^{{{count}}}"),
-                        _ => format!("{base}{}", superscript(*count as f64)),
+                        Notation::Latex => format!("{base}^{{{p}}}"),
+                        _ => format!("{base}{}", superscript(p)),
                     };
                     if t.is_empty() {
                         power
@@ -440,35 +461,43 @@ impl Mat {
 /// as a coefficient.
 pub fn product(factors: Vec<Mat>) -> Mat {
     let mut coeff = 1.0;
-    let mut flat: Vec<Mat> = Vec::new();
+    let mut chain: Vec<Mat> = Vec::new();
+    let mut shape: Option<Vec<usize>> = None;
     for f in factors {
         let (c, f) = f.split_coeff();
         coeff *= c;
-        match f.kind {
-            Kind::Product(inner) => flat.extend(inner),
-            _ => flat.push(f),
+        let parts = match f.kind {
+            Kind::Product(inner) => inner,
+            _ => vec![f],
+        };
+        for part in parts {
+            shape = Some(match shape {
+                None => {
+                    chain.push(part.clone());
+                    part.shape
+                }
+                Some(acc) => {
+                    let next = product_shape(&[acc.clone(), part.shape.clone()]);
+                    // A vector so far (`… @ v`) times `part` is written with the vector
+                    // last, as textbooks do: v @ A = A.T @ v, and v @ w = w @ v.
+                    if acc.len() == 1 {
+                        chain.insert(0, part.transpose());
+                    } else {
+                        chain.push(part);
+                    }
+                    next
+                }
+            });
         }
     }
-    let shapes: Vec<Vec<usize>> = flat.iter().map(|f| f.shape.clone()).collect();
-    let kept: Vec<Mat> = flat
+    let shape = shape.unwrap_or_default();
+    let mut kept: Vec<Mat> = chain
         .into_iter()
         .filter(|f| !(f.kind == Kind::Eye || f.is_one()))
         .collect();
-    let shape = product_shape(&shapes);
-    // A row vector first (`x @ A @ B`) is written as textbooks do: `B.T @ A.T @ x`.
-    if kept.len() >= 2 && kept[0].shape.len() == 1 && kept[1..].iter().all(|f| f.shape.len() == 2) {
-        let mut reversed: Vec<Mat> = kept[1..]
-            .iter()
-            .rev()
-            .cloned()
-            .map(Mat::transpose)
-            .collect();
-        reversed.push(kept[0].clone());
-        return Mat::scaled(coeff, product(reversed));
-    }
     let mat = match kept.len() {
-        0 => Mat::eye(shapes[0][0]),
-        1 => kept.into_iter().next().expect("one factor"),
+        0 => Mat::eye(shape[0]),
+        1 => kept.pop().expect("one factor"),
         _ => Mat::new(Kind::Product(kept), shape),
     };
     Mat::scaled(coeff, mat)
@@ -490,13 +519,23 @@ fn product_shape(shapes: &[Vec<usize>]) -> Vec<usize> {
 pub fn hadamard(factors: Vec<Mat>) -> Mat {
     let mut coeff = 1.0;
     let mut flat: Vec<Mat> = Vec::new();
-    for f in factors {
+    let mut work = factors;
+    while let Some(f) = work.pop() {
         let (c, f) = f.split_coeff();
         coeff *= c;
         match f.kind {
-            Kind::Hadamard(inner) => flat.extend(inner),
+            Kind::Hadamard(inner) => work.extend(inner),
+            // a / b = a · (1 / b), so that b can cancel
+            Kind::Quotient(top, bottom) if !top.is_one() => {
+                work.push(*top);
+                let shape = f.shape.clone();
+                work.push(Mat::new(
+                    Kind::Quotient(Box::new(Mat::number(1.0)), bottom),
+                    shape,
+                ));
+            }
             _ if f.is_one() => {}
-            _ => flat.push(f),
+            _ => flat.insert(0, f),
         }
     }
     let shape = flat
@@ -504,10 +543,59 @@ pub fn hadamard(factors: Vec<Mat>) -> Mat {
         .map(|f| f.shape.clone())
         .max_by_key(Vec::len)
         .unwrap_or_default();
+    // sign(u) · u = abs(u)
+    loop {
+        let found = flat.iter().enumerate().find_map(|(at, f)| match &f.kind {
+            Kind::Call {
+                name: "sign", args, ..
+            } => flat.iter().position(|g| *g == args[0]).map(|u| (at, u)),
+            _ => None,
+        });
+        let Some((sign_at, u_at)) = found else {
+            break;
+        };
+        let later = flat.remove(sign_at.max(u_at));
+        let earlier = flat.remove(sign_at.min(u_at));
+        let u = if sign_at > u_at { earlier } else { later };
+        let shape = u.shape.clone();
+        flat.push(Mat::call("abs", vec![u], String::new(), shape));
+    }
+    // a · (1 / b) = a / b, and a · (1 / a) = 1
+    let (reciprocals, mut flat): (Vec<Mat>, Vec<Mat>) = flat
+        .into_iter()
+        .partition(|f| matches!(&f.kind, Kind::Quotient(top, _) if top.is_one()));
+    let mut reciprocals = reciprocals;
+    reciprocals.retain(|r| {
+        let Kind::Quotient(_, bottom) = &r.kind else {
+            unreachable!("only quotients are selected")
+        };
+        match flat.iter().position(|f| f == &**bottom) {
+            Some(at) => {
+                flat.remove(at);
+                false
+            }
+            None => true,
+        }
+    });
     let mat = match flat.len() {
         0 => Mat::number(1.0),
         1 => flat.pop().expect("one factor"),
-        _ => Mat::new(Kind::Hadamard(flat), shape),
+        _ => Mat::new(Kind::Hadamard(flat), shape.clone()),
+    };
+    let mat = if reciprocals.is_empty() {
+        mat
+    } else {
+        let bottoms: Vec<Mat> = reciprocals
+            .into_iter()
+            .map(|r| match r.kind {
+                Kind::Quotient(_, bottom) => *bottom,
+                _ => unreachable!("only quotients are selected"),
+            })
+            .collect();
+        Mat::new(
+            Kind::Quotient(Box::new(mat), Box::new(hadamard(bottoms))),
+            shape,
+        )
     };
     Mat::scaled(coeff, mat)
 }
@@ -547,8 +635,41 @@ pub fn sum(terms: Vec<Mat>) -> Mat {
 }
 
 /// `c₁·P₁·F + c₂·P₂·F` → `(c₁·P₁ + c₂·P₂)·F` for a factor F that every term ends with
-/// (likewise one every term starts with), or the terms back if there is none.
+/// (likewise one every term starts with; likewise `outer(p₁, q) + outer(p₂, q)` →
+/// `outer(p₁ + p₂, q)`), or the terms back if there is none.
 fn factor_out(terms: Vec<Mat>) -> Result<Mat, Vec<Mat>> {
+    let outers: Option<Vec<(f64, Mat, Mat, Vec<usize>)>> = terms
+        .iter()
+        .map(|t| {
+            let (c, rest) = t.clone().split_coeff();
+            match rest.kind {
+                Kind::Call {
+                    name: "outer",
+                    args,
+                    ..
+                } => Some((c, args[0].clone(), args[1].clone(), rest.shape)),
+                _ => None,
+            }
+        })
+        .collect();
+    if let Some(outers) = outers {
+        let (_, p0, q0, shape) = &outers[0];
+        let outer = |p: Mat, q: Mat| Mat::call("outer", vec![p, q], String::new(), shape.clone());
+        if outers.iter().all(|(_, _, q, _)| q == q0) {
+            let ps = outers
+                .iter()
+                .map(|(c, p, _, _)| Mat::scaled(*c, p.clone()))
+                .collect();
+            return Ok(outer(sum(ps), q0.clone()));
+        }
+        if outers.iter().all(|(_, p, _, _)| p == p0) {
+            let qs = outers
+                .iter()
+                .map(|(c, _, q, _)| Mat::scaled(*c, q.clone()))
+                .collect();
+            return Ok(outer(p0.clone(), sum(qs)));
+        }
+    }
     let split: Vec<(f64, Vec<Mat>)> = terms
         .iter()
         .map(|t| {
@@ -608,9 +729,12 @@ fn closed_form(func: ElemFn, a: Mat) -> Mat {
             Kind::Quotient(Box::new(Mat::number(1.0)), Box::new(a)),
             shape.clone(),
         ),
-        ElemFn::Sqrt => Mat::new(
-            Kind::Quotient(Box::new(Mat::number(0.5)), Box::new(f("sqrt", a))),
-            shape.clone(),
+        ElemFn::Sqrt => Mat::scaled(
+            0.5,
+            Mat::new(
+                Kind::Quotient(Box::new(Mat::number(1.0)), Box::new(f("sqrt", a))),
+                shape.clone(),
+            ),
         ),
         ElemFn::Abs | ElemFn::Sign => f("sign", a),
         ElemFn::Sin => f("cos", a),
