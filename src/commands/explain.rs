@@ -6,6 +6,7 @@ use std::io::Write;
 use serde_json::json;
 
 use super::{emit, emit_json, json_count};
+use crate::calculus::formula::entry_count;
 use crate::calculus::render::{Notation, Symbols, definitions, lhs, node_name, render};
 use crate::calculus::steps::derivation_steps;
 use crate::error::Error;
@@ -166,8 +167,12 @@ fn matrix_form_line(problem: &Problem, forms: Option<&MatrixForms>, notation: No
 /// `check --claim` checks one, at the problem's inputs and a second draw), else `Some(None)`;
 /// `None` for a J of higher rank.
 fn textbook_form(problem: &Problem) -> Result<Option<Option<MatrixExpression>>, Error> {
-    if problem.jacobian.shape().len() > 2 {
+    let shape = problem.jacobian.shape();
+    if shape.len() > 2 {
         return Ok(None);
+    }
+    if entry_count(shape) > matrix_expression::MAX_CHECKED_ENTRIES {
+        return Ok(Some(None));
     }
     let second = problem.second_draw()?;
     let draws: Vec<_> = std::iter::once(&problem.inputs).chain(&second).collect();
@@ -226,6 +231,13 @@ fn expression_lines(
             format!("  as an expression: {}", m.get(Notation::Ascii)),
             format!("  LaTeX: {}", m.get(Notation::Latex)),
         ],
+        None if entry_count(jacobian.shape()) > matrix_expression::MAX_CHECKED_ENTRIES => {
+            vec![format!(
+                "{head}: not looked for (J has more than {} entries, the most whose matrix \
+                 expression is checked before it is printed)",
+                numfmt::grouped(matrix_expression::MAX_CHECKED_ENTRIES)
+            )]
+        }
         None => vec![format!(
             "{head}: none found (a term does not reduce to sums, products, transposes, \
              inverses, traces and diagonals of matrices)"

@@ -47,6 +47,11 @@ pub fn candidate(jacobian: &Jacobian) -> Option<Mat> {
     contract::matrix_of(jacobian.formula(), jacobian.graph())
 }
 
+/// The most entries of J whose matrix expression is looked for: checking it evaluates the
+/// expression and compares every entry, as `check` does, which at transformer size would
+/// take longer than the rest of `explain`.
+pub const MAX_CHECKED_ENTRIES: u128 = 1 << 22;
+
 /// The matrix expression of `jacobian`'s J, if one is found and it equals J, checked as
 /// `jacscope check --claim` checks a matrix claim: at every draw of the inputs in `draws`
 /// (the problem's own first), on the union of both structural supports.

@@ -634,11 +634,14 @@ pub fn sum(terms: Vec<Mat>) -> Mat {
     }
 }
 
+/// A term `c · outer(p, q)` taken apart: c, p, q and the matrix's shape.
+type OuterTerm = (f64, Mat, Mat, Vec<usize>);
+
 /// `c₁·P₁·F + c₂·P₂·F` → `(c₁·P₁ + c₂·P₂)·F` for a factor F that every term ends with
 /// (likewise one every term starts with; likewise `outer(p₁, q) + outer(p₂, q)` →
 /// `outer(p₁ + p₂, q)`), or the terms back if there is none.
 fn factor_out(terms: Vec<Mat>) -> Result<Mat, Vec<Mat>> {
-    let outers: Option<Vec<(f64, Mat, Mat, Vec<usize>)>> = terms
+    let outers: Option<Vec<OuterTerm>> = terms
         .iter()
         .map(|t| {
             let (c, rest) = t.clone().split_coeff();
