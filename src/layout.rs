@@ -8,6 +8,7 @@
 //! ∂vec(Y)/∂vec(X)ᵀ, rows vec(Y) and columns vec(X); the denominator layout is its
 //! transpose. [`matrix_form`] writes the numerator-layout matrix with Kronecker products.
 
+pub mod matrix_expression;
 pub mod matrix_form;
 
 use std::fmt;

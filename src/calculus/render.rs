@@ -374,7 +374,7 @@ pub(super) fn sigma(names: &[String], notation: Notation) -> String {
 
 /// A name as written in `notation`: unchanged except in LaTeX, where `Z1` is `Z_1`, `W12`
 /// is `W_{12}` and longer names are upright (`\mathrm{bias}`).
-pub(super) fn base(name: &str, notation: Notation) -> String {
+pub fn base(name: &str, notation: Notation) -> String {
     if notation != Notation::Latex {
         return name.to_string();
     }
@@ -476,7 +476,7 @@ pub(super) fn exponent(p: f64, notation: Notation) -> String {
 
 /// A positive constant: an integer (`2`), an exact small fraction (`1/64`) unless its
 /// denominator is a power of ten, else a short decimal (`0.37`, `3.141593`).
-pub(super) fn number(x: f64, notation: Notation) -> String {
+pub fn number(x: f64, notation: Notation) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 {
         return format!("{}", x as i64);
     }

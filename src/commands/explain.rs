@@ -6,8 +6,10 @@ use std::io::Write;
 use serde_json::json;
 
 use super::{emit, emit_json, json_count};
+use crate::calculus::formula::entry_count;
 use crate::calculus::render::{Notation, Symbols, definitions, node_name, render};
 use crate::error::Error;
+use crate::layout::matrix_expression::{self, MatrixExpression};
 use crate::layout::matrix_form::{MatrixForms, matrix_forms};
 use crate::numfmt;
 use crate::problem::Problem;
@@ -30,6 +32,7 @@ pub fn run(
         None => matrix_forms(formula, graph, wrt),
         Some(_) => None,
     };
+    let expression = textbook_form(problem)?;
 
     if json {
         let steps: Vec<_> = steps
@@ -54,11 +57,7 @@ pub fn run(
                 .map(|(name, text)| json!({"name": name, "expression": text}))
                 .collect::<Vec<_>>(),
             "steps": steps,
-            "matrix_form": forms.as_ref().map(|f| json!({
-                "colmajor": f.colmajor.render(Notation::Unicode),
-                "rowmajor": f.rowmajor.render(Notation::Unicode),
-                "notes": f.notes(Notation::Unicode),
-            })),
+            "matrix_form": matrix_form_json(forms.as_ref(), expression.as_ref()),
         });
         return emit_json(out, &value);
     }
@@ -128,6 +127,11 @@ pub fn run(
     for note in forms.iter().flat_map(|f| f.notes(notation)) {
         emit(out, &format!("  where {note}"))?;
     }
+    if let Some(found) = &expression {
+        for line in expression_lines(problem, found.as_ref(), notation) {
+            emit(out, &line)?;
+        }
+    }
     emit(
         out,
         &format!("ASCII: {}", render(formula, graph, Notation::Ascii)),
@@ -186,5 +190,87 @@ fn matrix_form_line(problem: &Problem, forms: Option<&MatrixForms>, notation: No
             f.rowmajor.render(notation)
         ),
         None => format!("{head}: no Kronecker form"),
+    }
+}
+
+/// For a J of rank ≤ 2, its matrix expression if one is found and holds (checked as
+/// `check --claim` checks one, at the problem's inputs and a second draw), else `Some(None)`;
+/// `None` for a J of higher rank.
+fn textbook_form(problem: &Problem) -> Result<Option<Option<MatrixExpression>>, Error> {
+    let shape = problem.jacobian.shape();
+    if shape.len() > 2 {
+        return Ok(None);
+    }
+    if entry_count(shape) > matrix_expression::MAX_CHECKED_ENTRIES {
+        return Ok(Some(None));
+    }
+    let second = problem.second_draw()?;
+    let draws: Vec<_> = std::iter::once(&problem.inputs).chain(&second).collect();
+    Ok(Some(matrix_expression::verified(&problem.jacobian, &draws)))
+}
+
+/// The `matrix_form` object of the JSON document: the Kronecker forms (`colmajor`,
+/// `rowmajor`, `notes`) where there are some, and for a J of rank ≤ 2 its matrix
+/// expression (`expression` in the language, `unicode`, `latex`; null where none was
+/// found); null when neither applies.
+fn matrix_form_json(
+    forms: Option<&MatrixForms>,
+    expression: Option<&Option<MatrixExpression>>,
+) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    if let Some(f) = forms {
+        object.insert(
+            "colmajor".into(),
+            json!(f.colmajor.render(Notation::Unicode)),
+        );
+        object.insert(
+            "rowmajor".into(),
+            json!(f.rowmajor.render(Notation::Unicode)),
+        );
+        object.insert("notes".into(), json!(f.notes(Notation::Unicode)));
+    }
+    if let Some(found) = expression {
+        let text = |n| found.as_ref().map(|m| m.get(n).to_string());
+        object.insert("expression".into(), json!(text(Notation::Ascii)));
+        object.insert("unicode".into(), json!(text(Notation::Unicode)));
+        object.insert("latex".into(), json!(text(Notation::Latex)));
+    }
+    if object.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::Value::Object(object)
+    }
+}
+
+/// `Matrix expression ∂Y/∂X = Aᵀ·Bᵀ`, then the expression in the language and in LaTeX;
+/// or that none was found.
+fn expression_lines(
+    problem: &Problem,
+    found: Option<&MatrixExpression>,
+    notation: Notation,
+) -> Vec<String> {
+    let jacobian = &problem.jacobian;
+    let (formula, graph) = (jacobian.formula(), jacobian.graph());
+    let y = node_name(formula, graph, graph.root, notation);
+    let x = node_name(formula, graph, jacobian.wrt(), notation);
+    let d = Symbols::of(notation).partial;
+    let head = format!("Matrix expression {d}{y}/{d}{x}");
+    match found {
+        Some(m) => vec![
+            format!("{head} = {}", m.get(notation)),
+            format!("  as an expression: {}", m.get(Notation::Ascii)),
+            format!("  LaTeX: {}", m.get(Notation::Latex)),
+        ],
+        None if entry_count(jacobian.shape()) > matrix_expression::MAX_CHECKED_ENTRIES => {
+            vec![format!(
+                "{head}: not looked for (J has more than {} entries, the most whose matrix \
+                 expression is checked before it is printed)",
+                numfmt::grouped(matrix_expression::MAX_CHECKED_ENTRIES)
+            )]
+        }
+        None => vec![format!(
+            "{head}: none found (a term does not reduce to sums, products, transposes, \
+             inverses, traces and diagonals of matrices)"
+        )],
     }
 }

@@ -30,7 +30,7 @@ impl Texts {
     }
 
     /// The three texts made by `f`.
-    fn new(f: impl Fn(Notation) -> String) -> Texts {
+    pub(super) fn new(f: impl Fn(Notation) -> String) -> Texts {
         Texts([f(Notation::Unicode), f(Notation::Ascii), f(Notation::Latex)])
     }
 }
