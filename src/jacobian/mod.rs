@@ -17,6 +17,8 @@
 mod bound;
 mod chain;
 mod count;
+#[cfg(test)]
+mod count_properties;
 mod dense;
 mod explain;
 mod factorized;
