@@ -136,7 +136,7 @@ fn factorized_counts_equal_entry_by_entry_counts_on_random_problems() {
 fn with_zeros(dims: &[usize], seed: u64) -> ArrayD<f64> {
     let mut a = filled(dims, seed);
     for (n, v) in a.iter_mut().enumerate() {
-        if (n + seed as usize) % 3 == 0 {
+        if (n + seed as usize).is_multiple_of(3) {
             *v = 0.0;
         }
     }
