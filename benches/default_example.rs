@@ -8,8 +8,9 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use jacscope::jacobian::numeric_nonzeros;
+use jacscope::jacobian::{evaluated_nonzeros, numeric_nonzeros};
 use jacscope::layout::VecOrder;
+use jacscope::progress::Progress;
 use jacscope::sparsity;
 use jacscope::tui::heatmap::Viewport;
 use jacscope::tui::matricized;
@@ -58,8 +59,9 @@ fn slices(c: &mut Criterion) {
     }
 }
 
-/// Counting J's structural nonzeros (from the deltas) and numeric nonzeros (evaluating
-/// the whole structural support, 2^25 entries).
+/// Counting J's structural nonzeros (from the deltas) and numeric nonzeros: counted from
+/// the factors where that is exact (`numeric_count`), and by evaluating the whole
+/// structural support, 2^25 entries (`numeric_count_evaluated`, the witness).
 fn whole_tensor(c: &mut Criterion) {
     let mut structural = c.benchmark_group("default/structural_count");
     for (name, expression) in EXPRESSIONS {
@@ -78,6 +80,15 @@ fn whole_tensor(c: &mut Criterion) {
         });
     }
     numeric.finish();
+    let mut evaluated = c.benchmark_group("default/numeric_count_evaluated");
+    evaluated.sample_size(10);
+    for (name, expression) in EXPRESSIONS {
+        let problem = problem(expression, "default");
+        evaluated.bench_function(name, |b| {
+            b.iter(|| black_box(evaluated_nonzeros(&problem.jacobian, &Progress::new())))
+        });
+    }
+    evaluated.finish();
 }
 
 /// The grid of a full screen of the matricized view (200 × 100 blocks at zoom 0, the whole

@@ -4,7 +4,9 @@
 //! Names say what is measured: `transformer/<what>/<expression>[/<slice axes>]`. Building
 //! a problem takes seconds (the relu layer needs one 34-GFLOP product, softmax two), so
 //! each is built once outside the timed loops, and the build itself is timed with the
-//! smallest sample criterion allows. The numeric nonzero count over the 2^35-entry support
+//! smallest sample criterion allows. The numeric nonzero count is timed where it is
+//! counted from the factors (linear and relu); softmax's second term multiplies softmax
+//! values whose products can underflow, so its count evaluates the 2^35-entry support and
 //! is timed by `examples/bench_timings.rs` (once: it takes tens of seconds).
 
 mod common;
@@ -13,8 +15,10 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use jacscope::jacobian::{CountMethod, count_nonzeros};
 use jacscope::layout::VecOrder;
 use jacscope::problem::Problem;
+use jacscope::progress::Progress;
 use jacscope::sparsity;
 use jacscope::tui::heatmap::Viewport;
 use jacscope::tui::matricized;
@@ -58,6 +62,23 @@ fn slices_and_structure(c: &mut Criterion) {
     }
 }
 
+/// The numeric nonzero count counted from the factors (for relu: Σ_j nonzeros of column j
+/// of relu′(Z) × nonzeros of row j of W), for the layers whose count factorizes.
+fn numeric_count(c: &mut Criterion) {
+    let mut group = c.benchmark_group("transformer/numeric_count");
+    group.sample_size(10);
+    for (name, expression) in &EXPRESSIONS[..2] {
+        let problem = problem(expression, "transformer");
+        let progress = Progress::new();
+        let method = count_nonzeros(&problem.jacobian, &progress).map(|c| c.method);
+        assert_eq!(method, Some(CountMethod::Factorized), "{name}");
+        group.bench_function(*name, |b| {
+            b.iter(|| black_box(count_nonzeros(&problem.jacobian, &progress)))
+        });
+    }
+    group.finish();
+}
+
 /// A full screen of the matricized view (200 × 100 blocks over the whole 8388608 × 8388608
 /// matrix) in each vec order: exact structural counts from the deltas, no values needed.
 fn matricized_view_full_screen_counts(c: &mut Criterion) {
@@ -83,6 +104,7 @@ criterion_group!(
     benches,
     slices_and_structure,
     matricized_view_full_screen_counts,
+    numeric_count,
     build
 );
 criterion_main!(benches);

@@ -1,10 +1,12 @@
 //! Criterion-free timings of jacscope's side of `scripts/bench_vs_jax.py`, printed as one
 //! JSON object: preparing a problem (formula and structure, what a view can show at once),
-//! building it, summarising each 2-D slice into a 100×200-block map, the structural count
-//! and (with `--numeric`) the numeric nonzero count.
+//! building it, summarising each 2-D slice into a 100×200-block map, the structural count,
+//! with `--numeric` the numeric nonzero count (median of the repeats, and how it was
+//! counted) and with `--evaluated` the same count by evaluating every entry of the support
+//! (once; tens of seconds at transformer size).
 //!
 //! ```text
-//! cargo run --release --example bench_timings -- --expr relu --size default [--numeric] [--repeat 20]
+//! cargo run --release --example bench_timings -- --expr relu --size default [--numeric] [--evaluated] [--repeat 20]
 //! ```
 //! `--expr` is linear, relu or softmax; `--size` is quick, default or transformer.
 
@@ -13,8 +15,9 @@ mod common;
 
 use std::time::Instant;
 
-use jacscope::jacobian::numeric_nonzeros;
+use jacscope::jacobian::{count_nonzeros, evaluated_nonzeros};
 use jacscope::problem::Problem;
+use jacscope::progress::Progress;
 use jacscope::sparsity;
 use serde_json::json;
 
@@ -45,6 +48,7 @@ fn main() {
     let size = value("--size").unwrap_or_else(|| "default".to_string());
     let repeat: usize = value("--repeat").map_or(11, |r| r.parse().expect("--repeat N"));
     let numeric = args.iter().any(|a| a == "--numeric");
+    let evaluated = args.iter().any(|a| a == "--evaluated");
     let expression = EXPRESSIONS
         .iter()
         .find(|(n, _)| *n == name)
@@ -73,10 +77,20 @@ fn main() {
     let structural_ms = median_ms(repeat, || {
         std::hint::black_box(sparsity::structural_count(jacobian.formula()));
     });
-    let (numeric_s, nonzeros) = if numeric {
+    let (numeric_ms, count) = if numeric {
+        let progress = Progress::new();
+        let count = count_nonzeros(jacobian, &progress);
+        let ms = median_ms(repeat, || {
+            std::hint::black_box(count_nonzeros(jacobian, &progress));
+        });
+        (Some(ms), count)
+    } else {
+        (None, None)
+    };
+    let (evaluated_s, evaluated) = if evaluated {
         let start = Instant::now();
-        let nonzeros = numeric_nonzeros(jacobian);
-        (Some(start.elapsed().as_secs_f64()), Some(nonzeros))
+        let nonzeros = evaluated_nonzeros(jacobian, &Progress::new());
+        (Some(start.elapsed().as_secs_f64()), nonzeros)
     } else {
         (None, None)
     };
@@ -89,8 +103,11 @@ fn main() {
         "slice_ms": slices,
         "structural_count_ms": structural_ms,
         "structural_nonzeros": sparsity::structural_count(jacobian.formula()).to_string(),
-        "numeric_count_s": numeric_s,
-        "nonzeros": nonzeros,
+        "numeric_count_ms": numeric_ms,
+        "nonzeros": count.map(|c| c.nonzeros),
+        "nonzeros_method": count.map(|c| c.method.name()),
+        "evaluated_count_s": evaluated_s,
+        "evaluated_nonzeros": evaluated,
     });
     println!("{report}");
 }

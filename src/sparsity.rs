@@ -248,6 +248,20 @@ impl SupportPattern {
         }
     }
 
+    /// The smallest axis of the class of axis `p`: on the pattern, axes of one class are
+    /// equal.
+    pub fn class_of(&self, p: usize) -> usize {
+        self.class[p]
+    }
+
+    /// The positions the class of axis `p` takes on the pattern: its pin alone, or every
+    /// position all of its axes have.
+    pub fn class_positions(&self, p: usize) -> Range<usize> {
+        let full: Vec<Range<usize>> = self.dims.iter().map(|&d| 0..d).collect();
+        let (start, len) = self.class_span(self.class[p], &full);
+        start..start + len
+    }
+
     /// The constraints in words, with J's axis names: `i = k`, `i = k = 0, j = 2`,
     /// `everywhere`, `nowhere`.
     pub fn describe(&self, names: &[String]) -> String {
@@ -403,6 +417,48 @@ pub fn term_patterns(formula: &Formula) -> Vec<SupportPattern> {
     patterns
 }
 
+/// The distinct nonempty patterns among `patterns` that are not contained in another one,
+/// in order of first appearance: their union is the union of `patterns`.
+pub fn maximal_patterns(patterns: &[SupportPattern]) -> Vec<SupportPattern> {
+    let mut distinct: Vec<&SupportPattern> = Vec::new();
+    for p in patterns {
+        if !p.is_empty() && !distinct.contains(&p) {
+            distinct.push(p);
+        }
+    }
+    distinct
+        .iter()
+        .enumerate()
+        .filter(|&(i, p)| {
+            !distinct
+                .iter()
+                .enumerate()
+                .any(|(j, q)| j != i && p.is_subset_of(q))
+        })
+        .map(|(_, p)| (*p).clone())
+        .collect()
+}
+
+/// The indicator of the union of `patterns` as a signed sum of pattern indicators
+/// (inclusion–exclusion), equal intersections merged and empty ones dropped.
+pub fn signed_union(patterns: &[SupportPattern]) -> Vec<(SupportPattern, i128)> {
+    let mut signed: BTreeMap<SupportPattern, i128> = BTreeMap::new();
+    for p in patterns.iter().filter(|p| !p.is_empty()) {
+        let mut updates = vec![(p.clone(), 1i128)];
+        for (q, &c) in &signed {
+            let both = q.intersect(p);
+            if !both.is_empty() {
+                updates.push((both, -c));
+            }
+        }
+        for (q, c) in updates {
+            *signed.entry(q).or_insert(0) += c;
+        }
+        signed.retain(|_, c| *c != 0);
+    }
+    signed.into_iter().collect()
+}
+
 /// The exact number of structurally nonzero entries of J (the size of the union of the
 /// terms' supports), without visiting entries.
 pub fn structural_count(formula: &Formula) -> u128 {
@@ -435,36 +491,11 @@ pub struct StructuralSupport {
 impl StructuralSupport {
     /// The support of `formula`.
     pub fn new(formula: &Formula) -> StructuralSupport {
-        let distinct = term_patterns(formula);
-        let patterns: Vec<SupportPattern> = distinct
-            .iter()
-            .enumerate()
-            .filter(|&(i, p)| {
-                !distinct
-                    .iter()
-                    .enumerate()
-                    .any(|(j, q)| j != i && p.is_subset_of(q))
-            })
-            .map(|(_, p)| p.clone())
-            .collect();
-        let mut signed: BTreeMap<SupportPattern, i128> = BTreeMap::new();
-        for p in &patterns {
-            let mut updates = vec![(p.clone(), 1i128)];
-            for (q, &c) in &signed {
-                let both = q.intersect(p);
-                if !both.is_empty() {
-                    updates.push((both, -c));
-                }
-            }
-            for (q, c) in updates {
-                *signed.entry(q).or_insert(0) += c;
-            }
-            signed.retain(|_, c| *c != 0);
-        }
+        let patterns = maximal_patterns(&term_patterns(formula));
         StructuralSupport {
             dims: formula.shape(),
+            signed: signed_union(&patterns),
             patterns,
-            signed: signed.into_iter().collect(),
         }
     }
 

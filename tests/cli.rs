@@ -46,6 +46,7 @@ fn stats_of_the_default_example() {
     assert_eq!(stats["entries"], 2147483648u64);
     assert_eq!(stats["structural_nonzeros"], 33554432u64);
     assert_eq!(stats["nonzeros"], Value::Null);
+    assert_eq!(stats["nonzeros_method"], Value::Null);
     assert_eq!(stats["dense_bytes_f32"], 8589934592u64);
     assert!((stats["structural_density"].as_f64().unwrap() - 1.0 / 64.0).abs() < 1e-15);
 }
@@ -56,6 +57,8 @@ fn stats_counts_numeric_nonzeros() {
     let structural = stats["structural_nonzeros"].as_u64().unwrap();
     let nonzeros = stats["nonzeros"].as_u64().unwrap();
     assert_eq!(structural, 6 * 5 * 4);
+    // δ(i,k)·relu′(Z)[i,j]·W[j,l]: one term, counted from its two factors.
+    assert_eq!(stats["nonzeros_method"], "factorized");
     // relu′ vanishes where X @ W.T is negative: about half the rows' entries.
     assert!(
         nonzeros < structural && nonzeros > 0,

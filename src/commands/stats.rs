@@ -19,9 +19,9 @@ pub fn run(
 ) -> Result<(), Error> {
     let jacobian = &problem.jacobian;
     let overview = problem.overview(Notation::Ascii);
-    let nonzeros = (!structural_only).then(|| {
+    let count = (!structural_only).then(|| {
         super::progress::with_progress(|progress| {
-            crate::jacobian::numeric_nonzeros_with_progress(jacobian, progress)
+            crate::jacobian::count_nonzeros(jacobian, progress)
         })
         .expect("the command line never cancels")
     });
@@ -32,7 +32,8 @@ pub fn run(
             "entries": json_count(overview.entries),
             "structural_nonzeros": json_count(overview.structural),
             "structural_density": overview.density(),
-            "nonzeros": nonzeros.map(|n| json_count(n as u128)),
+            "nonzeros": count.map(|c| json_count(c.nonzeros as u128)),
+            "nonzeros_method": count.map(|c| c.method.name()),
             "dense_bytes_f32": json_count(dense_bytes),
         });
         return emit_json(out, &value);
@@ -49,10 +50,14 @@ pub fn run(
         out,
         &format!("structural nonzeros  {}", overview.structural_text()),
     )?;
-    match nonzeros {
-        Some(n) => emit(
+    match count {
+        Some(c) => emit(
             out,
-            &format!("numeric nonzeros     {}", numfmt::grouped(n as u128)),
+            &format!(
+                "numeric nonzeros     {} ({})",
+                numfmt::grouped(c.nonzeros as u128),
+                c.method.describe()
+            ),
         )?,
         None => emit(out, "numeric nonzeros     (skipped: --structural-only)")?,
     }

@@ -11,13 +11,17 @@
 //! - `bound.rs`: [`BoundFormula`], the derived tensors and entries and runs of entries;
 //! - `slice.rs`: 2-D slices and their block summaries for a heat map;
 //! - `explain.rs`: an entry's name, why it is zero, its term-by-term breakdown;
-//! - `count.rs`: the numeric nonzero count.
+//! - `count.rs`: the numeric nonzero count;
+//! - `factorized.rs`: a product term's nonzero count from its factors' nonzeros.
 
 mod bound;
 mod chain;
 mod count;
+#[cfg(test)]
+mod count_properties;
 mod dense;
 mod explain;
+mod factorized;
 mod plan;
 mod slice;
 #[cfg(test)]
@@ -34,7 +38,10 @@ use crate::progress::Progress;
 use crate::sparsity::StructuralSupport;
 
 pub use bound::BoundFormula;
-pub use count::{numeric_nonzeros, numeric_nonzeros_with_progress};
+pub use count::{
+    CountMethod, NonzeroCount, count_nonzeros, evaluated_nonzeros, numeric_nonzeros,
+    numeric_nonzeros_with_progress,
+};
 pub use explain::{FactorValue, TermBreakdown};
 pub use plan::{BindingCost, binding_cost, needed_nodes};
 pub use slice::{BlockSummary, Slice, SliceBlocks};
