@@ -8,6 +8,7 @@ use serde_json::json;
 use super::{emit, emit_json, json_count};
 use crate::calculus::render::{Notation, Symbols, definitions, lhs, node_name, render};
 use crate::calculus::steps::derivation_steps;
+use crate::emit::{Framework, python};
 use crate::error::Error;
 use crate::layout::matrix_form::{MatrixForms, matrix_forms};
 use crate::numfmt;
@@ -157,4 +158,26 @@ fn matrix_form_line(problem: &Problem, forms: Option<&MatrixForms>, notation: No
         ),
         None => format!("{head}: no Kronecker form"),
     }
+}
+
+/// Prints the formula of `problem` as a Python snippet for `framework` (`--emit`), or with
+/// `json` one document holding it.
+pub fn run_emit(
+    problem: &Problem,
+    framework: Framework,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let jacobian = &problem.jacobian;
+    let code = python(
+        jacobian.formula(),
+        jacobian.graph(),
+        jacobian.wrt(),
+        framework,
+    )
+    .map_err(|e| Error::Usage(e.to_string()))?;
+    if json {
+        return emit_json(out, &json!({"framework": framework.name(), "code": code}));
+    }
+    emit(out, code.trim_end())
 }
