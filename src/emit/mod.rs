@@ -208,3 +208,110 @@ fn accumulate(total: &str, first: bool, negative: bool, body: &str) -> String {
         (false, true) => format!("    {total} = {total} - {body}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calculus::test_support::graph;
+    use crate::calculus::{Slot, jacobian_formula};
+
+    /// The emitted NumPy code of `source` by its first variable, with the formula.
+    fn emitted(source: &str, shapes: &[(&str, &str)]) -> (String, Formula) {
+        let graph = graph(source, shapes);
+        let wrt = graph.input(graph.variables()[0]).unwrap();
+        let formula = jacobian_formula(&graph, wrt);
+        let code = python(&formula, &graph, wrt, Framework::Numpy).unwrap();
+        (code, formula)
+    }
+
+    /// The einsum subscripts of jacobian()'s lines, one per einsum, in order.
+    fn dense_subscripts(code: &str) -> Vec<String> {
+        let body = &code[code.find("def jacobian").unwrap()..code.find("def entry").unwrap()];
+        body.match_indices("einsum(\"")
+            .map(|(at, m)| {
+                let rest = &body[at + m.len()..];
+                rest[..rest.find('"').unwrap()].to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_seed_is_one_einsum_of_a_delta_and_w() {
+        let (code, _) = emitted("X @ W.T", &[("X", "64x1024"), ("W", "512x1024")]);
+        assert!(code.contains("import numpy as np\n"));
+        assert!(code.contains("def jacobian(X, W):\n"));
+        assert!(code.contains("    J = np.einsum(\"ik,jl->ijkl\", np.eye(64), W)\n"));
+        assert!(code.contains("def entry(index, X, W):\n"));
+        assert!(code.contains("    i, j, k, l = index\n"));
+        assert!(code.contains("    e = float(i == k) * W[j, l]\n"));
+        assert!(code.contains("shape (64, 512, 64, 1024) (out.shape + in.shape)"));
+    }
+
+    /// Every term is one einsum whose output is J's axes in order and whose inputs are
+    /// the factors' indices (a delta's two, a tensor's own), then one letter for each
+    /// index of J or of the sum that no factor reads.
+    #[test]
+    fn each_einsum_reads_its_terms_factors_at_the_formulas_indices() {
+        let cases: &[(&str, &[(&str, &str)])] = &[
+            ("relu(X @ W.T + b)", &[("X", "2x3"), ("W", "4x3"), ("b", "4")]),
+            ("softmax(X @ W, axis=1)", &[("X", "2x3"), ("W", "3x4")]),
+            ("trace(X @ W)", &[("X", "3x4"), ("W", "4x3")]),
+            ("inv(X)", &[("X", "3x3")]),
+            ("sum(X, axis=0, keepdims=true) * W", &[("X", "2x3"), ("W", "3")]),
+            ("X @ W + X * 2 - exp(X) / 3", &[("X", "3x3"), ("W", "3x3")]),
+            ("sum(X)", &[("X", "2x3")]),
+        ];
+        for (source, shapes) in cases {
+            let (code, formula) = emitted(source, shapes);
+            let got = dense_subscripts(&code);
+            let name = |slot: &Slot| match slot {
+                Slot::Index(id) => formula.indices[*id].name.clone(),
+                Slot::Fixed(_) => String::new(),
+            };
+            let axes = formula.axis_names().concat();
+            let expected: Vec<String> = formula
+                .terms
+                .iter()
+                .map(|term| {
+                    let mut inputs: Vec<String> = term
+                        .factors
+                        .iter()
+                        .map(|f| f.slots().iter().map(name).collect::<String>())
+                        .filter(|s| !s.is_empty())
+                        .collect();
+                    let read = inputs.concat();
+                    let all = axes.chars().chain(
+                        term.sums
+                            .iter()
+                            .flat_map(|&id| formula.indices[id].name.chars()),
+                    );
+                    inputs.extend(all.filter(|c| !read.contains(*c)).map(String::from));
+                    format!("{}->{axes}", inputs.join(","))
+                })
+                .collect();
+            assert_eq!(got, expected, "{source}:\n{code}");
+        }
+    }
+
+    #[test]
+    fn intermediates_come_first_then_the_derived_tensors() {
+        let (code, _) = emitted("relu(X @ W.T + b)", &[("X", "2x3"), ("W", "4x3"), ("b", "4")]);
+        let z1 = code.find("    Z1 = X @ W.T + b\n").expect("Z1 from the graph");
+        let relu = code
+            .find("    relu_prime_Z1 = (Z1 > 0).astype(np.float64)\n")
+            .expect("relu' of Z1");
+        assert!(z1 < relu);
+        assert!(code.contains("np.einsum(\"ik,ij,jl->ijkl\", np.eye(2), relu_prime_Z1, W)"));
+    }
+
+    #[test]
+    fn operands_get_the_parentheses_python_needs() {
+        let (code, _) = emitted("softmax(-(X.T @ X) / 2, axis=1)", &[("X", "3x2")]);
+        assert!(code.contains("    Z1 = -(X.T @ X) / 2.0\n"), "{code}");
+        let (code, _) = emitted(
+            "softmax(X @ (-(W - 1) ** 2 + W.T), axis=1)",
+            &[("X", "2x2"), ("W", "2x2")],
+        );
+        assert!(code.contains("    Z1 = -(W - 1.0) ** 2 + W.T\n"), "{code}");
+    }
+}
