@@ -377,6 +377,17 @@ fn is_minus_expression(command: &clap::Command, arg: &str) -> bool {
     }
 }
 
+/// `explain --emit`: the frameworks by their names (`numpy`, `jax`, `torch`).
+impl ValueEnum for Framework {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Framework::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,16 +474,5 @@ mod tests {
         assert!(parse_size("lots").is_err());
         assert!(parse_size("3Q").is_err());
         assert!(parse_size("1e30T").is_err());
-    }
-}
-
-/// `explain --emit`: the frameworks by their names (`numpy`, `jax`, `torch`).
-impl ValueEnum for Framework {
-    fn value_variants<'a>() -> &'a [Self] {
-        &Framework::ALL
-    }
-
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.name()))
     }
 }

@@ -54,29 +54,46 @@ fn emitted_code_of_every_case_in_every_framework() {
 
 #[test]
 fn json_holds_the_same_code() {
-    let args = ["explain", "X @ W.T", "-s", "X=2x3", "-s", "W=4x3", "--emit", "jax"];
+    let args = [
+        "explain", "X @ W.T", "-s", "X=2x3", "-s", "W=4x3", "--emit", "jax",
+    ];
     let text = succeeds(&args).stdout;
     let json = succeeds(&[&args[..], &["--json"]].concat()).stdout;
     let document: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(document["framework"], "jax");
-    assert_eq!(document["code"].as_str().unwrap().trim_end(), text.trim_end());
+    assert_eq!(
+        document["code"].as_str().unwrap().trim_end(),
+        text.trim_end()
+    );
 }
 
 #[test]
 fn names_python_cannot_take_are_refused() {
     refused(
         &[
-            "explain", "lambda * X", "-s", "lambda=scalar", "-s", "X=2x2", "--wrt", "X", "--emit",
+            "explain",
+            "lambda * X",
+            "-s",
+            "lambda=scalar",
+            "-s",
+            "X=2x2",
+            "--wrt",
+            "X",
+            "--emit",
             "torch",
         ],
         &["variable lambda", "Python keyword", "rename it"],
     );
     refused(
-        &["explain", "np @ X", "-s", "np=2x2", "-s", "X=2x2", "--emit", "numpy"],
+        &[
+            "explain", "np @ X", "-s", "np=2x2", "-s", "X=2x2", "--emit", "numpy",
+        ],
         &["variable np", "imports a module"],
     );
     // The same name is fine where nothing else is called np.
-    succeeds(&["explain", "np @ X", "-s", "np=2x2", "-s", "X=2x2", "--emit", "torch"]);
+    succeeds(&[
+        "explain", "np @ X", "-s", "np=2x2", "-s", "X=2x2", "--emit", "torch",
+    ]);
     refused(
         &["explain", "X", "-s", "X=2", "--emit", "pandas"],
         &["invalid value 'pandas'", "numpy, jax, torch"],

@@ -253,11 +253,17 @@ mod tests {
     #[test]
     fn each_einsum_reads_its_terms_factors_at_the_formulas_indices() {
         let cases: &[(&str, &[(&str, &str)])] = &[
-            ("relu(X @ W.T + b)", &[("X", "2x3"), ("W", "4x3"), ("b", "4")]),
+            (
+                "relu(X @ W.T + b)",
+                &[("X", "2x3"), ("W", "4x3"), ("b", "4")],
+            ),
             ("softmax(X @ W, axis=1)", &[("X", "2x3"), ("W", "3x4")]),
             ("trace(X @ W)", &[("X", "3x4"), ("W", "4x3")]),
             ("inv(X)", &[("X", "3x3")]),
-            ("sum(X, axis=0, keepdims=true) * W", &[("X", "2x3"), ("W", "3")]),
+            (
+                "sum(X, axis=0, keepdims=true) * W",
+                &[("X", "2x3"), ("W", "3")],
+            ),
             ("X @ W + X * 2 - exp(X) / 3", &[("X", "3x3"), ("W", "3x3")]),
             ("sum(X)", &[("X", "2x3")]),
         ];
@@ -295,8 +301,13 @@ mod tests {
 
     #[test]
     fn intermediates_come_first_then_the_derived_tensors() {
-        let (code, _) = emitted("relu(X @ W.T + b)", &[("X", "2x3"), ("W", "4x3"), ("b", "4")]);
-        let z1 = code.find("    Z1 = X @ W.T + b\n").expect("Z1 from the graph");
+        let (code, _) = emitted(
+            "relu(X @ W.T + b)",
+            &[("X", "2x3"), ("W", "4x3"), ("b", "4")],
+        );
+        let z1 = code
+            .find("    Z1 = X @ W.T + b\n")
+            .expect("Z1 from the graph");
         let relu = code
             .find("    relu_prime_Z1 = (Z1 > 0).astype(np.float64)\n")
             .expect("relu' of Z1");
