@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::calculus::Notation;
+use crate::emit::Framework;
 
 /// Explore the Jacobian ∂Y/∂X of a matrix expression, in index notation.
 ///
@@ -45,6 +46,10 @@ pub enum Command {
         /// The problem.
         #[command(flatten)]
         problem: ProblemArgs,
+        /// Print the formula instead as a self-contained Python snippet for this framework:
+        /// `jacobian(X, W, …)` (the dense J, one einsum per term) and `entry(index, X, W, …)`.
+        #[arg(long, value_enum, value_name = "FRAMEWORK")]
+        emit: Option<Framework>,
         /// Output options.
         #[command(flatten)]
         output: OutputArgs,
@@ -429,6 +434,17 @@ fn is_minus_expression(command: &clap::Command, arg: &str) -> bool {
     {
         Some(option) => option.get_action().takes_values() && rest.contains('('),
         None => true,
+    }
+}
+
+/// `explain --emit`: the frameworks by their names (`numpy`, `jax`, `torch`).
+impl ValueEnum for Framework {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Framework::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
     }
 }
 

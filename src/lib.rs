@@ -17,6 +17,7 @@ pub mod check;
 pub mod claim;
 pub mod cli;
 pub mod commands;
+pub mod emit;
 pub mod error;
 pub mod eval;
 pub mod expr;

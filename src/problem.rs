@@ -417,15 +417,10 @@ impl Overview {
         let axis_names = formula.axis_names();
         let support = StructuralSupport::new(formula);
         let (a, second) = wrt;
-        let (wrt, lhs) = match second {
-            None => (
-                graph.text(a).to_string(),
-                calculus::lhs(formula, graph, a, notation),
-            ),
-            Some(b) => (
-                format!("{},{}", graph.text(a), graph.text(b)),
-                calculus::second::lhs(formula, graph, (a, b), notation),
-            ),
+        let lhs = calculus::jacobian_lhs(formula, graph, (a, second), notation);
+        let wrt = match second {
+            None => graph.text(a).to_string(),
+            Some(b) => format!("{},{}", graph.text(a), graph.text(b)),
         };
         Overview {
             expression: graph.source.clone(),

@@ -33,6 +33,7 @@ const RANKS: &[(&str, u32)] = &[
     ("axis_index", 7),
     ("layout", 8),
     ("claim", 8),
+    ("emit", 8),
     ("error", 9),
     ("problem", 10),
     ("cli", 11),

@@ -7,7 +7,8 @@
 //! answer), [`second`] (second derivatives: the first-order formula differentiated once
 //! more). This file holds the pipeline that joins them: [`jacobian_formula`] derives and
 //! simplifies ([`jacobian_formula_within`] refuses a formula of more than a given number of
-//! terms; [`second_formula_within`] gives ∂/∂B of ∂Y/∂A).
+//! terms; [`second_formula_within`] gives ∂/∂B of ∂Y/∂A) and [`jacobian_lhs`] writes the
+//! left-hand side of either order.
 
 pub mod derive;
 pub mod formula;
@@ -21,13 +22,27 @@ pub(crate) mod test_support;
 pub use derive::{MAX_TERMS, TooManyTerms, raw_formula, raw_formula_within};
 pub use formula::{Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, TensorId, Term};
 pub use render::{
-    Notation, Symbols, definitions, lhs, named_nodes, node_name, render, render_factor,
-    render_term, to_ascii,
+    Notation, Symbols, definitions, named_nodes, node_name, render, render_factor, render_term,
+    to_ascii,
 };
 pub use simplify::simplify;
 pub use steps::{Step, derivation_steps};
 
 use crate::expr::{Graph, NodeId};
+
+/// The left-hand side of J's formula by the input node `wrt`: `∂Y[i,j]/∂X[k,l]`; at second
+/// order (`second` is B) `∂²Y[i,j]/∂X[k,l]∂W[g,h]`.
+pub fn jacobian_lhs(
+    formula: &Formula,
+    graph: &Graph,
+    (wrt, second): (NodeId, Option<NodeId>),
+    notation: Notation,
+) -> String {
+    match second {
+        None => render::lhs(formula, graph, wrt, notation),
+        Some(b) => second::lhs(formula, graph, (wrt, b), notation),
+    }
+}
 
 /// The simplified Jacobian of `graph`'s root with respect to the input node `wrt`
 /// (`simplify(&raw_formula(graph, wrt))`): for `X @ W.T` wrt X, `δ(i,k)·W[j,l]`.

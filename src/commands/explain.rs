@@ -8,6 +8,7 @@ use serde_json::json;
 use super::{emit, emit_json, json_count};
 use crate::calculus::formula::entry_count;
 use crate::calculus::render::{Notation, Symbols, definitions, node_name, render};
+use crate::emit::{Framework, python};
 use crate::error::Error;
 use crate::layout::matrix_expression::{self, MatrixExpression};
 use crate::layout::matrix_form::{MatrixForms, matrix_forms};
@@ -273,4 +274,26 @@ fn expression_lines(
              inverses, traces and diagonals of matrices)"
         )],
     }
+}
+
+/// Prints the formula of `problem` as a Python snippet for `framework` (`--emit`), or with
+/// `json` one document holding it.
+pub fn run_emit(
+    problem: &Problem,
+    framework: Framework,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let jacobian = &problem.jacobian;
+    let code = python(
+        jacobian.formula(),
+        jacobian.graph(),
+        (jacobian.wrt(), jacobian.second()),
+        framework,
+    )
+    .map_err(|e| Error::Usage(e.to_string()))?;
+    if json {
+        return emit_json(out, &json!({"framework": framework.name(), "code": code}));
+    }
+    emit(out, code.trim_end())
 }

@@ -33,9 +33,16 @@ use crate::problem::{Problem, ProblemSpec};
 pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
     let notation = command.output().notation();
     match command {
-        Command::Explain { problem, output } => {
-            explain::run(&build(&problem, notation)?, output.json, notation, out)?
-        }
+        Command::Explain {
+            problem,
+            output,
+            emit: None,
+        } => explain::run(&build(&problem, notation)?, output.json, notation, out)?,
+        Command::Explain {
+            problem,
+            output,
+            emit: Some(framework),
+        } => explain::run_emit(&build(&problem, notation)?, framework, output.json, out)?,
         Command::At {
             problem,
             index,
