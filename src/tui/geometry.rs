@@ -8,7 +8,8 @@
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::heatmap::{self, Viewport};
+use super::heatmap;
+use crate::picture::grid::Viewport;
 use super::theme::Theme;
 
 /// Narrowest terminal the explorer draws in.

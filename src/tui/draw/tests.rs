@@ -492,8 +492,8 @@ fn the_inspector_shows_the_claim_beside_j() {
 
 #[test]
 fn the_claim_map_paints_every_block_that_holds_a_difference() {
-    use crate::tui::heatmap::MapMode;
-    use crate::tui::theme::Agreement;
+    use crate::picture::grid::MapMode;
+    use crate::picture::paint::Agreement;
     let mut app = small(60, 18);
     with_claim(&mut app, "W[j,l]");
     let cycle = [(); 3].map(|()| Action::CycleMapMode);
