@@ -92,8 +92,8 @@ pub struct Figure {
 }
 
 impl Figure {
-    /// The picture of `grid` in `mode`.
-    pub fn new(grid: &HeatGrid, mode: MapMode, labels: Labels) -> Figure {
+    /// The picture of `grid` in `mode`; with `ascii`, the legend's words are ASCII.
+    pub fn new(grid: &HeatGrid, mode: MapMode, labels: Labels, ascii: bool) -> Figure {
         let viewport = grid.viewport;
         let (rows, cols) = blocks_inside(&viewport);
         let paints = (0..rows * cols)
@@ -103,7 +103,11 @@ impl Figure {
             labels,
             viewport,
             paints,
-            legend: legend(grid, mode, "·", "×"),
+            legend: if ascii {
+                legend(grid, mode, "|", "x")
+            } else {
+                legend(grid, mode, "·", "×")
+            },
         }
     }
 
