@@ -66,14 +66,13 @@ pub fn run(problem: &Problem, request: &MatrixRequest, out: &mut dyn Write) -> R
     let context = ShapeContext::of(jacobian);
     let dims = context.dims();
     let (out_len, in_len) = matrix_size(&dims).map_err(|e| Error::Usage(e.to_string()))?;
-    let (y, x) = (
-        format!("vec({})", context.y_name),
-        format!("vec({})", context.x_name),
-    );
-    let (rows, cols, row_name, col_name) = if numerator {
-        (out_len, in_len, y, x)
+    let names = jacobian.axis_names();
+    let title = &problem.spec.expression;
+    let labels = Labels::matrix(title, &names, layout, &context.y_name, &context.x_name);
+    let (rows, cols) = if numerator {
+        (out_len, in_len)
     } else {
-        (in_len, out_len, x, y)
+        (in_len, out_len)
     };
     let (width, height) = request.picture.size();
     let viewport = Viewport::fit(rows, cols, width, height);
@@ -92,20 +91,13 @@ pub fn run(problem: &Problem, request: &MatrixRequest, out: &mut dyn Write) -> R
             &json!({
                 "layout": layout.name(),
                 "shape": [rows, cols],
-                "rows": row_name,
-                "columns": col_name,
+                "rows": labels.rows,
+                "columns": labels.cols,
                 "block": [viewport.block.0, viewport.block.1],
                 "structural": counts,
             }),
         )?;
     }
-    let names = jacobian.axis_names();
-    let labels = Labels {
-        title: problem.spec.expression.clone(),
-        subtitle: format!("J[{}] as one {} matrix", names.join(","), layout.name()),
-        rows: row_name,
-        cols: col_name,
-    };
     let figure = request.picture.figure(&grid, labels, request.notation);
     match (request.json, request.picture.output_file) {
         (true, None) => Ok(()),

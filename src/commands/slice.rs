@@ -107,16 +107,8 @@ pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> Re
         let (width, height) = picture.size();
         let viewport = Viewport::fit(shape[axes.0], shape[axes.1], width, height);
         let grid = HeatGrid::of_slice(jacobian, axes, &at, viewport, None);
-        let labels = Labels {
-            title: problem.spec.expression.clone(),
-            subtitle: format!(
-                "slice J[{}] with {}",
-                names.join(","),
-                fixed_text(&names, axes, &at)
-            ),
-            rows: names[axes.0].clone(),
-            cols: names[axes.1].clone(),
-        };
+        let title = &problem.spec.expression;
+        let labels = Labels::slice(title, &names, (Some(axes.0), Some(axes.1)), &at);
         let figure = picture.figure(&grid, labels, request.notation);
         return picture.deliver(&figure, by, out);
     }
@@ -255,21 +247,6 @@ fn parse_fix(text: &str, axes: &Axes, slice_axes: (usize, usize)) -> Result<Vec<
         at[axis] = value;
     }
     Ok(at)
-}
-
-/// The fixed axes at their components, `i=2, j=3`, or `nothing fixed`.
-fn fixed_text(names: &[String], axes: (usize, usize), at: &[usize]) -> String {
-    let fixed: Vec<String> = names
-        .iter()
-        .enumerate()
-        .filter(|(axis, _)| *axis != axes.0 && *axis != axes.1)
-        .map(|(axis, name)| format!("{name}={}", at[axis]))
-        .collect();
-    if fixed.is_empty() {
-        "nothing fixed".to_string()
-    } else {
-        fixed.join(", ")
-    }
 }
 
 fn fixed_description(names: &[String], axes: (usize, usize), at: &[usize]) -> serde_json::Value {

@@ -6,6 +6,7 @@ use std::ops::RangeInclusive;
 
 use super::grid::{HeatGrid, MapMode, Viewport};
 use super::paint::{Agreement, Paint, Rgb, SHADES};
+use crate::layout::Layout;
 
 /// One piece of a legend, left to right.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +77,52 @@ pub struct Labels {
     pub rows: String,
     /// The name of the columns' axis (`l`, `vec(X)`).
     pub cols: String,
+}
+
+impl Labels {
+    /// The words of a slice of J (axes `names`) through `at` along `rows` and `cols` (none
+    /// for the single row of a J of rank 1, or the single entry of rank 0), under the title
+    /// `title`: `slice J[i,j,k,l] with i=2, j=3`.
+    pub fn slice(
+        title: &str,
+        names: &[String],
+        (rows, cols): (Option<usize>, Option<usize>),
+        at: &[usize],
+    ) -> Labels {
+        let fixed: Vec<String> = names
+            .iter()
+            .enumerate()
+            .filter(|(axis, _)| Some(*axis) != rows && Some(*axis) != cols)
+            .map(|(axis, name)| format!("{name}={}", at[axis]))
+            .collect();
+        let fixed = if fixed.is_empty() {
+            "nothing fixed".to_string()
+        } else {
+            fixed.join(", ")
+        };
+        let name = |axis: Option<usize>| axis.map_or(String::new(), |a| names[a].clone());
+        Labels {
+            title: title.to_string(),
+            subtitle: format!("slice J[{}] with {fixed}", names.join(",")),
+            rows: name(rows),
+            cols: name(cols),
+        }
+    }
+
+    /// The words of J (axes `names`, of Y = `y` by X = `x`) as one matrix in `layout`:
+    /// `J[i,j,k,l] as one numerator-rowmajor matrix`, rows vec(Y) and columns vec(X) (the
+    /// other way round in a denominator layout).
+    pub fn matrix(title: &str, names: &[String], layout: Layout, y: &str, x: &str) -> Labels {
+        let (y, x) = (format!("vec({y})"), format!("vec({x})"));
+        let numerator = layout.matrix().is_none_or(|(_, numerator)| numerator);
+        let (rows, cols) = if numerator { (y, x) } else { (x, y) };
+        Labels {
+            title: title.to_string(),
+            subtitle: format!("J[{}] as one {} matrix", names.join(","), layout.name()),
+            rows,
+            cols,
+        }
+    }
 }
 
 /// A picture of a heat map: its blocks as painted, without a cursor, and its words.

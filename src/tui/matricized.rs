@@ -19,6 +19,7 @@ use crate::sparsity::StructuralSupport;
 
 use super::conventions::{matrix_shape, plain};
 use super::geometry::{self, MatrixAreas};
+use crate::picture::figure::Labels;
 use crate::picture::grid::{HeatGrid, TooLarge, Viewport, matrix_size};
 use super::theme::Theme;
 
@@ -131,6 +132,12 @@ impl MatrixView {
             self.grid = HeatGrid::of_matrix(support, out_rank, (self.order, true), self.viewport);
             self.grid_order = self.order;
         }
+    }
+
+    /// The words of a picture of the view, titled `title`, J's axes being `names`.
+    pub fn labels(&self, title: &str, names: &[String]) -> Labels {
+        let (y, x) = (&self.context.y_name, &self.context.x_name);
+        Labels::matrix(title, names, self.layout(), y, x)
     }
 
     /// The text above the row labels: the row and column variables, `Y\X`.
