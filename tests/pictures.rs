@@ -52,11 +52,15 @@ impl Png {
             let mut x = 0;
             while x < self.width {
                 let colour = self.at(x, y);
-                let run = (x..self.width).take_while(|&e| self.at(e, y) == colour).count();
+                let run = (x..self.width)
+                    .take_while(|&e| self.at(e, y) == colour)
+                    .count();
                 if colour != BACKGROUND && run > 40 && run > best.2 {
                     // A top edge: the same colour runs down both ends.
                     let down = (y..self.height)
-                        .take_while(|&d| self.at(x, d) == colour && self.at(x + run - 1, d) == colour)
+                        .take_while(|&d| {
+                            self.at(x, d) == colour && self.at(x + run - 1, d) == colour
+                        })
                         .count();
                     if down > 4 && (0..run).all(|e| self.at(x + e, y + down - 1) == colour) {
                         best = (x + 1, y + 1, run - 2, down - 2);
@@ -85,7 +89,10 @@ fn svg_blocks(path: &Path) -> Vec<(usize, usize, usize, String)> {
     let document = roxmltree::Document::parse(&text).expect("the SVG is well-formed XML");
     let root = document.root_element();
     assert_eq!(root.tag_name().name(), "svg");
-    assert_eq!(root.tag_name().namespace(), Some("http://www.w3.org/2000/svg"));
+    assert_eq!(
+        root.tag_name().namespace(),
+        Some("http://www.w3.org/2000/svg")
+    );
     let number = |node: roxmltree::Node, name: &str| -> usize {
         node.attribute(name).unwrap().parse().unwrap()
     };
@@ -119,13 +126,17 @@ fn the_png_of_the_seeds_slice_lights_exactly_row_k_equals_i() {
     let dir = TempDir::new().unwrap();
     for mode in ["sparsity", "abs", "signed"] {
         let name = format!("slice-{mode}.png");
-        let args = ["slice", "--axes", "k,l", "--fix", "i=5,j=3", "--format", "png", "--mode", mode];
+        let args = [
+            "slice", "--axes", "k,l", "--fix", "i=5,j=3", "--format", "png", "--mode", mode,
+        ];
         let png = Png::read(&write(&dir, &name, &args));
         let (left, top, width, height) = png.map();
         assert_eq!(height % 64, 0, "{mode}: 64 rows k, {height} pixels");
         let per_row = height / 64;
         for y in 0..height {
-            let lit = (0..width).filter(|&x| png.at(left + x, top + y) != BACKGROUND).count();
+            let lit = (0..width)
+                .filter(|&x| png.at(left + x, top + y) != BACKGROUND)
+                .count();
             let expected = if y / per_row == 5 { width } else { 0 };
             assert_eq!(lit, expected, "{mode}: pixel row {y} (k = {})", y / per_row);
         }
@@ -136,7 +147,13 @@ fn the_png_of_the_seeds_slice_lights_exactly_row_k_equals_i() {
 #[test]
 fn the_svg_of_the_seeds_slice_lights_exactly_row_k_equals_i() {
     let dir = TempDir::new().unwrap();
-    let path = write(&dir, "slice.svg", &["slice", "--axes", "k,l", "--fix", "i=5,j=3", "--format", "svg"]);
+    let path = write(
+        &dir,
+        "slice.svg",
+        &[
+            "slice", "--axes", "k,l", "--fix", "i=5,j=3", "--format", "svg",
+        ],
+    );
     let blocks = svg_blocks(&path);
     let lit = lit_blocks(&blocks);
     // 64 × 1024 on the default 256 × 128 blocks: one row of k per block row, 4 columns of l
@@ -144,8 +161,19 @@ fn the_svg_of_the_seeds_slice_lights_exactly_row_k_equals_i() {
     let expected: BTreeSet<(usize, usize)> = (0..256).map(|x| (5, x)).collect();
     assert_eq!(lit, expected);
     let text = fs::read_to_string(&path).unwrap();
-    assert!(text.contains("<title>X @ W.T</title>"), "the expression is the title");
-    for words in ["k=0", "l=0", "1023", "63", "sparsity", "block 1×4", "slice J[i,j,k,l] with i=5, j=3"] {
+    assert!(
+        text.contains("<title>X @ W.T</title>"),
+        "the expression is the title"
+    );
+    for words in [
+        "k=0",
+        "l=0",
+        "1023",
+        "63",
+        "sparsity",
+        "block 1×4",
+        "slice J[i,j,k,l] with i=5, j=3",
+    ] {
         assert!(text.contains(words), "{words} in the SVG");
     }
 }
@@ -156,7 +184,17 @@ fn the_svg_of_the_seeds_slice_lights_exactly_row_k_equals_i() {
 #[test]
 fn the_svg_of_the_seeds_matrix_shows_64_diagonal_blocks() {
     let dir = TempDir::new().unwrap();
-    let args = ["matrix", "--layout", "numerator-rowmajor", "--format", "svg", "--width", "64", "--height", "64"];
+    let args = [
+        "matrix",
+        "--layout",
+        "numerator-rowmajor",
+        "--format",
+        "svg",
+        "--width",
+        "64",
+        "--height",
+        "64",
+    ];
     let blocks = svg_blocks(&write(&dir, "square.svg", &args));
     assert_eq!(blocks.len(), 64, "{blocks:?}");
     let lit = lit_blocks(&blocks);
@@ -165,7 +203,13 @@ fn the_svg_of_the_seeds_matrix_shows_64_diagonal_blocks() {
     let fills: BTreeSet<&String> = blocks.iter().map(|b| &b.3).collect();
     assert_eq!(fills.len(), 1);
 
-    let args = ["matrix", "--layout", "numerator-rowmajor", "--format", "svg"];
+    let args = [
+        "matrix",
+        "--layout",
+        "numerator-rowmajor",
+        "--format",
+        "svg",
+    ];
     let lit = lit_blocks(&svg_blocks(&write(&dir, "default.svg", &args)));
     let expected: BTreeSet<(usize, usize)> = (0..128)
         .flat_map(|y| (0..256).map(move |x| (y, x)))
@@ -175,11 +219,31 @@ fn the_svg_of_the_seeds_matrix_shows_64_diagonal_blocks() {
 
     // Column-major, J is W ⊗ I₆₄: an identity in every 64 × 64 tile, so every block holds
     // some nonzero.
-    let args = ["matrix", "--layout", "numerator-colmajor", "--format", "svg", "--width", "32", "--height", "16"];
+    let args = [
+        "matrix",
+        "--layout",
+        "numerator-colmajor",
+        "--format",
+        "svg",
+        "--width",
+        "32",
+        "--height",
+        "16",
+    ];
     let lit = lit_blocks(&svg_blocks(&write(&dir, "colmajor.svg", &args)));
     assert_eq!(lit.len(), 16 * 32);
     // The denominator layouts are the transposes.
-    let args = ["matrix", "--layout", "denominator-rowmajor", "--format", "svg", "--width", "64", "--height", "64"];
+    let args = [
+        "matrix",
+        "--layout",
+        "denominator-rowmajor",
+        "--format",
+        "svg",
+        "--width",
+        "64",
+        "--height",
+        "64",
+    ];
     let lit = lit_blocks(&svg_blocks(&write(&dir, "denominator.svg", &args)));
     assert_eq!(lit, (0..64).map(|i| (i, i)).collect());
 }
@@ -187,18 +251,50 @@ fn the_svg_of_the_seeds_matrix_shows_64_diagonal_blocks() {
 /// The matrix as text: the same spy plot as `slice` prints, lit on the block diagonal.
 #[test]
 fn the_matrix_spy_plot_shows_the_block_diagonal() {
-    let out = succeeds(&["matrix", "--layout", "numerator-rowmajor", "--width", "32", "--height", "8"]).stdout;
+    let out = succeeds(&[
+        "matrix",
+        "--layout",
+        "numerator-rowmajor",
+        "--width",
+        "32",
+        "--height",
+        "8",
+    ])
+    .stdout;
     let lines: Vec<&str> = out.lines().collect();
-    assert!(lines[0].contains("rows vec(Y) = 0..32768, columns vec(X) = 0..65536"), "{out}");
-    assert!(lines[0].contains("each character is 4096×2048 entries"), "{out}");
-    let rows: Vec<&str> = lines[2..].iter().map(|l| l.rsplit(' ').next().unwrap()).collect();
+    assert!(
+        lines[0].contains("rows vec(Y) = 0..32768, columns vec(X) = 0..65536"),
+        "{out}"
+    );
+    assert!(
+        lines[0].contains("each character is 4096×2048 entries"),
+        "{out}"
+    );
+    let rows: Vec<&str> = lines[2..]
+        .iter()
+        .map(|l| l.rsplit(' ').next().unwrap())
+        .collect();
     assert_eq!(rows.len(), 8);
     for (y, row) in rows.iter().enumerate() {
-        let lit: Vec<usize> = row.char_indices().filter(|(_, c)| *c == '*').map(|(x, _)| x).collect();
+        let lit: Vec<usize> = row
+            .char_indices()
+            .filter(|(_, c)| *c == '*')
+            .map(|(x, _)| x)
+            .collect();
         assert_eq!(lit, (4 * y..4 * y + 4).collect::<Vec<_>>(), "{out}");
     }
     let json: serde_json::Value = serde_json::from_str(
-        &succeeds(&["matrix", "--layout", "numerator-rowmajor", "--width", "64", "--height", "64", "--json"]).stdout,
+        &succeeds(&[
+            "matrix",
+            "--layout",
+            "numerator-rowmajor",
+            "--width",
+            "64",
+            "--height",
+            "64",
+            "--json",
+        ])
+        .stdout,
     )
     .unwrap();
     assert_eq!(json["block"], serde_json::json!([512, 1024]));
@@ -218,8 +314,23 @@ fn a_lone_nonzero_in_a_big_block_shows() {
     let dir = TempDir::new().unwrap();
     for mode in ["sparsity", "abs", "signed"] {
         let args = [
-            "slice", "X * W", "-s", "X=40x300", "-s", "W=40x300", "--axes", "i,j", "--fix",
-            "k=17,l=211", "--width", "10", "--height", "4", "--mode", mode, "--format",
+            "slice",
+            "X * W",
+            "-s",
+            "X=40x300",
+            "-s",
+            "W=40x300",
+            "--axes",
+            "i,j",
+            "--fix",
+            "k=17,l=211",
+            "--width",
+            "10",
+            "--height",
+            "4",
+            "--mode",
+            mode,
+            "--format",
         ];
         let mut svg = args.to_vec();
         svg.push("svg");
@@ -234,7 +345,11 @@ fn a_lone_nonzero_in_a_big_block_shows() {
         for y in 0..height {
             for x in 0..width {
                 let lit = png.at(left + x, top + y) != BACKGROUND;
-                assert_eq!(lit, (y / cell_h, x / cell_w) == (1, 7), "{mode}: pixel ({x}, {y})");
+                assert_eq!(
+                    lit,
+                    (y / cell_h, x / cell_w) == (1, 7),
+                    "{mode}: pixel ({x}, {y})"
+                );
             }
         }
     }
@@ -253,20 +368,41 @@ fn bad_picture_options_are_refused() {
         let run = run(&with(&slice, &[flag, value]));
         assert_eq!(run.code, Some(2), "{}", run.stderr);
         let first = run.stderr.lines().next().unwrap();
-        assert!(first.starts_with("error: invalid value") && first.contains(value), "{}", run.stderr);
+        assert!(
+            first.starts_with("error: invalid value") && first.contains(value),
+            "{}",
+            run.stderr
+        );
     }
     for format in ["svg", "png"] {
         let message = refused(&with(&slice, &["--format", format]), &["-o FILE.", format]);
         assert_eq!(message.lines().count(), 1, "{message}");
-        let matrix = ["matrix", "--layout", "numerator-rowmajor", "--format", format];
+        let matrix = [
+            "matrix",
+            "--layout",
+            "numerator-rowmajor",
+            "--format",
+            format,
+        ];
         assert_eq!(refused(&matrix, &["-o"]).lines().count(), 1);
     }
     let existing = dir.path().join("kept.svg");
     fs::write(&existing, "mine").unwrap();
     let path = existing.to_str().unwrap();
-    let message = refused(&with(&slice, &["--format", "svg", "-o", path]), &["already exists", "--force"]);
+    let message = refused(
+        &with(&slice, &["--format", "svg", "-o", path]),
+        &["already exists", "--force"],
+    );
     assert_eq!(message.lines().count(), 1, "{message}");
-    let matrix = ["matrix", "--layout", "numerator-colmajor", "--format", "png", "-o", path];
+    let matrix = [
+        "matrix",
+        "--layout",
+        "numerator-colmajor",
+        "--format",
+        "png",
+        "-o",
+        path,
+    ];
     assert_eq!(refused(&matrix, &["already exists"]).lines().count(), 1);
     assert_eq!(fs::read_to_string(&existing).unwrap(), "mine");
     let mut forced = with(&slice, &["--format", "svg", "-o", path]);
@@ -277,10 +413,25 @@ fn bad_picture_options_are_refused() {
     let one_line = |args: &[&str], needles: &[&str]| {
         assert_eq!(refused(args, needles).lines().count(), 1);
     };
-    one_line(&with(&slice, &["--mode", "abs"]), &["--mode is for pictures"]);
-    one_line(&with(&slice, &["--format", "csv", "--mode", "signed"]), &["--mode is for pictures"]);
-    one_line(&with(&slice, &["--format", "png", "--width", "5000", "-o", "x.png"]), &["at most 4096"]);
-    one_line(&["matrix", "--layout", "numerator-rowmajor", "--mode", "abs"], &["structure alone", "--mode sparsity"]);
+    one_line(
+        &with(&slice, &["--mode", "abs"]),
+        &["--mode is for pictures"],
+    );
+    one_line(
+        &with(&slice, &["--format", "csv", "--mode", "signed"]),
+        &["--mode is for pictures"],
+    );
+    one_line(
+        &with(
+            &slice,
+            &["--format", "png", "--width", "5000", "-o", "x.png"],
+        ),
+        &["at most 4096"],
+    );
+    one_line(
+        &["matrix", "--layout", "numerator-rowmajor", "--mode", "abs"],
+        &["structure alone", "--mode sparsity"],
+    );
     one_line(&["matrix", "--layout", "out+in"], &["not a matrix"]);
     one_line(&["matrix", "--layout", "sideways"], &["unknown layout"]);
     assert!(!Path::new("x.png").exists());

@@ -49,7 +49,11 @@ impl MatrixRequest<'_> {
             )));
         };
         if let Some(mode @ (HeatMode::Abs | HeatMode::Signed)) = self.picture.mode {
-            let name = if mode == HeatMode::Abs { "abs" } else { "signed" };
+            let name = if mode == HeatMode::Abs {
+                "abs"
+            } else {
+                "signed"
+            };
             return Err(Error::Usage(format!(
                 "--mode {name}: J as one matrix is drawn from its structure alone (its values are not evaluated); use --mode sparsity, or `slice --mode {name}` for values"
             )));
@@ -76,7 +80,12 @@ pub fn run(problem: &Problem, request: &MatrixRequest, out: &mut dyn Write) -> R
     };
     let (width, height) = request.picture.size();
     let viewport = Viewport::fit(rows, cols, width, height);
-    let grid = HeatGrid::of_matrix(jacobian.support(), dims.out.len(), (order, numerator), viewport);
+    let grid = HeatGrid::of_matrix(
+        jacobian.support(),
+        dims.out.len(),
+        (order, numerator),
+        viewport,
+    );
     if request.json {
         let counts: Vec<Vec<usize>> = (0..viewport.height)
             .map(|y| {

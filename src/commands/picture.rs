@@ -5,10 +5,10 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use super::output_error;
+use crate::calculus::render::Notation;
 use crate::cli::{HeatMode, MapSize};
 use crate::error::Error;
 use crate::output_file::OutputFile;
-use crate::calculus::render::Notation;
 use crate::picture::figure::{Figure, Labels};
 use crate::picture::grid::{HeatGrid, MapMode};
 use crate::picture::{raster, svg, text};

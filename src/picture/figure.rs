@@ -30,7 +30,11 @@ pub fn legend(grid: &HeatGrid, mode: MapMode, dot: &str, times: &str) -> Vec<Leg
     // The claim map is made of values of its own, known or not in `grid`.
     let own_values = grid.values_known || mode == MapMode::Agreement;
     let mode = if own_values { mode } else { MapMode::Sparsity };
-    let label = if own_values { mode.label() } else { "structure" };
+    let label = if own_values {
+        mode.label()
+    } else {
+        "structure"
+    };
     let mut items = vec![LegendItem::Label(format!("{label} "))];
     match mode {
         MapMode::Sparsity | MapMode::Magnitude => {
@@ -209,10 +213,13 @@ impl Figure {
         // Row axis: its name and first index at the top, its last index at the bottom.
         let right = |text: &str| map.x - CHAR_W / 2 - text_width(text);
         texts.push(Text::new(right(&row_names[0]), map.y, &row_names[0], LABEL));
-        let bottom = (map.y + map_h)
-            .saturating_sub(TEXT_H)
-            .max(map.y + LINE_H);
-        texts.push(Text::new(right(&row_names[1]), bottom, &row_names[1], LABEL));
+        let bottom = (map.y + map_h).saturating_sub(TEXT_H).max(map.y + LINE_H);
+        texts.push(Text::new(
+            right(&row_names[1]),
+            bottom,
+            &row_names[1],
+            LABEL,
+        ));
         // The legend under the map.
         let legend_y = map.y + map_h.max(2 * LINE_H) + LINE_H / 2;
         let mut swatches = Vec::new();

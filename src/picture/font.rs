@@ -142,7 +142,11 @@ mod tests {
             assert!(line.starts_with(c), "line {n} is for {c:?}: {line}");
             let rows: Vec<&str> = line[2..].split(' ').collect();
             assert_eq!(rows.len(), HEIGHT, "{c:?}");
-            assert!(rows.iter().all(|r| r.len() == WIDTH && r.bytes().all(|b| b == b'#' || b == b'.')), "{c:?}");
+            assert!(
+                rows.iter()
+                    .all(|r| r.len() == WIDTH && r.bytes().all(|b| b == b'#' || b == b'.')),
+                "{c:?}"
+            );
         }
         let mut seen = std::collections::BTreeMap::new();
         for c in ' '..='~' {
@@ -150,7 +154,12 @@ mod tests {
                 panic!("{c:?} looks like {other:?}");
             }
         }
-        assert_eq!(glyph('A'), [0b01110, 0b10001, 0b10001, 0b11111, 0b10001, 0b10001, 0b10001]);
+        assert_eq!(
+            glyph('A'),
+            [
+                0b01110, 0b10001, 0b10001, 0b11111, 0b10001, 0b10001, 0b10001
+            ]
+        );
         assert_eq!(glyph('∂'), glyph('?'));
     }
 }

@@ -485,7 +485,6 @@ impl HeatGrid {
     }
 }
 
-
 /// J is too large to be one matrix: |Y| × |X| cannot be indexed on this machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[error("J cannot be shown as one matrix: its |Y| × |X| entries are too many to index here")]
@@ -514,7 +513,6 @@ pub fn max_abs(values: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::theme::ColorMode;
 
     #[test]
     fn fit_shows_the_whole_slice_and_zoom_reaches_single_entries() {
@@ -648,5 +646,4 @@ mod tests {
         };
         assert!(t > 0.0 && t < 1.0);
     }
-
 }

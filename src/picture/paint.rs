@@ -86,7 +86,6 @@ pub fn diverging_rgb(t: f64) -> Rgb {
     (r, g, b)
 }
 
-
 /// A structurally nonzero block whose entries are all zero: dark grey.
 pub const NUMERIC_ZERO: Rgb = (88, 88, 88);
 

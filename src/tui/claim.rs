@@ -21,9 +21,9 @@ use crate::progress::Progress;
 
 use super::editor::LineInput;
 use super::heatmap::AgreementGrid;
-use crate::picture::grid::Viewport;
 use super::jobs::{Job, JobState};
 use super::slices::SliceKey;
+use crate::picture::grid::Viewport;
 use crate::picture::paint::Agreement;
 
 /// What the prompt says to a shape claim.

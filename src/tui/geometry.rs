@@ -9,8 +9,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::heatmap;
-use crate::picture::grid::Viewport;
 use super::theme::Theme;
+use crate::picture::grid::Viewport;
 
 /// Narrowest terminal the explorer draws in.
 pub const MIN_WIDTH: u16 = 60;

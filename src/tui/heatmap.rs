@@ -36,7 +36,6 @@ impl AgreementGrid {
     }
 }
 
-
 /// Character cells needed for a grid of `blocks_high` blocks.
 pub fn cell_rows(blocks_high: usize, theme: &Theme) -> usize {
     if theme.glyphs.half_blocks {

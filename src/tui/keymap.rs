@@ -252,7 +252,7 @@ const MAP_MODE: Binding = Binding {
 /// Saves the view as a picture.
 const SAVE: Binding = Binding {
     keys: &[(Key::Char('p'), A::SavePicture)],
-    help: "save the view as an SVG picture in the current directory",
+    help: "save the view as SVG in the current directory",
     footer: None,
 };
 

@@ -11,17 +11,17 @@
 //! This file holds the view's state and its texts; `draw::map` draws it, where
 //! [`geometry`] says.
 
-use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
 use crate::jacobian::Jacobian;
 use crate::layout::{self, JacobianDims, Layout, ShapeContext, VecOrder};
 use crate::sparsity::StructuralSupport;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
 
 use super::conventions::{matrix_shape, plain};
 use super::geometry::{self, MatrixAreas};
+use super::theme::Theme;
 use crate::picture::figure::Labels;
 use crate::picture::grid::{HeatGrid, TooLarge, Viewport, matrix_size};
-use super::theme::Theme;
 
 /// The other vec order (the `o` key).
 fn other_order(order: VecOrder) -> VecOrder {

@@ -28,7 +28,11 @@ pub fn file_stem(expression: &str, view: &str) -> String {
             name.push('_');
         }
     }
-    let name: String = name.trim_matches('_').chars().take(MAX_EXPRESSION).collect();
+    let name: String = name
+        .trim_matches('_')
+        .chars()
+        .take(MAX_EXPRESSION)
+        .collect();
     let name = if name.is_empty() { "J" } else { &name };
     format!("jacscope-{name}-{view}")
 }
@@ -75,7 +79,10 @@ mod tests {
             file_stem("softmax(X @ W.T, axis=1)", "m"),
             "jacscope-softmax_X_W.T_axis_1-m"
         );
-        assert_eq!(file_stem("../../etc/passwd", "v"), "jacscope-.._.._etc_passwd-v");
+        assert_eq!(
+            file_stem("../../etc/passwd", "v"),
+            "jacscope-.._.._etc_passwd-v"
+        );
         assert_eq!(file_stem("∂∂", "v"), "jacscope-J-v");
         assert!(file_stem(&"A+".repeat(100), "v").len() < 80);
     }

@@ -333,10 +333,7 @@ mod tests {
         let mut viewport = Viewport::fit(6, 8, 2, 2);
         viewport.set_zoom(2, (0, 0));
         let grid = data.grid(&jacobian, &key, viewport);
-        assert_eq!(
-            grid.slice_max_abs,
-            grid::max_abs(&dense.values)
-        );
+        assert_eq!(grid.slice_max_abs, grid::max_abs(&dense.values));
     }
 
     #[test]

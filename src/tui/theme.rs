@@ -9,9 +9,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::picture::paint::{
-    self, Agreement, Paint, SHADES, diverging_rgb, sequential_rgb, shade,
-};
+use crate::picture::paint::{self, Agreement, Paint, SHADES, diverging_rgb, sequential_rgb, shade};
 
 /// `--color`: when to use colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -6,11 +6,11 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::picture::paint;
 use crate::progress::Progress;
 use crate::tui::action::{Action, Mode};
 use crate::tui::app::Status;
 use crate::tui::keymap;
-use crate::picture::paint;
 use crate::tui::theme::Theme;
 
 use super::text::shortened;

@@ -569,14 +569,22 @@ fn saving_the_view_writes_what_is_on_screen() {
     app.save_picture_in(dir.path());
     let first = dir.path().join("jacscope-X_W.T-kl-i0-j0.svg");
     let status = app.status().unwrap();
-    assert!(!status.error && status.text.contains("jacscope-X_W.T-kl-i0-j0.svg"), "{status:?}");
+    assert!(
+        !status.error && status.text.contains("jacscope-X_W.T-kl-i0-j0.svg"),
+        "{status:?}"
+    );
     let lit = |path: &std::path::Path| -> Vec<(String, String)> {
         let text = std::fs::read_to_string(path).unwrap();
         let document = roxmltree::Document::parse(&text).unwrap();
         document
             .descendants()
             .filter(|n| n.attribute("class") == Some("block"))
-            .map(|n| (n.attribute("y").unwrap().into(), n.attribute("width").unwrap().into()))
+            .map(|n| {
+                (
+                    n.attribute("y").unwrap().into(),
+                    n.attribute("width").unwrap().into(),
+                )
+            })
             .collect()
     };
     let (_, cols) = (app.viewport().rows, app.viewport().cols);
@@ -588,12 +596,23 @@ fn saving_the_view_writes_what_is_on_screen() {
 
     step_and_draw(&mut app, &[Action::ToggleMatrix]);
     app.save_picture_in(dir.path());
-    let name = format!("jacscope-X_W.T-{}.svg", app.matrix.as_ref().unwrap().layout().name());
+    let name = format!(
+        "jacscope-X_W.T-{}.svg",
+        app.matrix.as_ref().unwrap().layout().name()
+    );
     // I₄ ⊗ W or W ⊗ I₄: some blocks lit, each of them structurally nonzero in the view's grid.
     let blocks = lit(&dir.path().join(name));
     assert!(!blocks.is_empty());
     let grid = app.matrix.as_ref().unwrap().grid();
-    let lit_in_grid = grid.blocks.iter().flatten().filter(|b| b.structural > 0).count();
-    let lit_in_svg: usize = blocks.iter().map(|(_, w)| w.parse::<usize>().unwrap()).sum();
+    let lit_in_grid = grid
+        .blocks
+        .iter()
+        .flatten()
+        .filter(|b| b.structural > 0)
+        .count();
+    let lit_in_svg: usize = blocks
+        .iter()
+        .map(|(_, w)| w.parse::<usize>().unwrap())
+        .sum();
     assert_eq!(lit_in_svg, lit_in_grid);
 }
