@@ -436,3 +436,27 @@ fn bad_picture_options_are_refused() {
     one_line(&["matrix", "--layout", "sideways"], &["unknown layout"]);
     assert!(!Path::new("x.png").exists());
 }
+
+/// The whole SVG of a small matrix, for review: I₃ ⊗ W with X 3×4 and W 5×4 (15 × 12).
+#[test]
+fn a_small_matrix_svg() {
+    let dir = TempDir::new().unwrap();
+    let args = [
+        "matrix",
+        "X @ W.T",
+        "-s",
+        "X=3x4",
+        "-s",
+        "W=5x4",
+        "--layout",
+        "numerator-rowmajor",
+        "--format",
+        "svg",
+        "--width",
+        "12",
+        "--height",
+        "15",
+    ];
+    let text = fs::read_to_string(write(&dir, "small.svg", &args)).unwrap();
+    insta::assert_snapshot!(text);
+}
