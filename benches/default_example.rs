@@ -10,10 +10,9 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jacscope::jacobian::{evaluated_nonzeros, numeric_nonzeros};
 use jacscope::layout::VecOrder;
+use jacscope::picture::grid::{HeatGrid, Viewport};
 use jacscope::progress::Progress;
 use jacscope::sparsity;
-use jacscope::tui::heatmap::Viewport;
-use jacscope::tui::matricized;
 
 use common::{AT, EXPRESSIONS, MAP, axis_pairs, blocks, problem};
 
@@ -104,7 +103,7 @@ fn matricized_view_full_screen_counts(c: &mut Criterion) {
         ("rowmajor", VecOrder::RowMajor),
     ] {
         group.bench_function(name, |b| {
-            b.iter(|| black_box(matricized::structure_grid(support, 2, order, viewport)))
+            b.iter(|| black_box(HeatGrid::of_matrix(support, 2, (order, true), viewport)))
         });
     }
     group.finish();

@@ -17,11 +17,10 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jacscope::jacobian::{CountMethod, count_nonzeros};
 use jacscope::layout::VecOrder;
+use jacscope::picture::grid::{HeatGrid, Viewport};
 use jacscope::problem::Problem;
 use jacscope::progress::Progress;
 use jacscope::sparsity;
-use jacscope::tui::heatmap::Viewport;
-use jacscope::tui::matricized;
 
 use common::{AT, EXPRESSIONS, MAP, axis_pairs, blocks, problem, spec};
 
@@ -93,7 +92,7 @@ fn matricized_view_full_screen_counts(c: &mut Criterion) {
             ("rowmajor", VecOrder::RowMajor),
         ] {
             group.bench_function(format!("{name}/{order_name}"), |b| {
-                b.iter(|| black_box(matricized::structure_grid(&support, 2, order, viewport)))
+                b.iter(|| black_box(HeatGrid::of_matrix(&support, 2, (order, true), viewport)))
             });
         }
     }

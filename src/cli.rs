@@ -103,7 +103,8 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
-    /// A 2-D slice of J: a spy plot, or its values as CSV, JSON or .npy.
+    /// A 2-D slice of J: a spy plot, a picture (SVG, PNG), or its values as CSV, JSON or
+    /// .npy.
     Slice {
         /// The problem.
         #[command(flatten)]
@@ -114,21 +115,50 @@ pub enum Command {
         /// The values of the other axes (e.g. i=0,j=3); axes not named are fixed at 0.
         #[arg(long, value_name = "AXIS=N,...", default_value = "")]
         fix: String,
-        /// What to print: a text spy plot, or the values.
+        /// What to print: a text spy plot, a picture of the heat map, or the values.
         #[arg(long, value_enum, default_value_t = SliceFormat::Text)]
         format: SliceFormat,
-        /// Write to this file instead of stdout (required for npy).
+        /// Write to this file instead of stdout (required for npy, svg and png).
         #[arg(short = 'o', long, value_name = "FILE")]
         output_file: Option<PathBuf>,
         /// Overwrite the output file if it exists.
         #[arg(long)]
         force: bool,
-        /// Width of the spy plot in characters (at least 1).
-        #[arg(long, default_value_t = 64, value_parser = parse_positive)]
-        width: usize,
-        /// Height of the spy plot in lines (at least 1).
-        #[arg(long, default_value_t = 16, value_parser = parse_positive)]
-        height: usize,
+        /// What the colours of a picture tell (svg and png).
+        #[arg(long, value_enum)]
+        mode: Option<HeatMode>,
+        /// Size of the map: the spy plot in characters, a picture in blocks.
+        #[command(flatten)]
+        size: MapSize,
+        /// Output options.
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// J as one matrix in a vec layout (the explorer's matricized view): a spy plot or a
+    /// picture of its structure, counted from the deltas.
+    Matrix {
+        /// The problem.
+        #[command(flatten)]
+        problem: ProblemArgs,
+        /// The matrix layout: numerator-colmajor, numerator-rowmajor (|Y| × |X|),
+        /// denominator-colmajor, denominator-rowmajor (|X| × |Y|).
+        #[arg(long, value_name = "NAME")]
+        layout: String,
+        /// What to print: a text spy plot, or a picture of the heat map.
+        #[arg(long, value_enum, default_value_t = MatrixFormat::Text)]
+        format: MatrixFormat,
+        /// Write to this file instead of stdout (required for svg and png).
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output_file: Option<PathBuf>,
+        /// Overwrite the output file if it exists.
+        #[arg(long)]
+        force: bool,
+        /// What the colours tell; J as one matrix shows its structure only (sparsity).
+        #[arg(long, value_enum)]
+        mode: Option<HeatMode>,
+        /// Size of the map: the spy plot in characters, a picture in blocks.
+        #[command(flatten)]
+        size: MapSize,
         /// Output options.
         #[command(flatten)]
         output: OutputArgs,
@@ -224,6 +254,7 @@ impl Command {
             | Command::Shape { output, .. }
             | Command::Check { output, .. }
             | Command::Slice { output, .. }
+            | Command::Matrix { output, .. }
             | Command::Stats { output, .. }
             | Command::Dense { output, .. }
             | Command::Eval { output, .. }
@@ -349,6 +380,41 @@ pub enum ColorChoice {
     Never,
 }
 
+/// `--width` and `--height` of a spy plot or a picture.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct MapSize {
+    /// Width of the map (at least 1): characters of a spy plot (default 64), blocks of a
+    /// picture (default 256, at most 4096).
+    #[arg(long, value_parser = parse_positive)]
+    pub width: Option<usize>,
+    /// Height of the map (at least 1): lines of a spy plot (default 16), blocks of a
+    /// picture (default 128, at most 4096).
+    #[arg(long, value_parser = parse_positive)]
+    pub height: Option<usize>,
+}
+
+/// `--mode` of a picture: what the colour of a nonzero block tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HeatMode {
+    /// Structural zero, numeric zero or nonzero; shade = share of nonzero entries.
+    Sparsity,
+    /// Shade = largest |value| in the block, relative to the largest of the map.
+    Abs,
+    /// Diverging colours: the block's value of largest magnitude, with its sign.
+    Signed,
+}
+
+/// `matrix --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MatrixFormat {
+    /// A spy plot: `*` where a block has a structural nonzero, `.` elsewhere.
+    Text,
+    /// An SVG picture of the heat map (needs -o).
+    Svg,
+    /// A PNG picture of the heat map (needs -o).
+    Png,
+}
+
 /// `slice --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SliceFormat {
@@ -360,6 +426,10 @@ pub enum SliceFormat {
     Json,
     /// The values as a 2-D f64 .npy file (needs -o).
     Npy,
+    /// An SVG picture of the heat map (needs -o).
+    Svg,
+    /// A PNG picture of the heat map (needs -o).
+    Png,
 }
 
 /// The command line with an expression that starts with a minus (`-sum(X)`, `-X`) moved

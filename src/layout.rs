@@ -182,7 +182,7 @@ impl Layout {
 
     /// The matrix layouts' vec order and whether rows are vec(Y) (numerator) or vec(X)
     /// (denominator); `None` for the tensor layouts.
-    fn matrix(self) -> Option<(VecOrder, bool)> {
+    pub fn matrix(self) -> Option<(VecOrder, bool)> {
         match self {
             Layout::OutIn | Layout::InOut => None,
             Layout::NumeratorColMajor => Some((VecOrder::ColMajor, true)),

@@ -26,6 +26,7 @@ pub mod jacobian;
 pub mod layout;
 pub mod numfmt;
 pub mod output_file;
+pub mod picture;
 pub mod problem;
 pub mod progress;
 #[cfg(unix)]

@@ -766,6 +766,7 @@ fn dense_above_its_bound() {
 #[test]
 fn slice_above_the_memory_limit() {
     // sum(X, axis=1) for a 10⁵×1 X: J is 10⁵×10⁵×1, so its (i,k) slice has 10¹⁰ entries.
+    // Its values are refused; its spy plot is drawn from the blocks (no dense slice).
     refused(
         &[
             "slice",
@@ -774,6 +775,8 @@ fn slice_above_the_memory_limit() {
             "X=100000x1",
             "--axes",
             "i,k",
+            "--format",
+            "csv",
         ],
         &["this 100000×100000 slice", "memory limit"],
     );
@@ -789,9 +792,27 @@ fn slice_above_the_memory_limit() {
             "i,k",
             "--max-memory",
             "1M",
+            "--format",
+            "json",
         ],
         &["this 1000×1000 slice", "8.6 MiB", "memory limit of 1.0 MiB"],
     );
+    let plot = succeeds(&[
+        "slice",
+        "sum(X, axis=1)",
+        "-s",
+        "X=100000x1",
+        "--axes",
+        "i,k",
+    ]);
+    // J of sum(X, axis=1) by X is δ(i,k): the spy plot's diagonal.
+    let rows: Vec<&str> = plot.stdout.lines().skip(2).collect();
+    assert_eq!(rows.len(), 16, "{}", plot.stdout);
+    for (n, row) in rows.iter().enumerate() {
+        let cells = row.rsplit(' ').next().unwrap();
+        let lit: Vec<usize> = cells.match_indices('*').map(|(x, _)| x).collect();
+        assert!(lit.contains(&(n * 4)), "row {n}: {}", plot.stdout);
+    }
 }
 
 // ---- numeric honesty --------------------------------------------------------------------

@@ -11,6 +11,8 @@ mod dense;
 mod explain;
 mod forward;
 mod inputs;
+mod matrix;
+mod picture;
 pub mod progress;
 mod shape;
 mod shell;
@@ -89,26 +91,56 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
             format,
             output_file,
             force,
-            width,
-            height,
+            mode,
+            size,
             output,
         } => {
-            // Check the destination before doing any work.
-            if let Some(path) = &output_file {
-                output_file::check_target(path, force).map_err(Error::Output)?;
-            }
             let request = slice::SliceRequest {
                 axes: &axes,
                 fix: &fix,
                 format,
                 output_file: output_file.as_deref(),
                 force,
-                width,
-                height,
+                mode,
+                size,
                 json: output.json,
                 notation,
             };
+            // Check the options and the destination before doing any work.
+            request.check()?;
+            if let Some(path) = &output_file {
+                output_file::check_target(path, force).map_err(Error::Output)?;
+            }
             slice::run(&build(&problem, notation)?, &request, out)?
+        }
+        Command::Matrix {
+            problem,
+            layout,
+            format,
+            output_file,
+            force,
+            mode,
+            size,
+            output,
+        } => {
+            let request = matrix::MatrixRequest {
+                layout: &layout,
+                picture: picture::PictureRequest {
+                    drawing: matrix::drawing(format),
+                    output_file: output_file.as_deref(),
+                    force,
+                    mode,
+                    size,
+                },
+                json: output.json,
+                notation,
+            };
+            // Check the options and the destination before doing any work.
+            request.check()?;
+            if let Some(path) = &output_file {
+                output_file::check_target(path, force).map_err(Error::Output)?;
+            }
+            matrix::run(&build(&problem, notation)?, &request, out)?
         }
         Command::Stats {
             problem,

@@ -1,4 +1,5 @@
-//! `jacscope slice`: a 2-D slice of J as a spy plot, CSV, JSON or .npy.
+//! `jacscope slice`: a 2-D slice of J as a spy plot, a picture (SVG, PNG), CSV, JSON or
+//! .npy.
 
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -8,13 +9,16 @@ use ndarray_npy::WriteNpyExt;
 use serde::{Serialize, Serializer};
 use serde_json::json;
 
+use super::picture::{Drawing, PictureRequest};
 use super::{npy_error, output_error};
 use crate::axis_index::Axes;
 use crate::calculus::render::{Notation, Symbols};
-use crate::cli::SliceFormat;
+use crate::cli::{HeatMode, MapSize, SliceFormat};
 use crate::error::Error;
-use crate::jacobian::{Jacobian, Slice};
+use crate::jacobian::Slice;
 use crate::output_file::OutputFile;
+use crate::picture::figure::Labels;
+use crate::picture::grid::{HeatGrid, Viewport};
 use crate::problem::Problem;
 
 /// Bytes a slice holds per entry while it is written: its value (`f64`) and its
@@ -34,35 +38,81 @@ pub struct SliceRequest<'a> {
     pub output_file: Option<&'a Path>,
     /// `--force`.
     pub force: bool,
-    /// Spy plot width in characters.
-    pub width: usize,
-    /// Spy plot height in lines.
-    pub height: usize,
+    /// `--mode` (pictures only).
+    pub mode: Option<HeatMode>,
+    /// `--width`, `--height`.
+    pub size: MapSize,
     /// `--json` (same as `--format json`).
     pub json: bool,
     /// The notation of the text printed (`--ascii`).
     pub notation: Notation,
 }
 
+impl SliceRequest<'_> {
+    /// The format asked for (`--json` is `--format json`).
+    fn format(&self) -> SliceFormat {
+        if self.json {
+            SliceFormat::Json
+        } else {
+            self.format
+        }
+    }
+
+    /// The map asked for, if the format draws one.
+    fn picture(&self) -> Option<PictureRequest<'_>> {
+        let drawing = match self.format() {
+            SliceFormat::Text => Drawing::Text,
+            SliceFormat::Svg => Drawing::Svg,
+            SliceFormat::Png => Drawing::Png,
+            SliceFormat::Csv | SliceFormat::Json | SliceFormat::Npy => return None,
+        };
+        Some(PictureRequest {
+            drawing,
+            output_file: self.output_file,
+            force: self.force,
+            mode: self.mode,
+            size: self.size,
+        })
+    }
+
+    /// Refuses options that do not go together, before any work is done.
+    pub fn check(&self) -> Result<(), Error> {
+        let format = self.format();
+        if self.output_file.is_none() && format == SliceFormat::Npy {
+            return Err(Error::Usage(
+                "--format npy writes a binary file; give it a name with -o FILE.npy".to_string(),
+            ));
+        }
+        let picture = matches!(format, SliceFormat::Svg | SliceFormat::Png);
+        if self.mode.is_some() && !picture {
+            return Err(Error::Usage(
+                "--mode is for pictures: --format svg or --format png".to_string(),
+            ));
+        }
+        self.picture().map_or(Ok(()), |picture| picture.check())
+    }
+}
+
 /// Prints or writes the requested slice of `problem`'s Jacobian.
 pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> Result<(), Error> {
+    request.check()?;
     let jacobian = &problem.jacobian;
     let (names, shape) = (jacobian.axis_names(), jacobian.shape());
     let j_axes = Axes::new(&names, &shape);
     let axes = parse_axes(request.axes, &j_axes)?;
     let at = parse_fix(request.fix, &j_axes, axes)?;
-    let format = if request.json {
-        SliceFormat::Json
-    } else {
-        request.format
-    };
-    if request.output_file.is_none() && format == SliceFormat::Npy {
-        return Err(Error::Usage(
-            "--format npy writes a binary file; give it a name with -o FILE.npy".to_string(),
-        ));
+    let format = request.format();
+    let by = Symbols::of(request.notation).by;
+    if let Some(picture) = request.picture() {
+        let (width, height) = picture.size();
+        let viewport = Viewport::fit(shape[axes.0], shape[axes.1], width, height);
+        let grid = HeatGrid::of_slice(jacobian, axes, &at, viewport, None);
+        let title = &problem.spec.expression;
+        let labels = Labels::slice(title, &names, (Some(axes.0), Some(axes.1)), &at);
+        let figure = picture.figure(&grid, labels, request.notation);
+        return picture.deliver(&figure, by, out);
     }
     let entries = shape[axes.0] as u128 * shape[axes.1] as u128;
-    let by = Symbols::of(request.notation).by;
     let what = format!("this {}{by}{} slice", shape[axes.0], shape[axes.1]);
     super::check_allocation(problem, &what, entries, BYTES_PER_ENTRY)?;
     let slice = jacobian.slice(axes, &at);
@@ -80,10 +130,8 @@ pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> Re
                 serde_json::to_writer_pretty(&mut *sink, &document)?;
                 writeln!(sink)
             }
-            SliceFormat::Text => {
-                let (width, height) = (request.width, request.height);
-                let text = spy_plot(jacobian, &slice, axes, &at, width, height, by);
-                writeln!(sink, "{text}")
+            SliceFormat::Text | SliceFormat::Svg | SliceFormat::Png => {
+                unreachable!("maps are drawn above")
             }
         }
     };
@@ -209,72 +257,4 @@ fn fixed_description(names: &[String], axes: (usize, usize), at: &[usize]) -> se
         }
     }
     serde_json::Value::Object(fixed)
-}
-
-/// A spy plot: the slice downsampled to at most `width`×`height` characters, `*` where any
-/// entry of the block is nonzero, `.` elsewhere, with the axis ranges around it (a block's
-/// size written with `by`, the sign between sizes).
-fn spy_plot(
-    jacobian: &Jacobian,
-    slice: &Slice,
-    axes: (usize, usize),
-    at: &[usize],
-    width: usize,
-    height: usize,
-    by: &str,
-) -> String {
-    let names = jacobian.axis_names();
-    let width = width.clamp(1, slice.cols.max(1));
-    let height = height.clamp(1, slice.rows.max(1));
-    let mut lit = vec![false; width * height];
-    for r in 0..slice.rows {
-        let line = r * height / slice.rows;
-        for c in 0..slice.cols {
-            if slice.values[r * slice.cols + c] != 0.0 {
-                lit[line * width + c * width / slice.cols] = true;
-            }
-        }
-    }
-    let fixed: Vec<String> = names
-        .iter()
-        .enumerate()
-        .filter(|(axis, _)| *axis != axes.0 && *axis != axes.1)
-        .map(|(axis, name)| format!("{name}={}", at[axis]))
-        .collect();
-    let (row_name, col_name) = (&names[axes.0], &names[axes.1]);
-    let mut text = format!(
-        "slice J[{}] with {}: rows {row_name} = 0..{}, columns {col_name} = 0..{}; each character is {}{by}{} entries\n",
-        names.join(","),
-        if fixed.is_empty() {
-            "nothing fixed".to_string()
-        } else {
-            fixed.join(", ")
-        },
-        slice.rows,
-        slice.cols,
-        slice.rows.div_ceil(height),
-        slice.cols.div_ceil(width),
-    );
-    let label_width = (slice.rows - 1).to_string().len().max(row_name.len() + 2);
-    text.push_str(&format!(
-        "{:>label_width$} {col_name}=0{}{}\n",
-        "",
-        " ".repeat(width.saturating_sub(2 + col_name.len() + slice.cols.to_string().len())),
-        slice.cols - 1
-    ));
-    for line in 0..height {
-        let label = if line == 0 {
-            format!("{row_name}=0")
-        } else if line == height - 1 {
-            (slice.rows - 1).to_string()
-        } else {
-            String::new()
-        };
-        let row: String = (0..width)
-            .map(|c| if lit[line * width + c] { '*' } else { '.' })
-            .collect();
-        text.push_str(&format!("{label:>label_width$} {row}\n"));
-    }
-    text.pop();
-    text
 }

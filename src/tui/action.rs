@@ -112,6 +112,8 @@ pub enum Action {
     ToggleVecOrder,
     /// Differentiate with respect to the next variable.
     CycleWrt,
+    /// Save the view on screen as an SVG picture in the current directory.
+    SavePicture,
     /// Open an overlay.
     Open(Mode),
     /// Close the overlay.

@@ -6,6 +6,7 @@
 //! computed here, once per change; results of background work arrive through
 //! [`App::poll_jobs`].
 
+use std::path::Path;
 use std::sync::Arc;
 
 use ratatui::layout::Rect;
@@ -16,6 +17,10 @@ use crate::check::{self, FdCheck};
 use crate::error::Error;
 use crate::jacobian::{TermBreakdown, numeric_nonzeros_with_progress};
 use crate::layout::{Layout, VecOrder};
+use crate::output_file;
+use crate::picture::figure::{Figure, Labels};
+use crate::picture::grid::{HeatGrid, MapMode, Viewport};
+use crate::picture::paint::Paint;
 use crate::problem::{Overview, PreparedProblem, Problem, ProblemSpec};
 use crate::progress::Progress;
 
@@ -23,11 +28,12 @@ use super::action::{Action, Direction, Mode};
 use super::claim::{self, ClaimMode};
 use super::editor::{self, LineInput};
 use super::geometry;
-use super::heatmap::{self, HeatGrid, MapMode, Viewport};
+use super::heatmap;
 use super::help::{self, HelpFacts};
 use super::jobs::{Job, JobState};
 use super::matricized::MatrixView;
 use super::picker::{self, Example};
+use super::save;
 use super::slices::{SliceAxes, SliceCache, SliceData, SliceKey};
 use super::theme::Theme;
 
@@ -461,6 +467,7 @@ impl App {
             Action::ToggleMatrix => self.toggle_matrix(),
             Action::ToggleVecOrder => self.toggle_vec_order(),
             Action::CycleWrt => self.cycle_wrt(),
+            Action::SavePicture => self.save_picture_in(Path::new(".")),
             Action::Open(mode) => self.open(mode),
             Action::Close => self.mode = self.main,
             Action::Submit => self.submit(),
@@ -505,6 +512,44 @@ impl App {
         if let Some(request) = self.check_request() {
             let report = request.run();
             self.check_finished(report);
+        }
+    }
+
+    /// Saves the view on screen (slice or matrix, as zoomed, in its mode) as an SVG file
+    /// in `dir` (the current directory for the `p` key), and says where.
+    pub(super) fn save_picture_in(&mut self, dir: &Path) {
+        let title = &self.problem.spec.expression;
+        let names = self.problem.jacobian.axis_names();
+        let (figure, view) = match (&self.matrix, self.main) {
+            (Some(matrix), Mode::Matrix) => {
+                let labels = matrix.labels(title, &names);
+                let figure = Figure::new(matrix.grid(), MapMode::Sparsity, labels, false);
+                (figure, matrix.layout().name().to_string())
+            }
+            _ => {
+                let axes = self.axes();
+                let labels = Labels::slice(title, &names, (axes.rows, axes.cols), &self.cursor);
+                let mut figure = Figure::new(&self.grid, self.map_mode, labels, false);
+                if let (MapMode::Agreement, Some(claim)) = (self.map_mode, &self.claim.grid) {
+                    let (_, cols) = figure.blocks();
+                    for (n, paint) in figure.paints.iter_mut().enumerate() {
+                        let agreement = claim.block(n / cols, n % cols);
+                        *paint = agreement.map_or(Paint::Blank, Paint::Agreement);
+                    }
+                }
+                let spanned = [axes.rows, axes.cols].map(|a| a.map_or("", |a| &names[a][..]));
+                let fixed = axes.fixed_axes(names.len()).into_iter();
+                let fixed = fixed.map(|a| format!("-{}{}", names[a], self.cursor[a]));
+                (figure, spanned.concat() + &fixed.collect::<String>())
+            }
+        };
+        let stem = save::file_stem(title, &view);
+        match save::save(&figure, dir, &stem) {
+            Ok(path) => {
+                let shown = std::env::current_dir().map_or(path.clone(), |dir| dir.join(&path));
+                self.say(format!("saved the view to {}", output_file::shown(&shown)));
+            }
+            Err(error) => self.say_error(format!("cannot save the view: {error}")),
         }
     }
 

@@ -20,10 +20,11 @@ use crate::problem::Problem;
 use crate::progress::Progress;
 
 use super::editor::LineInput;
-use super::heatmap::{AgreementGrid, Viewport};
+use super::heatmap::AgreementGrid;
 use super::jobs::{Job, JobState};
 use super::slices::SliceKey;
-use super::theme::Agreement;
+use crate::picture::grid::Viewport;
+use crate::picture::paint::Agreement;
 
 /// What the prompt says to a shape claim.
 const SHAPE_CLAIM: &str = "the explorer checks index formulas such as delta(i,k)*W[j,l]; \

@@ -8,8 +8,9 @@
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::heatmap::{self, Viewport};
+use super::heatmap;
 use super::theme::Theme;
+use crate::picture::grid::Viewport;
 
 /// Narrowest terminal the explorer draws in.
 pub const MIN_WIDTH: u16 = 60;

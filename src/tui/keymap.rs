@@ -249,6 +249,13 @@ const MAP_MODE: Binding = Binding {
     footer: Some(("v", "mode")),
 };
 
+/// Saves the view as a picture.
+const SAVE: Binding = Binding {
+    keys: &[(Key::Char('p'), A::SavePicture)],
+    help: "save the view as SVG in the current directory",
+    footer: None,
+};
+
 /// Opens the claim prompt.
 const CLAIM: Binding = Binding {
     keys: &[(Key::Char('C'), A::Open(Mode::Claim))],
@@ -337,6 +344,7 @@ pub const NORMAL: &[Binding] = &[
     NONZERO,
     ZOOM,
     MAP_MODE,
+    SAVE,
     MATRIX_VIEW,
     CONVENTIONS,
     CLAIM,
@@ -355,6 +363,7 @@ pub const MATRIX: &[Binding] = &[
     GOTO,
     ZOOM,
     VEC_ORDER,
+    SAVE,
     SLICE_VIEW,
     CONVENTIONS,
     EDIT,

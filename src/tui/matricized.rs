@@ -5,40 +5,23 @@
 //! The view shares the cursor (a full index of J) with the slice view: [`MatrixView::position`]
 //! and [`MatrixView::place`] go between J's index and the matrix's (row, column) through
 //! [`Layout::position`] and [`Layout::index_at`]. The blocks are counted from the deltas by
-//! [`layout::matricized_block_counts`], never by visiting entries, so the default example's
+//! [`HeatGrid::of_matrix`], never by visiting entries, so the default example's
 //! 32768 × 65536 matrix is drawn as fast as a slice; values are not evaluated.
 //!
 //! This file holds the view's state and its texts; `draw::map` draws it, where
 //! [`geometry`] says.
 
-use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
-use thiserror::Error;
-
 use crate::jacobian::Jacobian;
 use crate::layout::{self, JacobianDims, Layout, ShapeContext, VecOrder};
 use crate::sparsity::StructuralSupport;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
 
 use super::conventions::{matrix_shape, plain};
 use super::geometry::{self, MatrixAreas};
-use super::heatmap::{HeatGrid, Viewport};
 use super::theme::Theme;
-
-/// J is too large to be one matrix: |Y| × |X| cannot be indexed on this machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
-#[error("J cannot be shown as one matrix: its |Y| × |X| entries are too many to index here")]
-pub struct TooLarge;
-
-/// The matrix's size, (|Y|, |X|), if |Y| · |X| fits in a `usize` (so every block count does).
-pub fn matrix_size(dims: &JacobianDims) -> Result<(usize, usize), TooLarge> {
-    let len = |shape: &[usize]| shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-    let (rows, cols) = (
-        len(&dims.out).ok_or(TooLarge)?,
-        len(&dims.input).ok_or(TooLarge)?,
-    );
-    rows.checked_mul(cols).ok_or(TooLarge)?;
-    Ok((rows, cols))
-}
+use crate::picture::figure::Labels;
+use crate::picture::grid::{HeatGrid, TooLarge, Viewport, matrix_size};
 
 /// The other vec order (the `o` key).
 fn other_order(order: VecOrder) -> VecOrder {
@@ -46,20 +29,6 @@ fn other_order(order: VecOrder) -> VecOrder {
         VecOrder::ColMajor => VecOrder::RowMajor,
         VecOrder::RowMajor => VecOrder::ColMajor,
     }
-}
-
-/// Exact structural counts of the blocks of the numerator-layout matrix that `viewport`
-/// shows (J's support `support`, Y of rank `out_rank`), as a heat-map grid of structure only.
-pub fn structure_grid(
-    support: &StructuralSupport,
-    out_rank: usize,
-    order: VecOrder,
-    viewport: Viewport,
-) -> HeatGrid {
-    let (row_blocks, col_blocks) = HeatGrid::block_ranges(&viewport);
-    let counts =
-        layout::matricized_block_counts(support, out_rank, order, &row_blocks, &col_blocks);
-    HeatGrid::from_structural_counts(&counts, viewport)
 }
 
 /// The state of the matricized view: the vec order, the part of the matrix on screen, and
@@ -88,7 +57,7 @@ impl MatrixView {
         let dims = context.dims();
         let (rows, cols) = matrix_size(&dims)?;
         let viewport = Viewport::fit(rows, cols, 1, 1);
-        let grid = structure_grid(jacobian.support(), dims.out.len(), order, viewport);
+        let grid = HeatGrid::of_matrix(jacobian.support(), dims.out.len(), (order, true), viewport);
         Ok(MatrixView {
             context,
             dims,
@@ -160,9 +129,15 @@ impl MatrixView {
         );
         if self.grid.viewport != self.viewport || self.grid_order != self.order {
             let out_rank = self.dims.out.len();
-            self.grid = structure_grid(support, out_rank, self.order, self.viewport);
+            self.grid = HeatGrid::of_matrix(support, out_rank, (self.order, true), self.viewport);
             self.grid_order = self.order;
         }
+    }
+
+    /// The words of a picture of the view, titled `title`, J's axes being `names`.
+    pub fn labels(&self, title: &str, names: &[String]) -> Labels {
+        let (y, x) = (&self.context.y_name, &self.context.x_name);
+        Labels::matrix(title, names, self.layout(), y, x)
     }
 
     /// The text above the row labels: the row and column variables, `Y\X`.

@@ -28,6 +28,7 @@ pub mod jobs;
 pub mod keymap;
 pub mod matricized;
 pub mod picker;
+pub mod save;
 pub mod slices;
 pub mod terminal;
 pub mod theme;

@@ -5,12 +5,11 @@
 //!
 //! Nothing here differentiates: values and structure come from `jacobian` and `sparsity`.
 
-use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 use crate::jacobian::Jacobian;
 
-use super::heatmap::{HeatGrid, Viewport};
+use crate::picture::grid::{self, HeatGrid, Viewport};
 
 /// How many recent slices are kept.
 const CACHE_SIZE: usize = 8;
@@ -159,7 +158,7 @@ impl SliceData {
                 (jacobian.entry(&index), jacobian.support().contains(&index))
             })
             .unzip();
-        let max_abs = super::heatmap::max_abs(&values);
+        let max_abs = grid::max_abs(&values);
         SliceData::Row {
             values,
             structural,
@@ -179,36 +178,23 @@ impl SliceData {
     /// colours are relative to the whole slice's largest |value|, found the first time a
     /// zoomed-in grid needs it (at zoom 0 the grid itself covers the slice).
     pub fn grid(&self, jacobian: &Jacobian, key: &SliceKey, viewport: Viewport) -> HeatGrid {
-        let (rows, cols, max_abs) = match self {
+        let max_abs = match self {
             SliceData::Row {
                 values,
                 structural,
                 max_abs,
             } => return HeatGrid::aggregate(values, structural, viewport, *max_abs),
-            SliceData::Matrix {
-                rows,
-                cols,
-                max_abs,
-            } => (*rows, *cols, max_abs),
+            SliceData::Matrix { max_abs, .. } => max_abs,
         };
-        let axes = matrix_axes(key);
-        let (row_blocks, col_blocks) = HeatGrid::block_ranges(&viewport);
-        let blocks = jacobian.slice_blocks(axes, &key.at, &row_blocks, &col_blocks);
-        let covers_slice = viewport.origin == (0, 0) && {
-            let (span_rows, span_cols) = viewport.span();
-            span_rows >= rows && span_cols >= cols
-        };
-        let slice_max_abs = if covers_slice {
-            *max_abs.get_or_init(|| blocks.max_abs())
-        } else {
-            *max_abs.get_or_init(|| {
-                let whole: [Range<usize>; 2] = [0..rows, 0..cols];
-                jacobian
-                    .slice_blocks(axes, &key.at, &whole[..1], &whole[1..])
-                    .max_abs()
-            })
-        };
-        HeatGrid::from_slice_blocks(&blocks, viewport, slice_max_abs)
+        let grid = HeatGrid::of_slice(
+            jacobian,
+            matrix_axes(key),
+            &key.at,
+            viewport,
+            max_abs.get().copied(),
+        );
+        max_abs.get_or_init(|| grid.slice_max_abs);
+        grid
     }
 
     /// The next (or previous) numerically nonzero entry after `from` in reading order,
@@ -325,7 +311,7 @@ mod tests {
                 &dense.values,
                 &dense.structural,
                 viewport,
-                super::super::heatmap::max_abs(&dense.values),
+                grid::max_abs(&dense.values),
             );
             assert_eq!(
                 data.grid(&jacobian, &key, viewport),
@@ -347,10 +333,7 @@ mod tests {
         let mut viewport = Viewport::fit(6, 8, 2, 2);
         viewport.set_zoom(2, (0, 0));
         let grid = data.grid(&jacobian, &key, viewport);
-        assert_eq!(
-            grid.slice_max_abs,
-            super::super::heatmap::max_abs(&dense.values)
-        );
+        assert_eq!(grid.slice_max_abs, grid::max_abs(&dense.values));
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //! `terminal.rs`).
 //! The 16-colour mode uses the named ANSI colours, so it follows the user's palette.
 
-use colorgrad::Gradient;
 use ratatui::style::{Color, Modifier, Style};
+
+use crate::picture::paint::{self, Agreement, Paint, SHADES, diverging_rgb, sequential_rgb, shade};
 
 /// `--color`: when to use colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -96,62 +97,6 @@ fn colourless_term(term: &str) -> bool {
         .strip_prefix("vt")
         .is_some_and(|model| model.starts_with(|c: char| c.is_ascii_digit()));
     term == "dumb" || dec || term.ends_with("-mono") || term.ends_with("-m")
-}
-
-/// What one block of the heat map holds, reduced to what is drawn.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Paint {
-    /// Every entry is structurally zero (or the block lies outside the slice): background.
-    Blank,
-    /// Structurally nonzero entries, all numerically zero: a dim mark.
-    NumericZero,
-    /// Nonzero, with an intensity in (0, 1].
-    Level(f64),
-    /// Nonzero, with a signed intensity in [-1, 1] (diverging map).
-    Signed(f64),
-    /// How the claim compares with J in the block (the claim map).
-    Agreement(Agreement),
-}
-
-/// How a block of the claim map compares the claim with J, over every entry it holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Agreement {
-    /// Some entry is nonzero, and the claim equals J at every entry.
-    Agree,
-    /// They differ at some entry where both are nonzero, or in more than one way.
-    Differ,
-    /// They differ only where the claim is nonzero and J is zero.
-    ClaimOnly,
-    /// They differ only where J is nonzero and the claim is zero.
-    TrueOnly,
-}
-
-impl Agreement {
-    /// Every kind, in the order of the legend.
-    pub const ALL: [Agreement; 4] = [
-        Agreement::Agree,
-        Agreement::Differ,
-        Agreement::ClaimOnly,
-        Agreement::TrueOnly,
-    ];
-
-    /// What the kind means, for the legend.
-    pub fn label(self) -> &'static str {
-        match self {
-            Agreement::Agree => "agree",
-            Agreement::Differ => "differ",
-            Agreement::ClaimOnly => "claim only",
-            Agreement::TrueOnly => "J only",
-        }
-    }
-}
-
-/// Number of distinct shades of nonzero blocks in the glyph ramps and the 16-colour mode.
-pub const SHADES: usize = 4;
-
-/// The shade (1..=SHADES) of an intensity in (0, 1].
-pub fn shade(intensity: f64) -> usize {
-    ((intensity.abs() * SHADES as f64).ceil() as usize).clamp(1, SHADES)
 }
 
 /// The glyphs the screen is drawn with: Unicode or plain ASCII.
@@ -334,7 +279,10 @@ impl Theme {
         match paint {
             Paint::Blank => None,
             Paint::NumericZero => Some(match self.mode {
-                ColorMode::TrueColor => Color::Rgb(88, 88, 88),
+                ColorMode::TrueColor => {
+                    let (r, g, b) = paint::NUMERIC_ZERO;
+                    Color::Rgb(r, g, b)
+                }
                 ColorMode::Ansi256 => Color::Indexed(240),
                 _ => Color::DarkGray,
             }),
@@ -430,28 +378,6 @@ const SEQUENTIAL_16: [Color; SHADES] = [Color::Blue, Color::Cyan, Color::Yellow,
 const NEGATIVE_16: [Color; 2] = [Color::Blue, Color::LightBlue];
 /// Positive values in the 16-colour mode: weak, strong.
 const POSITIVE_16: [Color; 2] = [Color::Red, Color::LightRed];
-
-/// A sequential colour for an intensity in (0, 1], bright enough to show on a dark
-/// background even at the low end.
-fn sequential_rgb(t: f64) -> (u8, u8, u8) {
-    let color = colorgrad::preset::plasma().at((0.25 + 0.75 * t.clamp(0.0, 1.0)) as f32);
-    let [r, g, b, _] = color.to_rgba8();
-    (r, g, b)
-}
-
-/// A diverging colour for a signed intensity in [-1, 1]: blue for negative, red for
-/// positive; the near-white middle is skipped so that small values stay visible.
-fn diverging_rgb(t: f64) -> (u8, u8, u8) {
-    let t = t.clamp(-1.0, 1.0);
-    let magnitude = 0.2 + 0.8 * t.abs();
-    let position = if t < 0.0 {
-        0.5 + 0.5 * magnitude
-    } else {
-        0.5 - 0.5 * magnitude
-    };
-    let [r, g, b, _] = colorgrad::preset::rd_bu().at(position as f32).to_rgba8();
-    (r, g, b)
-}
 
 /// The nearest colour of the xterm 6×6×6 cube (indices 16..=231).
 fn xterm_index(r: u8, g: u8, b: u8) -> u8 {

@@ -6,11 +6,12 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::picture::paint;
 use crate::progress::Progress;
 use crate::tui::action::{Action, Mode};
 use crate::tui::app::Status;
 use crate::tui::keymap;
-use crate::tui::theme::{self, Theme};
+use crate::tui::theme::Theme;
 
 use super::text::shortened;
 
@@ -89,7 +90,7 @@ pub(super) fn progress_line(
     let filled = (fraction * BAR as f64).round() as usize;
     let bar = format!(
         "{}{}",
-        theme.glyphs.ramp[theme::SHADES - 1].repeat(filled),
+        theme.glyphs.ramp[paint::SHADES - 1].repeat(filled),
         theme.glyphs.numeric_zero.repeat(BAR - filled)
     );
     let stage = progress.stage();

@@ -8,8 +8,9 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::picture::grid::{HeatGrid, MapMode, Viewport};
 use crate::tui::geometry::{MatrixAreas, ScreenAreas, column_ruler, row_labels};
-use crate::tui::heatmap::{self, AgreementGrid, HeatGrid, HeatMap, MapMode, Viewport};
+use crate::tui::heatmap::{self, AgreementGrid, HeatMap};
 use crate::tui::matricized::MatrixView;
 use crate::tui::slices::SliceAxes;
 use crate::tui::theme::Theme;

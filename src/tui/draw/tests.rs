@@ -492,8 +492,8 @@ fn the_inspector_shows_the_claim_beside_j() {
 
 #[test]
 fn the_claim_map_paints_every_block_that_holds_a_difference() {
-    use crate::tui::heatmap::MapMode;
-    use crate::tui::theme::Agreement;
+    use crate::picture::grid::MapMode;
+    use crate::picture::paint::Agreement;
     let mut app = small(60, 18);
     with_claim(&mut app, "W[j,l]");
     let cycle = [(); 3].map(|()| Action::CycleMapMode);
@@ -555,4 +555,64 @@ fn n_jumps_to_the_next_difference() {
     assert!(screen[1].starts_with("claim holds"));
     let screen = step_and_draw(&mut app, &[Action::NextNonzero]);
     row_with(&screen, "the claim equals J on this slice");
+}
+
+/// The `p` key's picture: the view on screen as SVG, named after the expression and the
+/// slice, never over an existing file, its blocks those of the grid on screen; in the
+/// matricized view, J as one matrix.
+#[test]
+fn saving_the_view_writes_what_is_on_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = small(60, 18);
+    step_and_draw(&mut app, &[]);
+    // The (k,l) slice at i = 0, j = 0: only row k = 0 is lit.
+    app.save_picture_in(dir.path());
+    let first = dir.path().join("jacscope-X_W.T-kl-i0-j0.svg");
+    let status = app.status().unwrap();
+    assert!(
+        !status.error && status.text.contains("jacscope-X_W.T-kl-i0-j0.svg"),
+        "{status:?}"
+    );
+    let lit = |path: &std::path::Path| -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(path).unwrap();
+        let document = roxmltree::Document::parse(&text).unwrap();
+        document
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("block"))
+            .map(|n| {
+                (
+                    n.attribute("y").unwrap().into(),
+                    n.attribute("width").unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    let (_, cols) = (app.viewport().rows, app.viewport().cols);
+    let block_cols = cols.div_ceil(app.viewport().block.1);
+    assert_eq!(lit(&first), [("0".to_string(), block_cols.to_string())]);
+    app.save_picture_in(dir.path());
+    assert!(dir.path().join("jacscope-X_W.T-kl-i0-j0-1.svg").exists());
+    assert!(app.status().unwrap().text.contains("-1.svg"));
+
+    step_and_draw(&mut app, &[Action::ToggleMatrix]);
+    app.save_picture_in(dir.path());
+    let name = format!(
+        "jacscope-X_W.T-{}.svg",
+        app.matrix.as_ref().unwrap().layout().name()
+    );
+    // I₄ ⊗ W or W ⊗ I₄: some blocks lit, each of them structurally nonzero in the view's grid.
+    let blocks = lit(&dir.path().join(name));
+    assert!(!blocks.is_empty());
+    let grid = app.matrix.as_ref().unwrap().grid();
+    let lit_in_grid = grid
+        .blocks
+        .iter()
+        .flatten()
+        .filter(|b| b.structural > 0)
+        .count();
+    let lit_in_svg: usize = blocks
+        .iter()
+        .map(|(_, w)| w.parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(lit_in_svg, lit_in_grid);
 }
