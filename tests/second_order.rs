@@ -7,6 +7,7 @@
 use tempfile::TempDir;
 
 use jacscope::check;
+use jacscope::layout::VecOrder;
 use jacscope::problem::{Problem, ProblemSpec};
 
 #[path = "common/run.rs"]
@@ -30,15 +31,7 @@ fn problem(expression: &str, shapes: &[&str], wrt: &str) -> Problem {
 fn all_indices(dims: &[usize]) -> Vec<Vec<usize>> {
     let count: usize = dims.iter().product();
     (0..count)
-        .map(|flat| {
-            let mut rest = flat;
-            let mut ix = vec![0; dims.len()];
-            for (slot, &d) in ix.iter_mut().zip(dims).rev() {
-                *slot = rest % d;
-                rest /= d;
-            }
-            ix
-        })
+        .map(|flat| VecOrder::RowMajor.unflatten(dims, flat))
         .collect()
 }
 

@@ -7,11 +7,11 @@ use ndarray::{ArrayD, Dimension, IxDyn};
 use ndarray_npy::WriteNpyExt;
 use serde_json::json;
 
-use super::{emit, emit_json, npy_error};
+use super::{emit, emit_json, npy_error, write_file};
 use crate::calculus::Notation;
 use crate::error::Error;
 use crate::numfmt;
-use crate::output_file::{OutputFile, shown};
+use crate::output_file::shown;
 use crate::problem::Problem;
 
 /// Writes the dense Jacobian of `problem` to `path` (replacing an existing file only with
@@ -36,10 +36,7 @@ pub fn run(
     }
     super::check_allocation(problem, "the dense Jacobian", entries, 8)?;
     let dense = ArrayD::from_shape_fn(IxDyn(shape), |index| jacobian.entry(index.slice()));
-    let mut file = OutputFile::create(path, force)?;
-    let written = dense.write_npy(file.writer()).map_err(npy_error);
-    written.map_err(|e| file.error(e))?;
-    file.commit()?;
+    write_file(path, force, |sink| dense.write_npy(sink).map_err(npy_error))?;
     if json {
         return emit_json(
             out,

@@ -7,12 +7,12 @@ use std::path::Path;
 use ndarray_npy::WriteNpyExt;
 use serde_json::json;
 
-use super::{emit, emit_json, npy_error, printed};
+use super::{emit, emit_json, npy_error, printed, write_file};
 use crate::calculus::Notation;
 use crate::error::Error;
 use crate::eval;
 use crate::expr::Shape;
-use crate::output_file::{OutputFile, shown};
+use crate::output_file::shown;
 use crate::problem::Problem;
 use crate::progress::Progress;
 
@@ -40,10 +40,7 @@ pub fn run(
                 .clone()
         }
     };
-    let mut file = OutputFile::create(path, force)?;
-    let written = value.write_npy(file.writer()).map_err(npy_error);
-    written.map_err(|e| file.error(e))?;
-    file.commit()?;
+    write_file(path, force, |sink| value.write_npy(sink).map_err(npy_error))?;
     let shape = Shape(value.shape().to_vec());
     if json {
         return emit_json(

@@ -19,7 +19,8 @@ mod shell;
 mod slice;
 mod stats;
 
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
 
 use ndarray_npy::WriteNpyError;
 
@@ -28,7 +29,7 @@ use crate::calculus::render::to_ascii;
 use crate::cli::{Command, ProblemArgs};
 use crate::error::Error;
 use crate::expr::diagnostic::escape;
-use crate::output_file;
+use crate::output_file::{self, OutputFile};
 use crate::problem::{Problem, ProblemSpec};
 
 /// Runs one subcommand, writing its output to `out`.
@@ -289,6 +290,38 @@ fn npy_error(error: WriteNpyError) -> io::Error {
 /// Writes a line to the output.
 pub fn emit(out: &mut dyn Write, text: &str) -> Result<(), Error> {
     writeln!(out, "{text}").map_err(output_error)
+}
+
+/// Writes with `write` to the file `path`, which ends up complete or untouched
+/// ([`OutputFile`]).
+fn write_file(
+    path: &Path,
+    force: bool,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), Error> {
+    let mut file = OutputFile::create(path, force)?;
+    let written = write(file.writer());
+    written.map_err(|e| file.error(e))?;
+    Ok(file.commit()?)
+}
+
+/// Writes with `write` to the file `path` if one is given ([`write_file`]), else to `out`,
+/// buffered.
+fn deliver(
+    path: Option<&Path>,
+    force: bool,
+    out: &mut dyn Write,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), Error> {
+    match path {
+        Some(path) => write_file(path, force, write),
+        None => {
+            let mut buffered = BufWriter::new(out);
+            write(&mut buffered)
+                .and_then(|()| buffered.flush())
+                .map_err(output_error)
+        }
+    }
 }
 
 /// A failed write to the output: not worth a message when whoever read it stopped

@@ -1,14 +1,13 @@
 //! What `slice` and `matrix` share for their maps: the size and mode options, the checks
 //! made before any work, and writing a [`Figure`] as a spy plot, SVG or PNG.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
-use super::output_error;
+use super::deliver;
 use crate::calculus::render::Notation;
 use crate::cli::{HeatMode, MapSize};
 use crate::error::Error;
-use crate::output_file::OutputFile;
 use crate::picture::figure::{Figure, Labels};
 use crate::picture::grid::{HeatGrid, MapMode};
 use crate::picture::{raster, svg, text};
@@ -111,19 +110,6 @@ impl PictureRequest<'_> {
                 Drawing::Png => raster::write_png(figure, sink),
             }
         };
-        match self.output_file {
-            Some(path) => {
-                let mut file = OutputFile::create(path, self.force)?;
-                let written = write(file.writer());
-                written.map_err(|e| file.error(e))?;
-                Ok(file.commit()?)
-            }
-            None => {
-                let mut buffered = BufWriter::new(out);
-                write(&mut buffered)
-                    .and_then(|()| buffered.flush())
-                    .map_err(output_error)
-            }
-        }
+        deliver(self.output_file, self.force, out, write)
     }
 }

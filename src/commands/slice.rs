@@ -1,7 +1,7 @@
 //! `jacscope slice`: a 2-D slice of J as a spy plot, a picture (SVG, PNG), CSV, JSON or
 //! .npy.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use ndarray::ArrayView2;
@@ -10,13 +10,12 @@ use serde::{Serialize, Serializer};
 use serde_json::json;
 
 use super::picture::{Drawing, PictureRequest};
-use super::{npy_error, output_error};
+use super::{deliver, npy_error};
 use crate::axis_index::Axes;
 use crate::calculus::render::{Notation, Symbols};
 use crate::cli::{HeatMode, MapSize, SliceFormat};
 use crate::error::Error;
 use crate::jacobian::Slice;
-use crate::output_file::OutputFile;
 use crate::picture::figure::Labels;
 use crate::picture::grid::{HeatGrid, Viewport};
 use crate::problem::Problem;
@@ -135,20 +134,7 @@ pub fn run(problem: &Problem, request: &SliceRequest, out: &mut dyn Write) -> Re
             }
         }
     };
-    match request.output_file {
-        Some(path) => {
-            let mut file = OutputFile::create(path, request.force)?;
-            let written = write(file.writer());
-            written.map_err(|e| file.error(e))?;
-            Ok(file.commit()?)
-        }
-        None => {
-            let mut buffered = BufWriter::new(out);
-            write(&mut buffered)
-                .and_then(|()| buffered.flush())
-                .map_err(output_error)
-        }
-    }
+    deliver(request.output_file, request.force, out, write)
 }
 
 /// The slice as a `.npy` array of f64, rows × columns.
