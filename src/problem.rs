@@ -491,11 +491,12 @@ const SECOND_DRAW: u64 = 0x9E37_79B9_7F4A_7C15;
 /// `det`: about half of the 16 significant digits of `f64` are lost.
 pub const WARN_CONDITION: f64 = 1e8;
 
-/// Above this many units of work ([`eval::EvaluationCost::work`], about 0.1 s) a problem
-/// evaluates only the node values its Jacobian needs (so `X @ W.T` differentiated with
-/// respect to X computes no product); below it every node is evaluated, so that
+/// Above this many units of work ([`eval::EvaluationCost::work`], a few milliseconds) a
+/// problem evaluates only the node values its Jacobian needs (so `X @ W.T` differentiated
+/// with respect to X computes no product, already at the seed's size, where that product
+/// would be most of the time `stats` takes); below it every node is evaluated, so that
 /// [`Problem::warnings`] can name any node that produced NaN.
-pub const FULL_EVALUATION_WORK: u64 = 1 << 28;
+pub const FULL_EVALUATION_WORK: u64 = 1 << 24;
 
 /// The nodes a problem evaluates: every node when that costs at most
 /// [`FULL_EVALUATION_WORK`], else the nodes `formula` needs and the operands of `inv` and
