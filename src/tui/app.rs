@@ -546,7 +546,8 @@ impl App {
         let stem = save::file_stem(title, &view);
         match save::save(&figure, dir, &stem) {
             Ok(path) => {
-                let shown = std::env::current_dir().map_or(path.clone(), |dir| dir.join(&path));
+                let relative = path.strip_prefix(".").unwrap_or(&path);
+                let shown = std::env::current_dir().map_or(path.clone(), |dir| dir.join(relative));
                 self.say(format!("saved the view to {}", output_file::shown(&shown)));
             }
             Err(error) => self.say_error(format!("cannot save the view: {error}")),
