@@ -12,7 +12,7 @@ use jacscope::problem::{Problem, ProblemSpec};
 
 #[path = "common/run.rs"]
 mod run;
-use run::{refused, succeeds};
+use run::{check_json, refused, succeeds};
 
 /// The problem of `expression` with these shapes and `--wrt wrt`, seed 0.
 fn problem(expression: &str, shapes: &[&str], wrt: &str) -> Problem {
@@ -367,4 +367,68 @@ fn the_explorer_offers_every_axis_pair_of_a_rank_6_second_derivative() {
         .collect();
     every.sort();
     assert_eq!(seen, every);
+}
+
+/// Claims at second order: J's own printed formula, in ASCII and in Unicode (f′′ included),
+/// pasted back as `check --claim`, holds; so do the Hessians of the textbooks as matrix
+/// claims (∂²(xᵀAx)/∂x² = A + Aᵀ; ∂²tr(XᵀAX)/∂X² = I ⊗ (A + Aᵀ) in column-major vec).
+#[test]
+fn second_order_formulas_and_hessians_hold_as_claims() {
+    let problems: &[&[&str]] = &[
+        &[
+            "sum(sigmoid(X @ w))",
+            "-s",
+            "X=4x3",
+            "-s",
+            "w=3",
+            "--order",
+            "2",
+        ],
+        &["sum(tanh(x) * log(x * x + 1))", "-s", "x=3", "--order", "2"],
+        &[
+            "sigmoid(X @ W.T)",
+            "-s",
+            "X=2x3",
+            "-s",
+            "W=2x3",
+            "--wrt",
+            "X,W",
+        ],
+        &[
+            "trace(X.T @ A @ X)",
+            "-s",
+            "X=3x2",
+            "-s",
+            "A=3x3",
+            "--wrt",
+            "X,X",
+        ],
+    ];
+    for problem in problems {
+        let explained = succeeds(&[&["explain", "--json"], *problem].concat());
+        let doc: serde_json::Value = serde_json::from_str(&explained.stdout).unwrap();
+        for notation in ["ascii", "unicode"] {
+            let formula = doc["formula"][notation].as_str().unwrap();
+            let (code, verdict) = check_json(problem, formula);
+            assert_eq!(code, Some(0), "{formula} about {problem:?}: {verdict}");
+        }
+    }
+    let quadratic = ["x @ A @ x", "-s", "x=3", "-s", "A=3x3", "--order", "2"];
+    assert_eq!(check_json(&quadratic, "A + A.T").0, Some(0));
+    let trace = [
+        "trace(X.T @ A @ X)",
+        "-s",
+        "X=3x2",
+        "-s",
+        "A=3x3",
+        "--wrt",
+        "X,X",
+        "--layout",
+        "numerator-colmajor",
+    ];
+    assert_eq!(check_json(&trace, "kron(eye(2), A + A.T)").0, Some(0));
+    // The factors in the other order: with X square it reads, and does not hold.
+    let square = [&trace[..2], &["X=3x3"], &trace[3..]].concat();
+    assert_eq!(check_json(&square, "kron(eye(3), A + A.T)").0, Some(0));
+    assert_eq!(check_json(&square, "kron(A + A.T, eye(3))").0, Some(3));
 }

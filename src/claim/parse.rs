@@ -22,7 +22,7 @@
 //!          | ('delta' | 'δ') '(' slot ',' slot ')'
 //!          | '(' sum ')'                           grouping; products of sums expand
 //!          | '(' EXPR ')' tensor                   any expression of the language
-//!          | FN ("'" | '′') '(' EXPR ')' tensor     f′ of an expression: relu'(Z1)[i,j]
+//!          | FN ("'" | '′'){1,2} '(' EXPR ')' tensor  f′ or f″ of an expression: relu'(Z1)[i,j]
 //!          | CALL tensor                           a call of the language: sigmoid(X)[i,j]
 //!          | NAME tensor                           a variable, the output Y, an intermediate Z1
 //!          | ('(' EXPR ')' | CALL | NAME) '.T'+ tensor   transposed: inv(X).T[k,l], W.T[j,l]
@@ -564,8 +564,13 @@ impl<'a> Reader<'a> {
         }])
     }
 
-    /// The rest of `f′(EXPR)[…]` after `f` and the prime: f′ of the expression's value.
+    /// The rest of `f′(EXPR)[…]` or `f′′(EXPR)[…]` after `f` and the first prime: f′ (or
+    /// f″) of the expression's value.
     fn derivative(&mut self, name: &str, span: Span) -> Result<Terms, ClaimError> {
+        let second = self.rest().starts_with(['\'', '′']);
+        if second {
+            self.pos += self.peek().map_or(0, char::len_utf8);
+        }
         let func = ElemFn::from_name(name).ok_or_else(|| {
             let known: Vec<&str> = ElemFn::ALL.iter().map(|f| f.name()).collect();
             ClaimError::at(
@@ -582,10 +587,11 @@ impl<'a> Reader<'a> {
         }
         let inner = self.parenthesised()?;
         let arg = self.subexpression(inner)?;
-        self.tensor(
-            TensorDef::ElemDeriv { func, arg },
-            Span::new(span.start, self.pos),
-        )
+        let def = match second {
+            false => TensorDef::ElemDeriv { func, arg },
+            true => TensorDef::ElemSecondDeriv { func, arg },
+        };
+        self.tensor(def, Span::new(span.start, self.pos))
     }
 
     /// The tensor a call `name(args)` stands for: a derived tensor of J's formula
