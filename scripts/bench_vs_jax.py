@@ -2,11 +2,14 @@
 """jacscope vs JAX on the same machine, in one table.
 
 For X @ W.T, relu(X @ W.T + b) and softmax(X @ W.T, axis=1), differentiated with respect
-to X, this runs the same questions both ways and prints one table with ratios:
+to X, and the Hessian of sum(sigmoid(X @ W.T + b)) with respect to W, this runs the same
+questions both ways and prints one table with ratios:
 
   * the whole J: JAX builds the dense tensor with jax.jacrev (and counts its nonzeros with
     count_nonzero); jacscope answers `jacscope stats` (structural and numeric nonzero
     counts) without building it;
+  * the Hessian: jax.hessian builds it densely (and counts its nonzeros); jacscope answers
+    `jacscope stats --wrt W,W` without building it;
   * one 2-D slice per pair of J's axes: JAX's cheapest way (one vjp for (k,l), one jvp for
     (i,j), a vmapped batch of the smaller kind for mixed pairs, all jitted); jacscope
     computes the slice and summarises it for a 100x200-block heat map;
@@ -50,6 +53,14 @@ SIZES = {
     "default": (64, 512, 1024),
     "transformer": (2048, 4096, 4096),
 }
+# A second derivative: the Hessian of a loss with respect to W (`--wrt W,W`; for JAX
+# jax.hessian), at sizes where JAX can hold the dense (out*in)^2 Hessian in memory:
+# (batch, features out, features in).
+HESSIAN_LOSS = "sum(sigmoid(X @ W.T + b))"
+HESSIAN_SIZES = {
+    "quick": (16, 16, 32),
+    "default": (64, 64, 256),
+}
 # The index slices pass through (i, j, k, l): on the diagonal i = k, as in the benches.
 AT = (1, 3, 1, 7)
 PAIRS = ["ij", "ik", "il", "jk", "jl", "kl"]
@@ -59,14 +70,15 @@ PAIRS = ["ij", "ik", "il", "jk", "jl", "kl"]
 # Each runs in a fresh process and prints one JSON object.
 
 
-def inputs_file(size):
-    """X, W and b for `size`, standard normal float32 (numpy, seed 0), in an .npz that
-    both JAX and jacscope (-l FILE.npz) read, so that they count the same nonzeros."""
-    path = os.path.join(ROOT, "target", f"bench_vs_jax_inputs_{size}.npz")
+def inputs_file(size, sizes=SIZES):
+    """X, W and b for `size` of `sizes`, standard normal float32 (numpy, seed 0), in an
+    .npz that both JAX and jacscope (-l FILE.npz) read, so that they count the same
+    nonzeros."""
+    batch, out, inp = sizes[size]
+    path = os.path.join(ROOT, "target", f"bench_vs_jax_inputs_{batch}x{out}x{inp}.npz")
     if not os.path.exists(path):
         import numpy as np
 
-        batch, out, inp = SIZES[size]
         rng = np.random.default_rng(0)
         arrays = {
             "X": rng.standard_normal((batch, inp), dtype=np.float32),
@@ -105,6 +117,26 @@ def worker_dense(expr, size, count):
         result["seconds"] = time.perf_counter() - start
         result["nonzeros"] = nonzeros
     return result
+
+
+def worker_hessian(size):
+    """jax.hessian of HESSIAN_LOSS with respect to W (jitted; the time includes compiling)
+    and count_nonzero of the dense Hessian."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    with np.load(inputs_file(size, HESSIAN_SIZES)) as arrays:
+        X, W, b = (jnp.asarray(arrays[name]) for name in ("X", "W", "b"))
+
+    def loss(W):
+        return jnp.sum(jax.nn.sigmoid(X @ W.T + b))
+
+    start = time.perf_counter()
+    H = jax.jit(jax.hessian(loss))(W)
+    H.block_until_ready()
+    nonzeros = int(jnp.count_nonzero(H))
+    return {"seconds": time.perf_counter() - start, "shape": list(H.shape), "nonzeros": nonzeros}
 
 
 def worker_slices(expr, size, repeat):
@@ -258,6 +290,8 @@ def main():
         kind, expr, size, extra = args.worker
         if kind == "dense":
             print(json.dumps(worker_dense(expr, size, extra == "1")))
+        elif kind == "hessian":
+            print(json.dumps(worker_hessian(size)))
         else:
             print(json.dumps(worker_slices(expr, size, int(extra))))
         return
@@ -300,6 +334,19 @@ def main():
             rows.append((f"{expr}: slice ({pair[0]},{pair[1]}) -> 100x200 map",
                          slices and slices["slice_ms"][pair] / 1e3, slices_rss,
                          timings and timings["slice_ms"][pair] / 1e3, timings_rss))
+    print(f"measuring the Hessian of {HESSIAN_LOSS} at {size} size ...", file=sys.stderr)
+    hessian_load = ["-l", inputs_file(size, HESSIAN_SIZES), "--wrt", "W,W"]
+    stats, stats_s, stats_rss = measure([JACSCOPE, "stats", HESSIAN_LOSS, *hessian_load, "--json"])
+    hessian = jax_worker("hessian", "-", size, 0)
+    if hessian[0] and stats:
+        print(
+            f"hessian: nonzeros: JAX {hessian[0]['nonzeros']} (float32), "
+            f"jacscope {stats['nonzeros']} (float64)",
+            file=sys.stderr,
+        )
+    batch, out, inp = HESSIAN_SIZES[size]
+    rows.append((f"Hessian by W ({out}x{inp}): jax.hessian+count_nonzero vs stats*",
+                 hessian[0] and hessian[0]["seconds"], hessian[2], stats_s, stats_rss))
     if args.transformer:
         for expr, text in EXPRESSIONS.items():
             print(f"measuring {expr} at transformer size (jacscope only) ...", file=sys.stderr)
