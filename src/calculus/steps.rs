@@ -8,8 +8,8 @@
 use super::derive::{broadcast, raw_formula};
 use super::formula::{Formula, summation_name};
 use super::render::{
-    Names, Notation, base, delta, exponent, function, indexed, lhs, minus, number, render, sigma,
-    times,
+    Names, Notation, base, delta, exponent, function, indexed, lhs, minus, number, render,
+    render_named, sigma, times,
 };
 use crate::expr::{BinOp, Graph, NodeId, Op, ReduceKind};
 
@@ -32,7 +32,7 @@ pub struct Step {
 /// (as `jacobian_formula` gives it). Only the raw formula is derived here.
 pub fn derivation_steps(graph: &Graph, wrt: NodeId, formula: &Formula) -> Vec<Step> {
     let raw = raw_formula(graph, wrt);
-    let names = Names::new(&raw, graph);
+    let names = Names::of(&[formula, &raw], graph);
     let step = |title: String, write: &dyn Fn(Notation) -> String| Step {
         title,
         unicode: write(Notation::Unicode),
@@ -48,7 +48,7 @@ pub fn derivation_steps(graph: &Graph, wrt: NodeId, formula: &Formula) -> Vec<St
             format!(
                 "{} = {}",
                 lhs(&raw, graph, wrt, notation),
-                render(&raw, graph, notation)
+                render_named(&raw, &names, notation)
             )
         }),
         step(
