@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use super::formula::{Factor, Formula, IndexId, Slot, TensorDef, Term};
 use super::same_nodes;
 use crate::expr::diagnostic::escape_non_ascii;
-use crate::expr::{Graph, NodeId, Op, ReduceKind};
+use crate::expr::{ElemFn, Graph, NodeId, Op, ReduceKind};
 
 /// How formulas are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -684,11 +684,35 @@ fn tensor_text(names: &Names, def: &TensorDef, indices: &[String], notation: Not
     let node = |n: NodeId| names.written(n, notation);
     match *def {
         TensorDef::Node(n) => indexed(&node(n), indices, notation),
-        TensorDef::ElemDeriv { func, arg } => indexed(
-            &function(func.name(), &node(arg), true, notation),
-            indices,
-            notation,
-        ),
+        TensorDef::ElemDeriv { func, arg } => {
+            let of = |f: ElemFn| {
+                indexed(
+                    &function(f.name(), &node(arg), false, notation),
+                    indices,
+                    notation,
+                )
+            };
+            let one_minus = |x: String| format!("(1 {} {x})", minus(notation));
+            match func {
+                // The closed forms: abs′(u) = sign(u), tanh′(u) = 1 − tanh(u)²,
+                // sigmoid′(u) = σ(u)·(1 − σ(u)) (as a claim reads them back).
+                ElemFn::Abs => of(ElemFn::Sign),
+                ElemFn::Tanh => {
+                    one_minus(format!("{}{}", of(ElemFn::Tanh), exponent(2.0, notation)))
+                }
+                ElemFn::Sigmoid => format!(
+                    "{}{}{}",
+                    of(ElemFn::Sigmoid),
+                    times(notation),
+                    one_minus(of(ElemFn::Sigmoid))
+                ),
+                _ => indexed(
+                    &function(func.name(), &node(arg), true, notation),
+                    indices,
+                    notation,
+                ),
+            }
+        }
         TensorDef::ElemSecondDeriv { func, arg } => {
             let prime = Symbols::of(notation).prime;
             let f = match notation {
@@ -862,7 +886,7 @@ mod tests {
         let (g, f) = formula("sqrt(X) ** 1.5", &[("X", "2x2")], "X");
         assert_eq!(
             render(&f, &g, Notation::Unicode),
-            "(3/2)·δ(i,k)·δ(j,l)·Z1[i,j]^(0.5)·sqrt′(X)[i,j]"
+            "(3/4)·δ(i,k)·δ(j,l)·Z1[i,j]^(-0.5)"
         );
 
         let (g, f) = formula("det(X.T)", &[("X", "3x3")], "X");
