@@ -684,35 +684,20 @@ fn tensor_text(names: &Names, def: &TensorDef, indices: &[String], notation: Not
     let node = |n: NodeId| names.written(n, notation);
     match *def {
         TensorDef::Node(n) => indexed(&node(n), indices, notation),
-        TensorDef::ElemDeriv { func, arg } => {
-            let of = |f: ElemFn| {
-                indexed(
-                    &function(f.name(), &node(arg), false, notation),
-                    indices,
-                    notation,
-                )
-            };
-            let one_minus = |x: String| format!("(1 {} {x})", minus(notation));
-            match func {
-                // The closed forms: abs′(u) = sign(u), tanh′(u) = 1 − tanh(u)²,
-                // sigmoid′(u) = σ(u)·(1 − σ(u)) (as a claim reads them back).
-                ElemFn::Abs => of(ElemFn::Sign),
-                ElemFn::Tanh => {
-                    one_minus(format!("{}{}", of(ElemFn::Tanh), exponent(2.0, notation)))
-                }
-                ElemFn::Sigmoid => format!(
-                    "{}{}{}",
-                    of(ElemFn::Sigmoid),
-                    times(notation),
-                    one_minus(of(ElemFn::Sigmoid))
-                ),
-                _ => indexed(
-                    &function(func.name(), &node(arg), true, notation),
-                    indices,
-                    notation,
-                ),
-            }
-        }
+        // abs′(u) in closed form: sign(u), as a claim reads it back.
+        TensorDef::ElemDeriv {
+            func: ElemFn::Abs,
+            arg,
+        } => indexed(
+            &function(ElemFn::Sign.name(), &node(arg), false, notation),
+            indices,
+            notation,
+        ),
+        TensorDef::ElemDeriv { func, arg } => indexed(
+            &function(func.name(), &node(arg), true, notation),
+            indices,
+            notation,
+        ),
         TensorDef::ElemSecondDeriv { func, arg } => {
             let prime = Symbols::of(notation).prime;
             let f = match notation {
