@@ -110,3 +110,53 @@ fn the_text_report_gives_verdict_method_tolerance_and_hints() {
         assert!(stdout.contains(part), "{part} in:\n{stdout}");
     }
 }
+
+/// The lines of the first difference's breakdown, claim's then J's (`  claim: …`, its
+/// terms, `  true: …`, its terms), as `check` prints them.
+fn breakdown(args: &[&str]) -> (String, String) {
+    let out = run::run(args);
+    assert_eq!(out.code, Some(3), "{}{}", out.stdout, out.stderr);
+    let text = out.stdout;
+    let claim = text.split("  claim:").nth(1).expect("a claim breakdown");
+    let (claim, truth) = claim.split_once("  true:").expect("J's breakdown");
+    let truth = truth.split("hints:").next().unwrap_or(truth);
+    (claim.to_string(), truth.to_string())
+}
+
+/// The claim's terms name the nodes of J's graph as J does, and its own expressions by
+/// their text, so that one name never means two nodes.
+#[test]
+fn the_claims_breakdown_names_nodes_as_j_does() {
+    let (claim, truth) = breakdown(&[
+        "check",
+        "sigmoid(relu(X @ W.T) @ V)",
+        "-s",
+        "X=2x3",
+        "-s",
+        "W=3x3",
+        "-s",
+        "V=3x2",
+        "--claim",
+        "delta(i,k)*sigmoid'(Z2)[i,j]*V[0,j]*W[0,l]",
+    ]);
+    assert!(claim.contains("sigmoid′(Z2)[0,0]"), "{claim}");
+    assert!(truth.contains("sigmoid′(Z2)[0,0]"), "{truth}");
+
+    let (claim, truth) = breakdown(&[
+        "check",
+        "kron(A, B) @ x",
+        "-s",
+        "A=2x3",
+        "-s",
+        "B=3x2",
+        "-s",
+        "x=6",
+        "--wrt",
+        "x",
+        "--claim",
+        "kron(B, A)",
+    ]);
+    assert!(claim.contains("kron(B, A)[0,1]"), "{claim}");
+    assert!(!claim.contains("Z1"), "{claim}");
+    assert!(truth.contains("Z1[0,1]"), "{truth}");
+}

@@ -13,11 +13,13 @@
 pub mod derive;
 pub mod formula;
 pub mod render;
+pub mod same_nodes;
 pub mod second;
 pub mod simplify;
 pub mod steps;
 #[cfg(test)]
 pub(crate) mod test_support;
+pub mod textbook;
 
 pub use derive::{MAX_TERMS, TooManyTerms, raw_formula, raw_formula_within};
 pub use formula::{Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, TensorId, Term};
@@ -45,9 +47,10 @@ pub fn jacobian_lhs(
 }
 
 /// The simplified Jacobian of `graph`'s root with respect to the input node `wrt`
-/// (`simplify(&raw_formula(graph, wrt))`): for `X @ W.T` wrt X, `δ(i,k)·W[j,l]`.
+/// (`simplify(&raw_formula(graph, wrt))`, then rewritten towards the textbook's form by
+/// [`textbook::textbook`]): for `X @ W.T` wrt X, `δ(i,k)·W[j,l]`.
 pub fn jacobian_formula(graph: &Graph, wrt: NodeId) -> Formula {
-    simplify(&raw_formula(graph, wrt))
+    textbook::textbook(graph, &simplify(&raw_formula(graph, wrt)))
 }
 
 /// [`jacobian_formula`], refused if the chain rule gives more than `max_terms` terms
@@ -57,7 +60,10 @@ pub fn jacobian_formula_within(
     wrt: NodeId,
     max_terms: usize,
 ) -> Result<Formula, TooManyTerms> {
-    Ok(simplify(&raw_formula_within(graph, wrt, max_terms)?))
+    Ok(textbook::textbook(
+        graph,
+        &simplify(&raw_formula_within(graph, wrt, max_terms)?),
+    ))
 }
 
 /// The simplified second derivative ∂/∂B of ∂Y/∂A of `graph`'s root, A and B being the
@@ -70,7 +76,8 @@ pub fn second_formula_within(
     max_terms: usize,
 ) -> Result<Formula, TooManyTerms> {
     let first = jacobian_formula_within(graph, a, max_terms)?;
-    Ok(simplify(
-        &second::second_derivation(graph, &first, b, max_terms)?.raw,
+    Ok(textbook::textbook(
+        graph,
+        &simplify(&second::second_derivation(graph, &first, b, max_terms)?.raw),
     ))
 }

@@ -13,8 +13,9 @@
 use std::collections::BTreeMap;
 
 use super::formula::{Factor, Formula, IndexId, Slot, TensorDef, Term};
+use super::same_nodes;
 use crate::expr::diagnostic::escape_non_ascii;
-use crate::expr::{Graph, NodeId, Op, ReduceKind};
+use crate::expr::{ElemFn, Graph, NodeId, Op, ReduceKind};
 
 /// How formulas are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,7 +32,12 @@ pub enum Notation {
 /// The right-hand side of `formula`: its terms joined by `+`/`−` (`a − b`, never
 /// `a + -1·b`), or `0` for a formula without terms.
 pub fn render(formula: &Formula, graph: &Graph, notation: Notation) -> String {
-    let names = Names::new(formula, graph);
+    render_named(formula, &Names::new(formula, graph), notation)
+}
+
+/// [`render`] with the given names (those of another formula too, as the derivation steps
+/// name the raw formula's nodes as the result names them).
+pub(super) fn render_named(formula: &Formula, names: &Names, notation: Notation) -> String {
     let mut out = String::new();
     for (n, term) in formula.terms.iter().enumerate() {
         let negative = term.coeff < 0.0;
@@ -41,7 +47,7 @@ pub fn render(formula: &Formula, graph: &Graph, notation: Notation) -> String {
             (_, true) => out.push_str(&format!(" {} ", minus(notation))),
             (_, false) => out.push_str(" + "),
         }
-        out.push_str(&term_body(formula, &names, term, notation));
+        out.push_str(&term_body(formula, names, term, notation));
     }
     if out.is_empty() {
         out.push('0');
@@ -91,7 +97,7 @@ pub fn lhs(formula: &Formula, graph: &Graph, wrt: NodeId, notation: Notation) ->
         notation,
     );
     let x = indexed(
-        &base(names.name(wrt), notation),
+        &names.written(wrt, notation),
         &index_names(&formula.input),
         notation,
     );
@@ -106,18 +112,19 @@ pub fn lhs(formula: &Formula, graph: &Graph, wrt: NodeId, notation: Notation) ->
 /// in numbering order, using the node's source text. Inputs and the expression itself
 /// (`Y`) are not listed.
 pub fn definitions(formula: &Formula, graph: &Graph) -> Vec<(String, String)> {
-    let used: Vec<NodeId> = formula
+    let names = Names::new(formula, graph);
+    let used: Vec<&str> = formula
         .terms
         .iter()
         .flat_map(|term| &term.factors)
         .filter_map(|factor| match factor {
-            Factor::Tensor { tensor, .. } => Some(formula.tensors[*tensor].node()),
+            Factor::Tensor { tensor, .. } => names.get(formula.tensors[*tensor].node()),
             Factor::Delta(..) => None,
         })
         .collect();
-    Names::new(formula, graph)
+    names
         .intermediates()
-        .filter(|(node, _)| used.contains(node))
+        .filter(|(_, name)| used.contains(name))
         .map(|(node, name)| (name.to_string(), graph.text(node).to_string()))
         .collect()
 }
@@ -129,7 +136,7 @@ pub fn definitions(formula: &Formula, graph: &Graph) -> Vec<(String, String)> {
 pub fn node_name(formula: &Formula, graph: &Graph, node: NodeId, notation: Notation) -> String {
     match Names::new(formula, graph).get(node) {
         Some(name) => base(name, notation),
-        None => format!("({})", graph.text(node)),
+        None => source_text(graph, node),
     }
 }
 
@@ -146,12 +153,22 @@ pub fn named_nodes(formula: &Formula, graph: &Graph) -> Vec<(String, NodeId)> {
 }
 
 /// The display names of the nodes a formula (and its derivation steps) refer to.
+///
+/// Nodes that compute the same value (two `trace(X)` in `trace(X) * trace(X)`, see
+/// [`super::same_nodes`]) share one name. Intermediates are numbered without gaps: first
+/// the nodes of the formula's tensors in graph order (J's formula lists exactly the
+/// tensors its terms read), then the other operands the derivation steps write in function
+/// form. A node appended to a graph after its root (an
+/// expression a claim reads that J's graph does not compute) has no name: it is written
+/// as its source text, `(B @ A)`, so that it never takes a name J gives another node.
 pub(super) struct Names {
     /// Name of the expression's value (`Y`, or another letter if a variable is called Y).
     pub(super) root: String,
     /// Names of the nodes named: inputs, the root, and intermediates `Z1`, `Z2`, ….
     by_node: BTreeMap<NodeId, String>,
-    /// Intermediates in numbering order.
+    /// How the nodes without a name are written: their source text.
+    unnamed: BTreeMap<NodeId, String>,
+    /// Intermediates (representatives) in numbering order.
     intermediates: Vec<NodeId>,
 }
 
@@ -160,21 +177,48 @@ impl Names {
     /// operations the derivation steps write in function form (softmax, logsumexp, var,
     /// std, inv, det), so that a node has the same name in the formula and in the steps.
     pub(super) fn new(formula: &Formula, graph: &Graph) -> Names {
-        let mut named: Vec<NodeId> = formula.tensors.iter().map(TensorDef::node).collect();
-        named.extend(graph.nodes.iter().filter_map(|node| match node.op {
-            Op::Softmax { arg, .. }
-            | Op::LogSumExp { arg, .. }
-            | Op::Inv(arg)
-            | Op::Det(arg)
-            | Op::Reduce {
-                kind: ReduceKind::Var | ReduceKind::Std,
-                arg,
-                ..
-            } => Some(arg),
-            _ => None,
-        }));
-        named.sort();
-        named.dedup();
+        Names::of(&[formula], graph)
+    }
+
+    /// Names for the nodes of several formulas' tensors, numbered in the order of the
+    /// formulas (so that the first keeps the names it has alone), then the function-form
+    /// operands (see [`Names::new`]).
+    pub(super) fn of(formulas: &[&Formula], graph: &Graph) -> Names {
+        let rep = same_nodes::representatives(graph);
+        let own = |node: NodeId| node <= graph.root;
+        let mut order: Vec<NodeId> = Vec::new();
+        for formula in formulas {
+            let mut nodes: Vec<NodeId> =
+                formula.tensors.iter().map(|def| rep[def.node()]).collect();
+            nodes.sort();
+            order.extend(nodes);
+        }
+        order.extend(
+            graph
+                .nodes
+                .iter()
+                .take(graph.root + 1)
+                .filter_map(|node| match node.op {
+                    Op::Softmax { arg, .. }
+                    | Op::LogSumExp { arg, .. }
+                    | Op::Inv(arg)
+                    | Op::Det(arg)
+                    | Op::Reduce {
+                        kind: ReduceKind::Var | ReduceKind::Std,
+                        arg,
+                        ..
+                    } => Some(arg),
+                    _ => None,
+                }),
+        );
+        let mut named: Vec<NodeId> = Vec::new();
+        for node in order {
+            let node = rep[node];
+            let input = matches!(graph.node(node).op, Op::Input(_));
+            if own(node) && !input && node != graph.root && !named.contains(&node) {
+                named.push(node);
+            }
+        }
         let variables = graph.variables();
         let free = |name: &str| !variables.contains(&name);
         let root = ["Y", "F", "Out"]
@@ -187,23 +231,26 @@ impl Names {
             .find(|p| (1..=named.len()).all(|n| free(&format!("{p}{n}"))))
             .unwrap_or("Z");
         let mut by_node = BTreeMap::new();
-        let mut intermediates = Vec::new();
-        for node in 0..graph.nodes.len() {
-            let name = match &graph.node(node).op {
+        let mut unnamed = BTreeMap::new();
+        for (node, &r) in rep.iter().enumerate() {
+            let name = match &graph.node(r).op {
                 Op::Input(name) => name.clone(),
-                _ if node == graph.root => root.clone(),
-                _ if named.contains(&node) => {
-                    intermediates.push(node);
-                    format!("{prefix}{}", intermediates.len())
-                }
-                _ => continue,
+                _ if r == graph.root => root.clone(),
+                _ => match named.iter().position(|&n| n == r) {
+                    Some(n) => format!("{prefix}{}", n + 1),
+                    None => {
+                        unnamed.insert(node, source_text(graph, r));
+                        continue;
+                    }
+                },
             };
             by_node.insert(node, name);
         }
         Names {
             root,
             by_node,
-            intermediates,
+            unnamed,
+            intermediates: named,
         }
     }
 
@@ -212,10 +259,13 @@ impl Names {
         self.by_node.get(&node).map(String::as_str)
     }
 
-    /// The ASCII name of a node that has one: every node a formula's tensors refer to.
-    fn name(&self, node: NodeId) -> &str {
-        self.get(node)
-            .expect("every node a formula refers to is named")
+    /// `node` as a formula writes it in `notation`: its name, or its source text.
+    fn written(&self, node: NodeId, notation: Notation) -> String {
+        match (self.get(node), self.unnamed.get(&node)) {
+            (Some(name), _) => base(name, notation),
+            (None, Some(text)) => text.clone(),
+            (None, None) => unreachable!("every node of the graph is named or written"),
+        }
     }
 
     /// The intermediates and their names, in numbering order.
@@ -224,6 +274,42 @@ impl Names {
             .iter()
             .map(|&node| (node, self.by_node[&node].as_str()))
     }
+}
+
+/// A node's source text as a formula writes it when it has no name: a call as it is
+/// (`kron(B, A)`), a name or number as it is, anything else in parentheses (`(B @ A)`).
+pub fn source_text(graph: &Graph, node: NodeId) -> String {
+    let text = graph.text(node);
+    let atom = text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if atom || is_call(text) {
+        text.to_string()
+    } else {
+        format!("({text})")
+    }
+}
+
+/// Whether `text` is one call of the language, `softmax(X, axis=1)`: a name, then
+/// parentheses that close at the end (so it can be indexed without more parentheses).
+pub fn is_call(text: &str) -> bool {
+    let Some(open) = text.find('(') else {
+        return false;
+    };
+    let name = &text[..open];
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return false;
+    }
+    let mut depth = 0;
+    for (at, c) in text.char_indices().skip(open) {
+        depth += match c {
+            '(' => 1,
+            ')' => -1,
+            _ => 0,
+        };
+        if depth == 0 {
+            return at == text.len() - 1;
+        }
+    }
+    false
 }
 
 /// The symbols of one notation, shared by every text that writes formulas, matrix forms or
@@ -595,9 +681,18 @@ fn factor_text(
 
 /// A tensor definition read at `indices`.
 fn tensor_text(names: &Names, def: &TensorDef, indices: &[String], notation: Notation) -> String {
-    let node = |n: NodeId| base(names.name(n), notation);
+    let node = |n: NodeId| names.written(n, notation);
     match *def {
         TensorDef::Node(n) => indexed(&node(n), indices, notation),
+        // abs′(u) in closed form: sign(u), as a claim reads it back.
+        TensorDef::ElemDeriv {
+            func: ElemFn::Abs,
+            arg,
+        } => indexed(
+            &function(ElemFn::Sign.name(), &node(arg), false, notation),
+            indices,
+            notation,
+        ),
         TensorDef::ElemDeriv { func, arg } => indexed(
             &function(func.name(), &node(arg), true, notation),
             indices,
@@ -776,7 +871,7 @@ mod tests {
         let (g, f) = formula("sqrt(X) ** 1.5", &[("X", "2x2")], "X");
         assert_eq!(
             render(&f, &g, Notation::Unicode),
-            "(3/2)·δ(i,k)·δ(j,l)·Z1[i,j]^(0.5)·sqrt′(X)[i,j]"
+            "(3/4)·δ(i,k)·δ(j,l)·Z1[i,j]^(-0.5)"
         );
 
         let (g, f) = formula("det(X.T)", &[("X", "3x3")], "X");

@@ -166,7 +166,7 @@ fn merge_like_terms(terms: Vec<Term>) -> Vec<Term> {
         .collect()
 }
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
@@ -445,7 +445,7 @@ mod tests {
     }
 
     /// Expressions covering every operation, with the shapes of their variables.
-    const SHAPES: &[(&str, &str)] = &[
+    pub(crate) const SHAPES: &[(&str, &str)] = &[
         ("X", "3x4"),
         ("V", "3x4"),
         ("W", "2x4"),
@@ -459,7 +459,7 @@ mod tests {
         ("s", "3x1"),
     ];
 
-    const EXPRESSIONS: &[&str] = &[
+    pub(crate) const EXPRESSIONS: &[&str] = &[
         "X @ W.T",
         "X @ X.T",
         "relu(X @ W.T + b)",
@@ -529,6 +529,14 @@ mod tests {
         "inv(A + 2 * eye(3)) * sum(eye(4) @ X.T)",
         "kron(s, r) * X",
         "trace(kron(c * eye(1), A) @ B)",
+        "log(abs(det(A)))",
+        "sqrt(sum(square(X - V)))",
+        "1 / det(A)",
+        "trace(A @ A @ A @ A)",
+        "trace(A) * trace(A)",
+        "exp(X) * log(square(X) + 1) * sqrt(abs(X) + 1)",
+        "abs(X) * sign(X) * X",
+        "tanh(X @ W.T) * sigmoid(X @ W.T)",
     ];
 
     /// For every expression and every variable it uses (but those under a `kron`, which

@@ -8,9 +8,11 @@
 use super::derive::{broadcast, raw_formula};
 use super::formula::{Formula, summation_name};
 use super::render::{
-    Names, Notation, base, delta, exponent, function, indexed, lhs, minus, number, render, sigma,
-    times,
+    Names, Notation, base, delta, exponent, function, indexed, lhs, minus, number, render,
+    render_named, sigma, times,
 };
+use super::simplify::simplify;
+use super::textbook::Rewrite;
 use crate::expr::{BinOp, Graph, NodeId, Op, ReduceKind};
 
 /// One step of a derivation, written in each notation.
@@ -26,20 +28,34 @@ pub struct Step {
     pub latex: String,
 }
 
-/// The derivation of ∂Y/∂X for the input node `wrt`, in three steps: Y in index notation
-/// (with a `where Z1[i,j] = …` line for each intermediate the formulas name), the raw
-/// chain-rule formula, and `formula`, the simplified Jacobian the caller already holds
-/// (as `jacobian_formula` gives it). Only the raw formula is derived here.
+/// The derivation of ∂Y/∂X for the input node `wrt` as steps: Y in index notation (with a
+/// `where Z1[i,j] = …` line for each intermediate the formulas name), the raw chain-rule
+/// formula, the formula simplified, then one step for each rewrite towards the textbook's
+/// form that changes it ([`Rewrite`]), the last giving `formula`, the Jacobian the caller
+/// already holds (as `jacobian_formula` gives it).
 pub fn derivation_steps(graph: &Graph, wrt: NodeId, formula: &Formula) -> Vec<Step> {
     let raw = raw_formula(graph, wrt);
-    let names = Names::new(&raw, graph);
+    let mut stages: Vec<(String, Formula)> = vec![(
+        "Eliminate the deltas over summation indices and simplify".to_string(),
+        simplify(&raw),
+    )];
+    for rewrite in Rewrite::ALL {
+        let before = &stages[stages.len() - 1].1;
+        let after = rewrite.apply(graph, before);
+        if render(&after, graph, Notation::Ascii) != render(before, graph, Notation::Ascii) {
+            stages.push((rewrite.title().to_string(), after));
+        }
+    }
+    let mut named: Vec<&Formula> = vec![formula, &raw];
+    named.extend(stages.iter().map(|(_, f)| f));
+    let names = Names::of(&named, graph);
     let step = |title: String, write: &dyn Fn(Notation) -> String| Step {
         title,
         unicode: write(Notation::Unicode),
         ascii: write(Notation::Ascii),
         latex: write(Notation::Latex),
     };
-    vec![
+    let mut steps = vec![
         step(
             format!("Write {} in index notation", names.root),
             &|notation| index_form(graph, &names, notation),
@@ -48,20 +64,20 @@ pub fn derivation_steps(graph: &Graph, wrt: NodeId, formula: &Formula) -> Vec<St
             format!(
                 "{} = {}",
                 lhs(&raw, graph, wrt, notation),
-                render(&raw, graph, notation)
+                render_named(&raw, &names, notation)
             )
         }),
-        step(
-            "Eliminate the deltas over summation indices and simplify".to_string(),
-            &|notation| {
-                format!(
-                    "{} = {}",
-                    lhs(formula, graph, wrt, notation),
-                    render(formula, graph, notation)
-                )
-            },
-        ),
-    ]
+    ];
+    for (title, stage) in &stages {
+        steps.push(step(title.clone(), &|notation| {
+            format!(
+                "{} = {}",
+                lhs(formula, graph, wrt, notation),
+                render_named(stage, &names, notation)
+            )
+        }));
+    }
+    steps
 }
 
 /// `Y[i,j] = …` followed by `where Z1[i,j] = …` for each named intermediate.

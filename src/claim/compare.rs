@@ -762,12 +762,7 @@ impl Diagnosis<'_> {
             return text;
         }
         let slots = text.find('[').map_or("", |at| &text[at..]);
-        let expression = graph.text(node);
-        if is_call(expression) {
-            format!("{expression}{slots}")
-        } else {
-            format!("({expression}){slots}")
-        }
+        format!("{}{slots}", render::source_text(graph, node))
     }
 
     /// J without one of its deltas between free indices (or a free index and a
@@ -941,30 +936,6 @@ impl Diagnosis<'_> {
         }
         Ok(Plan::new(&union).tally(&a, &b).differing == 0)
     }
-}
-
-/// Whether `text` is one call of the language, `softmax(X, axis=1)`: a name, then
-/// parentheses that close at the end (so it can be indexed without more parentheses).
-fn is_call(text: &str) -> bool {
-    let Some(open) = text.find('(') else {
-        return false;
-    };
-    let name = &text[..open];
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return false;
-    }
-    let mut depth = 0;
-    for (at, c) in text.char_indices().skip(open) {
-        depth += match c {
-            '(' => 1,
-            ')' => -1,
-            _ => 0,
-        };
-        if depth == 0 {
-            return at == text.len() - 1;
-        }
-    }
-    false
 }
 
 /// `formula` with every factor replaced by `f((term, factor), factor)`.

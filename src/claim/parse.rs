@@ -227,7 +227,9 @@ impl<'a> Reader<'a> {
             bound_at: BTreeMap::new(),
             scope: Vec::new(),
             deltas: Vec::new(),
-            tensors: Vec::new(),
+            // J's tensors come first, so that the claim's formula names the nodes of J's
+            // graph as J's does (its intermediates are numbered from the tensors' nodes).
+            tensors: truth.tensors.clone(),
         }
     }
 
