@@ -432,3 +432,32 @@ fn second_order_formulas_and_hessians_hold_as_claims() {
     assert_eq!(check_json(&square, "kron(eye(3), A + A.T)").0, Some(0));
     assert_eq!(check_json(&square, "kron(A + A.T, eye(3))").0, Some(3));
 }
+
+/// `explain` of a second derivative whose first-order formula sums over an index (the
+/// relu layer's, whose Hessians vanish term by term, while its mixed derivative is
+/// δ(l,h)·relu′(Z1)[k,g]) writes its steps instead of
+/// panicking on the renumbered summations.
+#[test]
+fn explain_writes_the_steps_of_a_vanishing_hessian() {
+    for (wrt, vanishes) in [("W,W", true), ("X,X", true), ("X,W", false)] {
+        let run = succeeds(&[
+            "explain",
+            "sum(relu(X @ W.T + b))",
+            "-s",
+            "X=4x6",
+            "-s",
+            "W=5x6",
+            "-s",
+            "b=5",
+            "--wrt",
+            wrt,
+        ]);
+        assert!(
+            run.stdout.contains("1. Differentiate once"),
+            "{}",
+            run.stdout
+        );
+        let none = run.stdout.contains("Structural nonzeros: 0 of");
+        assert_eq!(none, vanishes, "{wrt}: {}", run.stdout);
+    }
+}

@@ -294,6 +294,9 @@ fn apply(app: &mut App, key: &TestKey) {
 #[test]
 fn a_thousand_random_keys_in_process() {
     let mut app = small_app(MONKEY_SIZE);
+    // `p` saves the view: into a directory of the test's own, not where the tests run.
+    let pictures = tempfile::tempdir().unwrap();
+    app.save_pictures_in(pictures.path());
     let mut monkey = Monkey::new(MONKEY_SEED);
     let mut modes = HashSet::new();
     let mut problems = 0;

@@ -94,11 +94,9 @@ pub fn second_derivation(
         tensors: deriver.tensors,
         terms,
     });
-    let first = Formula {
-        indices: raw.indices.clone(),
-        tensors: raw.tensors.clone(),
-        ..name_summations(&formula)
-    };
+    // Its own summation names: `raw` renumbers its summations term by term, so its index
+    // list does not fit `first`'s terms (nor exists when every term vanishes: relu″ = 0).
+    let first = name_summations(&formula);
     Ok(SecondDerivation { first, raw })
 }
 

@@ -28,6 +28,9 @@ pub struct Session {
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
     master: Box<dyn MasterPty + Send>,
+    /// The program's working directory, a fresh one: whatever it saves (the explorer's
+    /// `p`) lands there and is removed with the session.
+    _workdir: tempfile::TempDir,
 }
 
 impl Session {
@@ -40,6 +43,8 @@ impl Session {
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_jacscope"));
         command.args(args);
         command.env("TERM", "xterm-256color");
+        let workdir = tempfile::tempdir().expect("a working directory");
+        command.cwd(workdir.path());
         for (name, value) in env {
             match value {
                 Some(value) => command.env(name, value),
@@ -72,6 +77,7 @@ impl Session {
             writer,
             child,
             master: pty.master,
+            _workdir: workdir,
         }
     }
 
