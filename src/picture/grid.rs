@@ -206,7 +206,7 @@ pub struct BlockStats {
     pub nonzero: usize,
     /// Largest |value|.
     pub max_abs: f64,
-    /// The value of largest magnitude, with its sign.
+    /// The value of largest magnitude, with its sign (positive if both signs occur).
     pub extreme: f64,
 }
 
@@ -219,8 +219,9 @@ impl BlockStats {
         }
         if value != 0.0 {
             self.nonzero += 1;
-            if value.abs() > self.max_abs {
-                self.max_abs = value.abs();
+            let magnitude = value.abs();
+            if magnitude > self.max_abs || (magnitude == self.max_abs && value > self.extreme) {
+                self.max_abs = magnitude;
                 self.extreme = value;
             }
         }
