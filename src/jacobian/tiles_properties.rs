@@ -148,7 +148,8 @@ fn check_tensor_slices(
                 match tensor.blocks(&tiles, &rows, &cols) {
                     Some(tiled) => {
                         prop_assert!(same(&tiled, &today), "{}: {:?} vs {:?}", what, tiled, today);
-                        let whole = jac.slice_blocks((a, b), &at, &[0..shape[a]], &[0..shape[b]]);
+                        let whole: [Range<usize>; 2] = [0..shape[a], 0..shape[b]];
+                        let whole = jac.slice_blocks((a, b), &at, &whole[..1], &whole[1..]);
                         prop_assert_eq!(
                             tensor.max_abs(&tiles).map(f64::to_bits),
                             Some(whole.max_abs().to_bits()),
@@ -367,7 +368,8 @@ fn refused(jac: &Jacobian) -> usize {
                 .slice_tensor(axes, &[i, 0, i, 0])
                 .expect("T times a constant");
             let tiles = tensor.summarize((1, 1), &Progress::new()).unwrap();
-            n += usize::from(tensor.blocks(&tiles, &[0..1], &[0..1]).is_none());
+            let first: [Range<usize>; 2] = [0..1, 0..1];
+            n += usize::from(tensor.blocks(&tiles, &first[..1], &first[1..]).is_none());
         }
     }
     n

@@ -41,11 +41,14 @@ enum Tiles {
     Failed,
 }
 
+/// Which tile summaries: (the tensor, the tile size).
+type TilesKey = (usize, (usize, usize));
+
 /// The tile summaries of the tensors the slices of one problem read, by (tensor, tile
 /// size), most recently used first.
 #[derive(Debug, Default)]
 pub struct TileStore {
-    levels: Mutex<Vec<((usize, (usize, usize)), Tiles)>>,
+    levels: Mutex<Vec<(TilesKey, Tiles)>>,
 }
 
 impl TileStore {
