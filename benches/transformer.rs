@@ -8,6 +8,11 @@
 //! counted from the factors (linear and relu); softmax's second term multiplies softmax
 //! values whose products can underflow, so its count evaluates the 2^35-entry support and
 //! is timed by `examples/bench_timings.rs` (once: it takes tens of seconds).
+//!
+//! Slices that are one tensor times a constant (the linear layer's (j,l) slice is W) are
+//! also timed from the summaries of the tensor's tiles (`tiled_slice_to_100x200_map`), with
+//! the time to build those summaries (`tile_summaries`); and every slice of the Hessian of
+//! a squared-error loss, `sum((X @ W.T) ** 2)` by X then X (`hessian_slice_to_100x200_map`).
 
 mod common;
 
@@ -22,7 +27,9 @@ use jacscope::problem::Problem;
 use jacscope::progress::Progress;
 use jacscope::sparsity;
 
-use common::{AT, EXPRESSIONS, MAP, axis_pairs, blocks, problem, spec};
+use common::{
+    AT, EXPRESSIONS, HESSIAN, MAP, axis_pairs, blocks, hessian_spec, map_blocks, problem, spec,
+};
 
 /// Building the problem: drawing the inputs, the products the formula needs, hoisted
 /// contractions.
@@ -59,6 +66,66 @@ fn slices_and_structure(c: &mut Criterion) {
             b.iter(|| black_box(sparsity::structural_count(jacobian.formula())))
         });
     }
+}
+
+/// The slices of `problem` that are one tensor times a constant, on a 100×200 map: built
+/// once into tile summaries of the map's block size (`<group>/tile_summaries/<pair>`), then
+/// answered from them (`<group>/tiled_slice_to_100x200_map/<pair>`, finding that the slice
+/// is one tensor included).
+fn tiled(c: &mut Criterion, group: &str, problem: &Problem) {
+    let jacobian = &problem.jacobian;
+    let shape = jacobian.shape();
+    for (axes, label) in axis_pairs(&jacobian.axis_names()) {
+        let Some(tensor) = jacobian.slice_tensor(axes, &AT) else {
+            continue;
+        };
+        let (rows, cols) = map_blocks(&shape, axes);
+        let block = (rows[0].len(), cols[0].len());
+        let mut build = c.benchmark_group(format!("{group}/tile_summaries"));
+        build.sample_size(10);
+        build.bench_function(&label, |b| {
+            b.iter(|| black_box(tensor.summarize(block, &Progress::new())))
+        });
+        build.finish();
+        let tiles = tensor
+            .summarize(block, &Progress::new())
+            .expect("not cancelled");
+        assert!(tensor.blocks(&tiles, &rows, &cols).is_some(), "{label}");
+        c.bench_function(
+            &format!("{group}/tiled_slice_to_100x200_map/{label}"),
+            |b| {
+                b.iter(|| {
+                    let tensor = jacobian.slice_tensor(axes, &AT).expect("one tensor");
+                    black_box(tensor.blocks(&tiles, &rows, &cols))
+                })
+            },
+        );
+    }
+}
+
+/// The linear layer's (j,l) slice (W) from tile summaries.
+fn tiled_slices(c: &mut Criterion) {
+    let problem = problem(EXPRESSIONS[0].1, "transformer");
+    tiled(c, "transformer/linear", &problem);
+}
+
+/// Every slice of the Hessian of `sum((X @ W.T) ** 2)` by X, X (2·δ(k,g)·(WᵀW)[l,h]) on a
+/// 100×200 map, entry by entry; its (l,h) slice also from tile summaries.
+fn hessian_slices(c: &mut Criterion) {
+    let problem = Problem::build(hessian_spec("transformer")).expect("the Hessian builds");
+    let jacobian = &problem.jacobian;
+    let shape = jacobian.shape();
+    let name = HESSIAN.0;
+    let mut group = c.benchmark_group(format!("transformer/hessian_slice_to_100x200_map/{name}"));
+    group.sample_size(20);
+    for (axes, label) in axis_pairs(&jacobian.axis_names()) {
+        let (rows, cols) = map_blocks(&shape, axes);
+        group.bench_function(label, |b| {
+            b.iter(|| black_box(jacobian.slice_blocks(axes, &AT, &rows, &cols)))
+        });
+    }
+    group.finish();
+    tiled(c, &format!("transformer/hessian/{name}"), &problem);
 }
 
 /// The numeric nonzero count counted from the factors (for relu: Σ_j nonzeros of column j
@@ -102,6 +169,8 @@ fn matricized_view_full_screen_counts(c: &mut Criterion) {
 criterion_group!(
     benches,
     slices_and_structure,
+    tiled_slices,
+    hessian_slices,
     matricized_view_full_screen_counts,
     numeric_count,
     build

@@ -1,6 +1,8 @@
 //! Criterion-free timings of jacscope's side of `scripts/bench_vs_jax.py`, printed as one
 //! JSON object: preparing a problem (formula and structure, what a view can show at once),
-//! building it, summarising each 2-D slice into a 100×200-block map, the structural count,
+//! building it, summarising each 2-D slice into a 100×200-block map, for the slices that
+//! are one tensor times a constant building the tile summaries of that map (once) and
+//! summarising the map from them, the structural count,
 //! with `--numeric` the numeric nonzero count (median of the repeats, and how it was
 //! counted) and with `--evaluated` the same count by evaluating every entry of the support
 //! (once; tens of seconds at transformer size).
@@ -8,7 +10,8 @@
 //! ```text
 //! cargo run --release --example bench_timings -- --expr relu --size default [--numeric] [--evaluated] [--repeat 20]
 //! ```
-//! `--expr` is linear, relu or softmax; `--size` is quick, default or transformer.
+//! `--expr` is linear, relu, softmax or squared_error (the Hessian of
+//! `sum((X @ W.T) ** 2)` by X, X); `--size` is quick, default or transformer.
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -21,7 +24,7 @@ use jacscope::progress::Progress;
 use jacscope::sparsity;
 use serde_json::json;
 
-use common::{AT, EXPRESSIONS, MAP, axis_pairs, blocks, problem};
+use common::{AT, EXPRESSIONS, HESSIAN, axis_pairs, hessian_spec, map_blocks};
 
 /// The median of `repeat` timings of `f`, in milliseconds.
 fn median_ms(repeat: usize, mut f: impl FnMut()) -> f64 {
@@ -49,30 +52,52 @@ fn main() {
     let repeat: usize = value("--repeat").map_or(11, |r| r.parse().expect("--repeat N"));
     let numeric = args.iter().any(|a| a == "--numeric");
     let evaluated = args.iter().any(|a| a == "--evaluated");
-    let expression = EXPRESSIONS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .unwrap_or_else(|| panic!("unknown --expr {name}"))
-        .1;
+    let spec = if name == HESSIAN.0 {
+        hessian_spec(&size)
+    } else {
+        let expression = EXPRESSIONS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("unknown --expr {name}"))
+            .1;
+        common::spec(expression, &size)
+    };
 
     let start = Instant::now();
-    let prepared = Problem::prepare(common::spec(expression, &size)).expect("the problems build");
+    let prepared = Problem::prepare(spec.clone()).expect("the problems build");
     let structure = prepared.support().count();
     let prepare_ms = start.elapsed().as_secs_f64() * 1e3;
     std::hint::black_box(structure);
     let start = Instant::now();
-    let problem = problem(expression, &size);
+    let problem = Problem::build(spec).expect("the problems build");
     let build_s = start.elapsed().as_secs_f64();
     let jacobian = &problem.jacobian;
     let shape = jacobian.shape();
     let mut slices = serde_json::Map::new();
+    let mut tiles_build = serde_json::Map::new();
+    let mut tiled_slices = serde_json::Map::new();
     for (axes, label) in axis_pairs(&jacobian.axis_names()) {
-        let rows = blocks(shape[axes.0], MAP.0);
-        let cols = blocks(shape[axes.1], MAP.1);
+        let (rows, cols) = map_blocks(&shape, axes);
         let ms = median_ms(repeat, || {
             std::hint::black_box(jacobian.slice_blocks(axes, &AT, &rows, &cols));
         });
-        slices.insert(label, json!(ms));
+        slices.insert(label.clone(), json!(ms));
+        let Some(tensor) = jacobian.slice_tensor(axes, &AT) else {
+            continue;
+        };
+        let start = Instant::now();
+        let tiles = tensor
+            .summarize((rows[0].len(), cols[0].len()), &Progress::new())
+            .expect("not cancelled");
+        tiles_build.insert(label.clone(), json!(start.elapsed().as_secs_f64() * 1e3));
+        let ms = median_ms(repeat, || {
+            let tensor = jacobian.slice_tensor(axes, &AT).expect("one tensor");
+            let blocks = tensor
+                .blocks(&tiles, &rows, &cols)
+                .expect("the map's tiles");
+            std::hint::black_box(blocks);
+        });
+        tiled_slices.insert(label, json!(ms));
     }
     let structural_ms = median_ms(repeat, || {
         std::hint::black_box(sparsity::structural_count(jacobian.formula()));
@@ -101,6 +126,8 @@ fn main() {
         "prepare_ms": prepare_ms,
         "build_s": build_s,
         "slice_ms": slices,
+        "tiles_build_ms": tiles_build,
+        "tiled_slice_ms": tiled_slices,
         "structural_count_ms": structural_ms,
         "structural_nonzeros": sparsity::structural_count(jacobian.formula()).to_string(),
         "numeric_count_ms": numeric_ms,

@@ -44,6 +44,19 @@ pub fn spec(expression: &str, size: &str) -> ProblemSpec {
     }
 }
 
+/// The Hessian of the targets: a squared-error loss of the linear layer, by X then X.
+/// Its formula is 2·δ(k,g)·(WᵀW)[l,h], so building it computes WᵀW (4096³
+/// multiply-adds at transformer size) and its (l,h) slice at k = g is that product times 2.
+pub const HESSIAN: (&str, &str, &str) = ("squared_error", "sum((X @ W.T) ** 2)", "X,X");
+
+/// The spec of the Hessian [`HESSIAN`] at size `size`.
+pub fn hessian_spec(size: &str) -> ProblemSpec {
+    ProblemSpec {
+        wrt: Some(HESSIAN.2.to_string()),
+        ..spec(HESSIAN.1, size)
+    }
+}
+
 /// Builds `expression` at size `size`.
 pub fn problem(expression: &str, size: &str) -> Problem {
     Problem::build(spec(expression, size)).expect("the benchmark problems build")
@@ -68,5 +81,10 @@ pub fn axis_pairs(names: &[String]) -> Vec<((usize, usize), String)> {
 }
 
 /// The index slices pass through: on the diagonal i = k, where the support of these
-/// layers lies, so every slice is as full as it can be.
+/// layers lies, so every slice is as full as it can be (for the Hessian, k = g).
 pub const AT: [usize; 4] = [1, 3, 1, 7];
+
+/// The blocks of a 100×200 map of the slice of `problem` over `axes`.
+pub fn map_blocks(shape: &[usize], axes: (usize, usize)) -> (Vec<Range<usize>>, Vec<Range<usize>>) {
+    (blocks(shape[axes.0], MAP.0), blocks(shape[axes.1], MAP.1))
+}

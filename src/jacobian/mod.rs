@@ -10,6 +10,8 @@
 //! - `chain.rs`: contractions that are chains of matrices, computed as matrix products;
 //! - `bound.rs`: [`BoundFormula`], the derived tensors and entries and runs of entries;
 //! - `slice.rs`: 2-D slices and their block summaries for a heat map;
+//! - `tiles.rs`: block summaries of slices that are one tensor times a constant, from
+//!   summaries of the tensor's tiles;
 //! - `explain.rs`: an entry's name, why it is zero, its term-by-term breakdown;
 //! - `count.rs`: the numeric nonzero count;
 //! - `factorized.rs`: a product term's nonzero count from its factors' nonzeros.
@@ -26,6 +28,9 @@ mod plan;
 mod slice;
 #[cfg(test)]
 pub(crate) mod test_support;
+mod tiles;
+#[cfg(test)]
+mod tiles_properties;
 
 use ndarray::ArrayD;
 use thiserror::Error;
@@ -45,6 +50,7 @@ pub use count::{
 pub use explain::{FactorValue, TermBreakdown};
 pub use plan::{BindingCost, binding_cost, needed_nodes};
 pub use slice::{BlockSummary, Slice, SliceBlocks};
+pub use tiles::{SliceTensor, TileSummaries};
 
 /// What can go wrong when binding a formula or addressing J.
 #[derive(Debug, Clone, PartialEq, Error)]

@@ -31,7 +31,8 @@ pub struct BlockSummary {
     pub nonzero: usize,
     /// The largest |value| (0 if every entry is zero; NaN is ignored).
     pub max_abs: f64,
-    /// The value whose magnitude is `max_abs`, with its sign.
+    /// The value whose magnitude is `max_abs`, with its sign (positive if both signs
+    /// occur; 0 if every entry is zero).
     pub extreme: f64,
 }
 
@@ -58,13 +59,15 @@ impl BlockSummary {
         }
         let max_abs = largest.iter().fold(0.0f64, |m, &x| m.max(x));
         self.nonzero += nonzero;
-        if max_abs > self.max_abs {
-            self.max_abs = max_abs;
-            self.extreme = values
-                .iter()
-                .copied()
-                .find(|v| v.abs() == max_abs)
-                .expect("the largest magnitude is one of the values");
+        if max_abs > 0.0 && max_abs >= self.max_abs {
+            // The positive one of ±max_abs if both occur: the same whatever the order.
+            let positive = values.contains(&max_abs);
+            if max_abs > self.max_abs {
+                self.max_abs = max_abs;
+                self.extreme = if positive { max_abs } else { -max_abs };
+            } else if positive {
+                self.extreme = max_abs;
+            }
         }
     }
 }

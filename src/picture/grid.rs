@@ -5,14 +5,16 @@
 //! Each block stands for `block.0 × block.1` entries and is summarised over all of them, so
 //! a lone nonzero always lights its block (no stride sampling). The summaries come from a
 //! dense slice ([`HeatGrid::aggregate`]), from [`Jacobian::slice_blocks`] ([`HeatGrid::of_slice`]),
-//! or from structural counts alone ([`HeatGrid::of_matrix`]): never from the dense J.
+//! from the tile summaries of a slice that is one tensor times a constant
+//! ([`HeatGrid::of_tiled_slice`]), or from structural counts alone ([`HeatGrid::of_matrix`]):
+//! never from the dense J.
 
 use std::ops::Range;
 
 use thiserror::Error;
 
 use super::paint::Paint;
-use crate::jacobian::{Jacobian, SliceBlocks};
+use crate::jacobian::{Jacobian, SliceBlocks, SliceTensor, TileSummaries};
 use crate::layout::{self, JacobianDims, VecOrder};
 use crate::sparsity::StructuralSupport;
 
@@ -206,7 +208,7 @@ pub struct BlockStats {
     pub nonzero: usize,
     /// Largest |value|.
     pub max_abs: f64,
-    /// The value of largest magnitude, with its sign.
+    /// The value of largest magnitude, with its sign (positive if both signs occur).
     pub extreme: f64,
 }
 
@@ -219,8 +221,9 @@ impl BlockStats {
         }
         if value != 0.0 {
             self.nonzero += 1;
-            if value.abs() > self.max_abs {
-                self.max_abs = value.abs();
+            let magnitude = value.abs();
+            if magnitude > self.max_abs || (magnitude == self.max_abs && value > self.extreme) {
+                self.max_abs = magnitude;
                 self.extreme = value;
             }
         }
@@ -409,6 +412,27 @@ impl HeatGrid {
             }
         });
         HeatGrid::from_slice_blocks(&blocks, viewport, slice_max_abs)
+    }
+
+    /// [`HeatGrid::of_slice`] for a slice that is one tensor times a constant, answered from
+    /// the summaries of the tensor's tiles at one read per block, if the viewport's blocks
+    /// are those tiles and the tiles fit the slice ([`SliceTensor::blocks`]); `None`
+    /// otherwise. Colours are relative to `whole_max_abs` if it is known, else to the
+    /// largest |value| the tiles give for the whole slice.
+    pub fn of_tiled_slice(
+        tensor: &SliceTensor,
+        tiles: &TileSummaries,
+        viewport: Viewport,
+        whole_max_abs: Option<f64>,
+    ) -> Option<HeatGrid> {
+        let (row_blocks, col_blocks) = HeatGrid::block_ranges(&viewport);
+        let blocks = tensor.blocks(tiles, &row_blocks, &col_blocks)?;
+        let slice_max_abs = whole_max_abs.or_else(|| tensor.max_abs(tiles))?;
+        Some(HeatGrid::from_slice_blocks(
+            &blocks,
+            viewport,
+            slice_max_abs,
+        ))
     }
 
     /// Exact structural counts of the blocks `viewport` shows of J as one matrix, in the

@@ -1,18 +1,89 @@
 //! The adapter between the Jacobian and the heat map: which 2-D slices J has, what is kept
 //! of a slice (its size and largest |value|), caching recent ones, and summarising the
 //! visible part into a [`HeatGrid`] through [`Jacobian::slice_blocks`], which costs the
-//! structural support on screen, never the slice's size.
+//! structural support on screen, never the slice's size. A large view of a slice that is
+//! one tensor times a constant ([`Jacobian::slice_tensor`], the seed's (j,l) slice) is
+//! answered from the summaries of the tensor's tiles of the view's block size once they
+//! are built ([`TileStore`]): built off the UI thread the first time that view is shown,
+//! shared by every slice reading the tensor.
 //!
 //! Nothing here differentiates: values and structure come from `jacobian` and `sparsity`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::jacobian::Jacobian;
+use super::jobs::{Job, JobState};
+use crate::jacobian::{Jacobian, SliceTensor, TileSummaries};
 
 use crate::picture::grid::{self, HeatGrid, Viewport};
 
 /// How many recent slices are kept.
 const CACHE_SIZE: usize = 8;
+
+/// Views with fewer entries than this are summarised entry by entry (about a millisecond),
+/// not from tiles.
+const TILED_ENTRIES: usize = 1 << 20;
+
+/// Blocks of fewer entries than this are not summarised as tiles: the summaries would be
+/// about as large as the tensor.
+const MIN_TILE_ENTRIES: usize = 16;
+
+/// How many tile summaries are kept (one per tensor and block size).
+const KEPT_TILES: usize = 6;
+
+/// The tile summaries of one tensor at one tile size: being built, or built.
+#[derive(Debug)]
+enum Tiles {
+    /// Being built off the UI thread.
+    Building(Job<Option<TileSummaries>>),
+    /// Built.
+    Ready(Arc<TileSummaries>),
+    /// The build failed or was stopped: the view keeps the entry-by-entry path.
+    Failed,
+}
+
+/// Which tile summaries: (the tensor, the tile size).
+type TilesKey = (usize, (usize, usize));
+
+/// The tile summaries of the tensors the slices of one problem read, by (tensor, tile
+/// size), most recently used first.
+#[derive(Debug, Default)]
+pub struct TileStore {
+    levels: Mutex<Vec<(TilesKey, Tiles)>>,
+}
+
+impl TileStore {
+    /// The tile summaries of `tensor` for blocks of `block` entries of its slice, if they
+    /// are built; the first time they are asked for, starts building them off the UI
+    /// thread.
+    pub fn get(&self, tensor: &SliceTensor, block: (usize, usize)) -> Option<Arc<TileSummaries>> {
+        let key = (tensor.tensor(), tensor.tile_for(block));
+        let mut levels = self.levels.lock().ok()?;
+        let (_, mut tiles) = match levels.iter().position(|(k, _)| *k == key) {
+            Some(n) => levels.remove(n),
+            None => {
+                let tensor = tensor.clone();
+                let job = Job::spawn("summarising tiles", move |progress| {
+                    tensor.summarize(block, progress)
+                });
+                (key, Tiles::Building(job))
+            }
+        };
+        if let Tiles::Building(job) = &tiles {
+            match job.poll() {
+                JobState::Running => {}
+                JobState::Finished(Some(built)) => tiles = Tiles::Ready(Arc::new(built)),
+                JobState::Finished(None) | JobState::Failed => tiles = Tiles::Failed,
+            }
+        }
+        let ready = match &tiles {
+            Tiles::Ready(built) => Some(Arc::clone(built)),
+            _ => None,
+        };
+        levels.insert(0, (key, tiles));
+        levels.truncate(KEPT_TILES);
+        ready
+    }
+}
 
 /// The axes of J a slice spans. A J of rank 0 or 1 has a single "slice" with one row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +198,10 @@ pub enum SliceData {
         cols: usize,
         /// The largest |value| of the whole slice, once known.
         max_abs: OnceLock<f64>,
+        /// The slice as one tensor times a constant, if it is one.
+        tensor: Option<SliceTensor>,
+        /// The tile summaries of the problem's tensors.
+        tiles: Arc<TileStore>,
     },
     /// The single row of a J of rank 0 or 1, every value evaluated.
     Row {
@@ -141,14 +216,17 @@ pub enum SliceData {
 
 impl SliceData {
     /// What is kept of the slice `key` of `jacobian`: a matrix slice costs nothing until it
-    /// is drawn; the row of a J of rank 0 or 1 is evaluated entry by entry.
-    pub fn fetch(jacobian: &Jacobian, key: &SliceKey) -> SliceData {
+    /// is drawn (its tile summaries, if it has any, come from `tiles`); the row of a J of
+    /// rank 0 or 1 is evaluated entry by entry.
+    pub fn fetch(jacobian: &Jacobian, key: &SliceKey, tiles: &Arc<TileStore>) -> SliceData {
         let (rows, cols) = key.axes.dims(&jacobian.shape());
         if key.axes.rows.is_some() {
             return SliceData::Matrix {
                 rows,
                 cols,
                 max_abs: OnceLock::new(),
+                tensor: jacobian.slice_tensor(matrix_axes(key), &key.at),
+                tiles: Arc::clone(tiles),
             };
         }
         let mut index = key.at.clone();
@@ -176,16 +254,36 @@ impl SliceData {
 
     /// The on-screen blocks of this slice, each summarised over every entry it holds. The
     /// colours are relative to the whole slice's largest |value|, found the first time a
-    /// zoomed-in grid needs it (at zoom 0 the grid itself covers the slice).
+    /// zoomed-in grid needs it (at zoom 0 the grid itself covers the slice). A large view
+    /// of a slice that is one tensor times a constant comes from tile summaries once they
+    /// are built (asking for them starts their build).
     pub fn grid(&self, jacobian: &Jacobian, key: &SliceKey, viewport: Viewport) -> HeatGrid {
-        let max_abs = match self {
+        let (max_abs, tensor, tiles) = match self {
             SliceData::Row {
                 values,
                 structural,
                 max_abs,
             } => return HeatGrid::aggregate(values, structural, viewport, *max_abs),
-            SliceData::Matrix { max_abs, .. } => max_abs,
+            SliceData::Matrix {
+                max_abs,
+                tensor,
+                tiles,
+                ..
+            } => (max_abs, tensor, tiles),
         };
+        let (span_rows, span_cols) = viewport.span();
+        let shown = span_rows.min(viewport.rows) * span_cols.min(viewport.cols);
+        let block = viewport.block;
+        if let Some(tensor) = tensor
+            && shown >= TILED_ENTRIES
+            && block.0 * block.1 >= MIN_TILE_ENTRIES
+            && let Some(built) = tiles.get(tensor, block)
+            && let Some(grid) =
+                HeatGrid::of_tiled_slice(tensor, &built, viewport, max_abs.get().copied())
+        {
+            max_abs.get_or_init(|| grid.slice_max_abs);
+            return grid;
+        }
         let grid = HeatGrid::of_slice(
             jacobian,
             matrix_axes(key),
@@ -238,6 +336,8 @@ fn matrix_axes(key: &SliceKey) -> (usize, usize) {
 #[derive(Debug, Default)]
 pub struct SliceCache {
     recent: Vec<(SliceKey, Arc<SliceData>)>,
+    /// The tile summaries the slices share.
+    tiles: Arc<TileStore>,
 }
 
 impl SliceCache {
@@ -245,7 +345,7 @@ impl SliceCache {
     pub fn get(&mut self, jacobian: &Jacobian, key: &SliceKey) -> Arc<SliceData> {
         let data = match self.recent.iter().position(|(k, _)| k == key) {
             Some(n) => self.recent.remove(n).1,
-            None => Arc::new(SliceData::fetch(jacobian, key)),
+            None => Arc::new(SliceData::fetch(jacobian, key, &self.tiles)),
         };
         self.recent.insert(0, (key.clone(), Arc::clone(&data)));
         self.recent.truncate(CACHE_SIZE);
@@ -304,7 +404,7 @@ mod tests {
             let key = SliceKey::through(axes, &at);
             let (a, b) = (axes.rows.unwrap(), axes.cols.unwrap());
             let dense = jacobian.slice((a, b), &key.at);
-            let data = SliceData::fetch(&jacobian, &key);
+            let data = SliceData::fetch(&jacobian, &key, &Arc::default());
             let (rows, cols) = data.dims();
             let viewport = Viewport::fit(rows, cols, 3, 2);
             let expected = HeatGrid::aggregate(
@@ -321,6 +421,53 @@ mod tests {
         }
     }
 
+    /// A large view of the seed layer's (j,l) slice (W itself) is answered from tiles once
+    /// they are built, at every zoom and scroll, with the grid the entry-by-entry path
+    /// gives; other slices keep that path.
+    #[test]
+    fn large_views_of_one_tensor_come_from_tiles_alike() {
+        use crate::problem::{Problem, ProblemSpec};
+        let spec = ProblemSpec::default_example(&["X=3x1024".into(), "W=1024x1024".into()], 5);
+        let jacobian = Problem::build(spec).unwrap().jacobian;
+        let mut cache = SliceCache::default();
+        let key = SliceKey::through(SliceAxes::all(4)[4], &[2, 0, 2, 0]);
+        assert_eq!(key.axes.label(&jacobian.axis_names()), "j,l");
+        let data = cache.get(&jacobian, &key);
+        let SliceData::Matrix {
+            tensor: Some(tensor),
+            tiles,
+            ..
+        } = &*data
+        else {
+            panic!("the (j,l) slice at i = k is W")
+        };
+        let fit = Viewport::fit(1024, 1024, 60, 25);
+        let mut zoomed = fit;
+        zoomed.set_zoom(1, (700, 300));
+        for viewport in [fit, zoomed] {
+            let expected = HeatGrid::of_slice(&jacobian, (1, 3), &key.at, viewport, None);
+            // The first view starts the build and is summarised entry by entry.
+            assert_eq!(data.grid(&jacobian, &key, viewport), expected);
+            let start = std::time::Instant::now();
+            let built = loop {
+                if let Some(built) = tiles.get(tensor, viewport.block) {
+                    break built;
+                }
+                assert!(start.elapsed().as_secs() < 120, "the tiles are built");
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            };
+            let tiled = HeatGrid::of_tiled_slice(tensor, &built, viewport, None);
+            assert_eq!(tiled.as_ref(), Some(&expected), "the tiles answer the view");
+            assert_eq!(data.grid(&jacobian, &key, viewport), expected);
+        }
+        // Through i ≠ k the slice is empty: not one tensor.
+        let empty = SliceKey::through(SliceAxes::all(4)[4], &[2, 0, 1, 0]);
+        let data = cache.get(&jacobian, &empty);
+        assert!(matches!(&*data, SliceData::Matrix { tensor: None, .. }));
+        let grid = data.grid(&jacobian, &empty, fit);
+        assert!(grid.blocks.iter().flatten().all(|b| b.structural == 0));
+    }
+
     /// Zoomed in, the colours stay relative to the whole slice's largest |value|.
     #[test]
     fn zoomed_grids_know_the_whole_slices_largest_value() {
@@ -329,7 +476,7 @@ mod tests {
         let jacobian = Problem::build(spec).unwrap().jacobian;
         let key = SliceKey::through(SliceAxes::all(4)[5], &[0, 0, 0, 0]);
         let dense = jacobian.slice((2, 3), &key.at);
-        let data = SliceData::fetch(&jacobian, &key);
+        let data = SliceData::fetch(&jacobian, &key, &Arc::default());
         let mut viewport = Viewport::fit(6, 8, 2, 2);
         viewport.set_zoom(2, (0, 0));
         let grid = data.grid(&jacobian, &key, viewport);
@@ -351,7 +498,7 @@ mod tests {
         let x = problem.inputs.get("x").unwrap().clone();
         let jacobian = problem.jacobian;
         let key = SliceKey::through(SliceAxes::all(1)[0], &[0]);
-        let data = SliceData::fetch(&jacobian, &key);
+        let data = SliceData::fetch(&jacobian, &key, &Arc::default());
         let positive: Vec<usize> = (0..6).filter(|&n| x[[n].as_slice()] > 0.0).collect();
         assert!(!positive.is_empty() && positive.len() < 6, "{x}");
         let first = positive[0];
