@@ -14,10 +14,15 @@
 //! group, a broadcast read, an elementwise power of a matrix. The forms are checked
 //! numerically against the dense matricized J in the tests (`dense.rs`, test-only).
 
-use super::VecOrder;
+mod language;
+
+use super::matrix_expression::holds;
+use super::{Layout, VecOrder, layout_out_rank};
 use crate::calculus::render::{Notation, Symbols, render_factor, render_term};
 use crate::calculus::{Factor, Formula, IndexId, Slot, TensorDef, TensorId, Term};
-use crate::expr::{Graph, NodeId};
+use crate::expr::Graph;
+use crate::inputs::Inputs;
+use crate::jacobian::Jacobian;
 
 /// A text in each notation: Unicode, ASCII, LaTeX.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -286,6 +291,8 @@ impl MatrixForm {
         let text = self.render(notation);
         let ascii = notation == Notation::Ascii;
         let wrap = match self {
+            // kron's operands are function arguments in ASCII
+            _ if ascii && role == Role::Kron => false,
             MatrixForm::Sum(_) | MatrixForm::Scaled { .. } => true,
             MatrixForm::Kron(..) => !ascii && role != Role::Kron,
             MatrixForm::Product(_) => !ascii && role == Role::Kron,
@@ -398,11 +405,36 @@ pub struct MatrixForms {
     pub colmajor: MatrixForm,
     /// ∂vec_r(Y)/∂vec_r(X)ᵀ with row-major vec.
     pub rowmajor: MatrixForm,
-    /// X's name, for the note on K.
+    /// The column-major form as an expression of the language (`kron(W, eye(64))`), which
+    /// `check --claim … --layout numerator-colmajor` reads; `None` for a form with no
+    /// spelling in the language (K, diag(vec(…)), 𝟏, a vector in a Kronecker product).
+    pub colmajor_expression: Option<String>,
+    /// The row-major form as an expression of the language, read in
+    /// `numerator-rowmajor`; `None` where it has no spelling.
+    pub rowmajor_expression: Option<String>,
+    /// X's name (at second order B's), for the note on K.
     x_name: Texts,
 }
 
 impl MatrixForms {
+    /// The forms if each expression in the language holds as J in its layout, checked as
+    /// `jacscope check --claim` checks a matrix claim, at every draw of the inputs in
+    /// `draws`; `None` if one does not (a form that does not hold is not printed). Forms
+    /// with no spelling in the language are vouched for by the derivation alone.
+    pub fn checked(self, jacobian: &Jacobian, draws: &[&Inputs]) -> Option<MatrixForms> {
+        let pairs = [
+            (&self.colmajor_expression, Layout::NumeratorColMajor),
+            (&self.rowmajor_expression, Layout::NumeratorRowMajor),
+        ];
+        pairs
+            .iter()
+            .all(|(text, layout)| {
+                text.as_ref()
+                    .is_none_or(|text| holds(jacobian, text, Some(*layout), draws))
+            })
+            .then_some(self)
+    }
+
     /// What the symbols of the forms mean, one sentence each, only for the symbols used.
     pub fn notes(&self, notation: Notation) -> Vec<String> {
         let g = glyphs(notation);
@@ -431,30 +463,50 @@ impl MatrixForms {
     }
 }
 
-/// The Kronecker forms of `formula` (∂ of `graph`'s root by the input node `wrt`), or
-/// `None` if some term has no form this module can vouch for.
-pub fn matrix_forms(formula: &Formula, graph: &Graph, wrt: NodeId) -> Option<MatrixForms> {
-    if formula.out.len() > 2 || formula.input.len() > 2 {
+/// The most entries of the expression's values (inputs and intermediates together) at
+/// which `explain` checks the forms' expressions ([`MatrixForms::checked`]): the check
+/// evaluates the expression at two draws of the inputs, which at transformer size costs
+/// seconds. Above it the forms are printed as derived (the derivation is tested against
+/// the dense J and, for Hessians, against second differences).
+pub const MAX_CHECKED_VALUES: usize = 1 << 22;
+
+/// True if the forms of an expression with graph `graph` are checked before they are
+/// printed: its values have at most [`MAX_CHECKED_VALUES`] entries.
+pub fn checked_at_this_size(graph: &Graph) -> bool {
+    let values: usize = graph
+        .nodes
+        .iter()
+        .map(|node| node.shape.dims().iter().product::<usize>())
+        .sum();
+    values <= MAX_CHECKED_VALUES
+}
+
+/// The Kronecker forms of `jacobian`'s J in the numerator layouts (rows: Y's axes, and at
+/// second order A's; columns: X's or B's, as [`super::layout_out_rank`] splits them), with
+/// their expressions in the language; `None` if some term has no form this module can
+/// vouch for. The forms are as derived: [`MatrixForms::checked`] checks them.
+pub fn matrix_forms(jacobian: &Jacobian) -> Option<MatrixForms> {
+    let (formula, graph) = (jacobian.formula(), jacobian.graph());
+    let free = formula.free();
+    let (rows, cols) = free.split_at(layout_out_rank(formula));
+    if rows.len() > 2 || cols.len() > 2 {
         return None;
     }
-    let analyzer = Analyzer { formula, graph };
+    let analyzer = Analyzer {
+        formula,
+        graph,
+        rows,
+        cols,
+    };
     let terms = formula
         .terms
         .iter()
         .map(|t| analyzer.term(t))
         .collect::<Option<Vec<TermForm>>>()?;
-    let out_len: usize = formula
-        .out
-        .iter()
-        .map(|&i| formula.indices[i].dim)
-        .product();
-    let in_len: usize = formula
-        .input
-        .iter()
-        .map(|&i| formula.indices[i].dim)
-        .product();
+    let len = |ids: &[IndexId]| -> usize { ids.iter().map(|&i| formula.indices[i].dim).product() };
+    let (out_len, in_len) = (len(rows), len(cols));
     let build = |order: VecOrder| -> MatrixForm {
-        let forms: Vec<MatrixForm> = terms.iter().map(|t| t.form(order)).collect();
+        let forms = factored(terms.iter().map(|t| t.form(order)).collect());
         match forms.len() {
             0 => MatrixForm::Zero {
                 rows: out_len,
@@ -464,11 +516,140 @@ pub fn matrix_forms(formula: &Formula, graph: &Graph, wrt: NodeId) -> Option<Mat
             _ => MatrixForm::Sum(forms),
         }
     };
+    let (colmajor, rowmajor) = (build(VecOrder::ColMajor), build(VecOrder::RowMajor));
+    let spell = |form: &MatrixForm| {
+        form.language(formula, graph)
+            .map(|m| m.render(Notation::Ascii))
+    };
+    let x = jacobian.second().unwrap_or(jacobian.wrt());
     Some(MatrixForms {
-        colmajor: build(VecOrder::ColMajor),
-        rowmajor: build(VecOrder::RowMajor),
-        x_name: Texts::new(|n| crate::calculus::render::node_name(formula, graph, wrt, n)),
+        colmajor_expression: spell(&colmajor),
+        rowmajor_expression: spell(&rowmajor),
+        colmajor,
+        rowmajor,
+        x_name: Texts::new(|n| crate::calculus::render::node_name(formula, graph, x, n)),
     })
+}
+
+/// The terms' forms with Kronecker products that share a factor taken together:
+/// I ⊗ A + I ⊗ Aᵀ = I ⊗ (A + Aᵀ), c·(A ⊗ B) + A ⊗ C = A ⊗ (c·B + C).
+fn factored(forms: Vec<MatrixForm>) -> Vec<MatrixForm> {
+    /// A form kept as it is, or Kronecker products sharing `common` on the left (`left`)
+    /// or on the right, summed over their other factors.
+    enum Entry {
+        Plain(MatrixForm),
+        Shared {
+            common: MatrixForm,
+            left: bool,
+            varying: Vec<MatrixForm>,
+        },
+    }
+    let mut entries: Vec<Entry> = Vec::new();
+    for form in forms {
+        let Some(parts) = KronParts::of(&form) else {
+            entries.push(Entry::Plain(form));
+            continue;
+        };
+        let found = entries.iter_mut().find_map(|entry| match entry {
+            Entry::Shared {
+                common,
+                left,
+                varying,
+            } => {
+                if *left && *common == parts.a {
+                    varying.push(parts.scaled(&parts.b));
+                } else if !*left && *common == parts.b {
+                    varying.push(parts.scaled(&parts.a));
+                } else {
+                    return None;
+                }
+                Some(())
+            }
+            Entry::Plain(kept) => {
+                let kept = KronParts::of(kept)?;
+                *entry = if kept.a == parts.a {
+                    Entry::Shared {
+                        common: parts.a.clone(),
+                        left: true,
+                        varying: vec![kept.scaled(&kept.b), parts.scaled(&parts.b)],
+                    }
+                } else if kept.b == parts.b {
+                    Entry::Shared {
+                        common: parts.b.clone(),
+                        left: false,
+                        varying: vec![kept.scaled(&kept.a), parts.scaled(&parts.a)],
+                    }
+                } else {
+                    return None;
+                };
+                Some(())
+            }
+        });
+        if found.is_none() {
+            entries.push(Entry::Plain(form));
+        }
+    }
+    entries
+        .into_iter()
+        .map(|entry| match entry {
+            Entry::Plain(form) => form,
+            Entry::Shared {
+                common,
+                left: true,
+                varying,
+            } => MatrixForm::Kron(Box::new(common), Box::new(MatrixForm::Sum(varying))),
+            Entry::Shared {
+                common, varying, ..
+            } => MatrixForm::Kron(Box::new(MatrixForm::Sum(varying)), Box::new(common)),
+        })
+        .collect()
+}
+
+/// A form that is one Kronecker product, scale · (a ⊗ b).
+struct KronParts {
+    a: MatrixForm,
+    b: MatrixForm,
+    /// The constant, its text and the scalar tensors, if the product is scaled.
+    scale: Option<(f64, Texts, Vec<TensorMatrix>)>,
+}
+
+impl KronParts {
+    fn of(form: &MatrixForm) -> Option<KronParts> {
+        match form {
+            MatrixForm::Kron(a, b) => Some(KronParts {
+                a: (**a).clone(),
+                b: (**b).clone(),
+                scale: None,
+            }),
+            MatrixForm::Scaled {
+                coeff,
+                coeff_text,
+                scalars,
+                form,
+            } => match &**form {
+                MatrixForm::Kron(a, b) => Some(KronParts {
+                    a: (**a).clone(),
+                    b: (**b).clone(),
+                    scale: Some((*coeff, coeff_text.clone(), scalars.clone())),
+                }),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// One factor with the scale moved into it: scale · (a ⊗ b) = a ⊗ (scale · b).
+    fn scaled(&self, factor: &MatrixForm) -> MatrixForm {
+        match &self.scale {
+            None => factor.clone(),
+            Some((coeff, coeff_text, scalars)) => MatrixForm::Scaled {
+                coeff: *coeff,
+                coeff_text: coeff_text.clone(),
+                scalars: scalars.clone(),
+                form: Box::new(factor.clone()),
+            },
+        }
+    }
 }
 
 /// One term's structure, independent of the vec order: coeff · scalars · diag(left) ·
@@ -556,10 +737,18 @@ fn diag(factors: Vec<TensorMatrix>, order: VecOrder, n: usize) -> MatrixForm {
     }
 }
 
-/// A·B·…, simplified: identities dropped, 𝟏ₘ·𝟏ₙᵀ = 𝟏ₘ𝟏ₙᵀ, diag(v)·𝟏 = v, 𝟏ᵀ·diag(v) = vᵀ.
+/// A·B·…, simplified: identities dropped, 𝟏ₘ·𝟏ₙᵀ = 𝟏ₘ𝟏ₙᵀ, diag(v)·𝟏 = v, 𝟏ᵀ·diag(v) = vᵀ
+/// (so diag(v)·𝟏𝟏ᵀ·diag(u) = v·uᵀ).
 fn product(parts: Vec<MatrixForm>) -> MatrixForm {
     let rows = parts[0].dims().0;
     let mut kept: Vec<MatrixForm> = Vec::new();
+    // 𝟏ₘ𝟏ₙᵀ as the column 𝟏ₘ times the row 𝟏ₙᵀ, so that each side can meet a diagonal
+    let parts = parts.into_iter().flat_map(|part| match part {
+        MatrixForm::Ones { rows, cols } if rows > 1 && cols > 1 => {
+            vec![ones(rows, 1), ones(1, cols)]
+        }
+        part => vec![part],
+    });
     for part in parts {
         if matches!(part, MatrixForm::Identity(_)) {
             continue;
@@ -606,6 +795,10 @@ fn product(parts: Vec<MatrixForm>) -> MatrixForm {
 struct Analyzer<'a> {
     formula: &'a Formula,
     graph: &'a Graph,
+    /// The free indices on the matrix's rows (Y's, and at second order A's too).
+    rows: &'a [IndexId],
+    /// The free indices on its columns (X's, or at second order B's).
+    cols: &'a [IndexId],
 }
 
 /// How Y (or X) is seen as a matrix: the index on its rows and on its columns (`None` for
@@ -659,17 +852,17 @@ impl Analyzer<'_> {
             let ids: Vec<IndexId> = slots.iter().map(|s| slot_id(*s)).collect();
             if ids.is_empty() {
                 scalars.push(self.tensor_matrix(*tensor, &ids, false)?);
-            } else if let Some(transposed) = read_at(&ids, &f.out, &same) {
+            } else if let Some(transposed) = read_at(&ids, self.rows, &same) {
                 left.push(self.tensor_matrix(*tensor, &ids, transposed)?);
-            } else if let Some(transposed) = read_at(&ids, &f.input, &same) {
+            } else if let Some(transposed) = read_at(&ids, self.cols, &same) {
                 right.push(self.tensor_matrix(*tensor, &ids, transposed)?);
             } else {
                 rest.push(factor);
             }
         }
         let kron = self.kron_part(&rest)?;
-        let out_len: usize = f.out.iter().map(|&i| f.indices[i].dim).product();
-        let in_len: usize = f.input.iter().map(|&i| f.indices[i].dim).product();
+        let out_len: usize = self.rows.iter().map(|&i| f.indices[i].dim).product();
+        let in_len: usize = self.cols.iter().map(|&i| f.indices[i].dim).product();
         Some(TermForm {
             coeff: term.coeff,
             coeff_text: Texts::new(|n| {
@@ -728,14 +921,13 @@ impl Analyzer<'_> {
     /// column-major vec, trying each way of seeing Y and X as matrices (X's axes swapped
     /// last: that needs a commutation matrix).
     fn kron_part(&self, factors: &[&Factor]) -> Option<KronPart> {
-        let f = self.formula;
-        let y_options: Vec<MatrixAxes> = match f.out[..] {
+        let y_options: Vec<MatrixAxes> = match *self.rows {
             [] => vec![(None, None)],
             [i] => vec![(Some(i), None), (None, Some(i))],
             [i, j] => vec![(Some(i), Some(j))],
             _ => return None,
         };
-        let x_options: Vec<(MatrixAxes, bool)> = match f.input[..] {
+        let x_options: Vec<(MatrixAxes, bool)> = match *self.cols {
             [] => vec![((None, None), false)],
             [k] => vec![((Some(k), None), false), ((None, Some(k)), false)],
             [k, l] => vec![((Some(k), Some(l)), false), ((Some(l), Some(k)), true)],
@@ -899,357 +1091,4 @@ fn find(class: &[IndexId], mut id: IndexId) -> IndexId {
 mod dense;
 
 #[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
-
-    use ndarray::{Array1, Array2};
-
-    use super::dense::dense_kron;
-    use super::*;
-    use crate::jacobian::Jacobian;
-    use crate::layout::{JacobianDims, Layout};
-
-    /// An expression, the shapes of its variables, and the variable to differentiate by.
-    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
-
-    /// The Jacobian of `source` by `wrt`, inputs standard normal with seed 0.
-    fn jacobian(source: &str, shapes: &[(&str, &str)], wrt: &str) -> Jacobian {
-        crate::jacobian::test_support::problem(source, shapes, wrt, BTreeMap::new()).0
-    }
-
-    /// The numerator-layout matrix of J in `layout`, entry by entry.
-    fn matricized(jac: &Jacobian, layout: Layout) -> Array2<f64> {
-        let dims = JacobianDims::of(jac);
-        let shape = layout.shape(&dims);
-        let mut m = Array2::zeros((shape[0], shape[1]));
-        let total: usize = jac.shape().iter().product();
-        for flat in 0..total {
-            let index = VecOrder::RowMajor.unflatten(&jac.shape(), flat);
-            let p = layout.position(&dims, &index);
-            m[[p[0], p[1]]] = jac.entry(&index);
-        }
-        m
-    }
-
-    /// The forms of J, each checked against the dense matricized J; panics on a wrong form.
-    fn verified(source: &str, shapes: &[(&str, &str)], wrt: &str) -> Option<(String, String)> {
-        let jac = jacobian(source, shapes, wrt);
-        let forms = matrix_forms(jac.formula(), jac.graph(), jac.wrt())?;
-        for (form, layout) in [
-            (&forms.colmajor, Layout::NumeratorColMajor),
-            (&forms.rowmajor, Layout::NumeratorRowMajor),
-        ] {
-            let want = matricized(&jac, layout);
-            let got = form.to_dense(jac.bound());
-            assert_eq!(
-                form.dims(),
-                want.dim(),
-                "{source}: {}",
-                form.render(Notation::Unicode)
-            );
-            let err = (&got - &want).iter().fold(0.0f64, |m, x| m.max(x.abs()));
-            let scale = want.iter().fold(1.0f64, |m, x| m.max(x.abs()));
-            assert!(
-                err <= 1e-12 * scale,
-                "{source} wrt {wrt}: {} is off by {err}",
-                form.render(Notation::Unicode)
-            );
-        }
-        Some((
-            forms.colmajor.render(Notation::Unicode),
-            forms.rowmajor.render(Notation::Unicode),
-        ))
-    }
-
-    fn pair(col: &str, row: &str) -> Option<(String, String)> {
-        Some((col.to_string(), row.to_string()))
-    }
-
-    #[test]
-    fn the_issue_examples_have_their_textbook_forms() {
-        let linear = [("X", "3x4"), ("W", "5x4")];
-        assert_eq!(verified("X @ W.T", &linear, "X"), pair("W ⊗ I₃", "I₃ ⊗ W"));
-        assert_eq!(
-            verified("X @ W.T", &linear, "W"),
-            pair("(I₅ ⊗ X)·K", "(X ⊗ I₅)·K′")
-        );
-        let sandwich = [("A", "2x3"), ("X", "3x4"), ("B", "4x5")];
-        assert_eq!(
-            verified("A @ X @ B", &sandwich, "X"),
-            pair("Bᵀ ⊗ A", "A ⊗ Bᵀ")
-        );
-        assert_eq!(verified("X.T", &[("X", "2x3")], "X"), pair("K", "K′"));
-        assert_eq!(
-            verified("relu(X)", &[("X", "2x3")], "X"),
-            pair("diag(vec(relu′(X)))", "diag(vec_r(relu′(X)))")
-        );
-    }
-
-    #[test]
-    fn sums_and_products_of_forms() {
-        let shapes = [("X", "3x4"), ("W", "4x2")];
-        assert_eq!(
-            verified("relu(X @ W)", &shapes, "X"),
-            pair(
-                "diag(vec(relu′(Z1)))·(Wᵀ ⊗ I₃)",
-                "diag(vec_r(relu′(Z1)))·(I₃ ⊗ Wᵀ)"
-            )
-        );
-        assert_eq!(
-            verified("sigmoid(X) @ W", &shapes, "X"),
-            pair(
-                "(Wᵀ ⊗ I₃)·diag(vec(sigmoid′(X)))",
-                "(I₃ ⊗ Wᵀ)·diag(vec_r(sigmoid′(X)))"
-            )
-        );
-        assert_eq!(
-            verified("X @ X", &[("X", "3x3")], "X"),
-            pair("Xᵀ ⊗ I₃ + I₃ ⊗ X", "I₃ ⊗ Xᵀ + X ⊗ I₃")
-        );
-        assert_eq!(
-            verified("X @ X.T", &[("X", "2x3")], "X"),
-            pair("X ⊗ I₂ + (I₂ ⊗ X)·K", "I₂ ⊗ X + (X ⊗ I₂)·K′")
-        );
-        assert_eq!(
-            verified(
-                "3 * (X @ W) - X @ V.T",
-                &[("X", "3x3"), ("W", "3x3"), ("V", "3x3")],
-                "X"
-            ),
-            pair("3·(Wᵀ ⊗ I₃) − V ⊗ I₃", "3·(I₃ ⊗ Wᵀ) − I₃ ⊗ V")
-        );
-        assert_eq!(
-            verified("mean(X) - X", &[("X", "2x3")], "X"),
-            pair("(1/6)·𝟏₆𝟏₆ᵀ − I₆", "(1/6)·𝟏₆𝟏₆ᵀ − I₆")
-        );
-        assert_eq!(
-            verified("2 * X * Y2", &[("X", "2x3"), ("Y2", "2x3")], "X"),
-            pair("2·diag(vec(Y2))", "2·diag(vec_r(Y2))")
-        );
-        assert_eq!(
-            verified("X / c", &[("X", "2x3"), ("c", "scalar")], "X"),
-            pair("c⁻¹·I₆", "c⁻¹·I₆")
-        );
-        assert_eq!(verified("X - X", &[("X", "2x2")], "X"), pair("0", "0"));
-    }
-
-    #[test]
-    fn vectors_and_scalars() {
-        let shapes = [("W", "2x3"), ("x", "3")];
-        assert_eq!(verified("W @ x", &shapes, "x"), pair("W", "W"));
-        assert_eq!(verified("W @ x", &shapes, "W"), pair("xᵀ ⊗ I₂", "I₂ ⊗ xᵀ"));
-        assert_eq!(
-            verified("x @ W.T", &shapes, "W"),
-            pair("xᵀ ⊗ I₂", "I₂ ⊗ xᵀ")
-        );
-        assert_eq!(
-            verified("tanh(W @ x)", &shapes, "x"),
-            pair("diag(tanh′(Z1))·W", "diag(tanh′(Z1))·W")
-        );
-        assert_eq!(verified("sum(W)", &shapes, "W"), pair("𝟏₆ᵀ", "𝟏₆ᵀ"));
-        assert_eq!(
-            verified("sum(W * W)", &shapes, "W"),
-            pair("2·vec(W)ᵀ", "2·vec_r(W)ᵀ")
-        );
-        assert_eq!(
-            verified("W * c", &[("W", "2x3"), ("c", "scalar")], "c"),
-            pair("vec(W)", "vec_r(W)")
-        );
-        assert_eq!(verified("c * 2", &[("c", "scalar")], "c"), pair("2", "2"));
-        assert_eq!(
-            verified("X + b", &[("X", "2x3"), ("b", "3")], "b"),
-            pair("I₃ ⊗ 𝟏₂", "𝟏₂ ⊗ I₃")
-        );
-        assert_eq!(
-            verified("X * b", &[("X", "2x3"), ("b", "3")], "X"),
-            pair("diag(b) ⊗ I₂", "I₂ ⊗ diag(b)")
-        );
-        assert_eq!(
-            verified("u * v", &[("u", "3"), ("v", "3")], "u"),
-            pair("diag(v)", "diag(v)")
-        );
-        assert_eq!(
-            verified("det(X)", &[("X", "3x3")], "X"),
-            pair("Y·vec(inv(X)ᵀ)ᵀ", "Y·vec_r(inv(X)ᵀ)ᵀ")
-        );
-    }
-
-    #[test]
-    fn no_form_is_claimed_where_there_is_none() {
-        let cases: &[Case] = &[
-            // summations
-            ("softmax(X @ W, axis=1)", &[("X", "2x3"), ("W", "3x2")], "X"),
-            ("X @ X.T @ X", &[("X", "2x2")], "X"),
-            // an elementwise power of a matrix would read as a matrix power
-            ("X ** 3", &[("X", "2x3")], "X"),
-        ];
-        for (source, shapes, wrt) in cases {
-            let jac = jacobian(source, shapes, wrt);
-            let forms = matrix_forms(jac.formula(), jac.graph(), jac.wrt());
-            assert!(
-                forms.is_none(),
-                "{source}: {:?}",
-                forms.map(|f| f.colmajor.render(Notation::Unicode))
-            );
-        }
-    }
-
-    #[test]
-    fn every_form_produced_is_right() {
-        // A spread of expressions: every form produced must match J numerically.
-        let cases: &[Case] = &[
-            (
-                "relu(X @ W1) @ W2",
-                &[("X", "2x3"), ("W1", "3x4"), ("W2", "4x2")],
-                "W2",
-            ),
-            (
-                "relu(X @ W1) @ W2",
-                &[("X", "2x3"), ("W1", "3x4"), ("W2", "4x2")],
-                "X",
-            ),
-            ("(X @ W).T", &[("X", "2x3"), ("W", "3x4")], "X"),
-            ("(X @ W).T", &[("X", "2x3"), ("W", "3x4")], "W"),
-            (
-                "A @ X.T @ B",
-                &[("A", "2x3"), ("X", "4x3"), ("B", "4x5")],
-                "X",
-            ),
-            ("X.T @ A", &[("X", "3x2"), ("A", "3x4")], "X"),
-            ("exp(X) * sin(X)", &[("X", "2x3")], "X"),
-            ("X * X.T", &[("X", "3x3")], "X"),
-            ("X @ b", &[("X", "2x3"), ("b", "3")], "X"),
-            ("b @ X", &[("X", "3x2"), ("b", "3")], "X"),
-            ("b @ X", &[("X", "3x2"), ("b", "3")], "b"),
-            ("u @ v", &[("u", "3"), ("v", "3")], "u"),
-            ("sum(X, axis=0)", &[("X", "2x3")], "X"),
-            ("mean(X, axis=1)", &[("X", "2x3")], "X"),
-            ("X + X.T", &[("X", "3x3")], "X"),
-            ("inv(X)", &[("X", "3x3")], "X"),
-            ("X @ W + b", &[("X", "2x3"), ("W", "3x4"), ("b", "4")], "b"),
-            (
-                "c * X @ W",
-                &[("X", "2x3"), ("W", "3x4"), ("c", "scalar")],
-                "c",
-            ),
-            ("log(abs(X)) / 2", &[("X", "2x3")], "X"),
-            ("X @ W.T", &[("X", "1x4"), ("W", "1x4")], "W"),
-            ("softmax(X, axis=1)", &[("X", "2x3")], "X"),
-            ("softmax(X, axis=0)", &[("X", "2x3")], "X"),
-            ("trace(X @ W) * X", &[("X", "2x3"), ("W", "3x2")], "X"),
-            ("logsumexp(X, axis=1)", &[("X", "2x3")], "X"),
-            ("var(X, axis=0)", &[("X", "2x3")], "X"),
-            ("X * X.T", &[("X", "3x3")], "X"),
-        ];
-        let mut with_form = 0;
-        for (source, shapes, wrt) in cases {
-            with_form += usize::from(verified(source, shapes, wrt).is_some());
-        }
-        assert!(
-            with_form >= 15,
-            "only {with_form} of {} have forms",
-            cases.len()
-        );
-    }
-
-    #[test]
-    fn every_form_of_many_combinations_is_right() {
-        // Pairs of building blocks under +, * and @, and wrapped in functions: whatever
-        // form is produced must match J numerically (square shapes let everything compose;
-        // the rectangular cases above catch mixed-up dimensions).
-        let blocks = [
-            "X", "X.T", "W", "W.T", "relu(X)", "X @ W", "W @ X", "2 * X", "X * W", "sin(X)",
-            "X @ X", "V",
-        ];
-        let shapes = [("X", "3x3"), ("W", "3x3"), ("V", "3x3")];
-        let mut expressions: Vec<String> = Vec::new();
-        for a in blocks {
-            for wrap in [
-                "relu({})",
-                "({}).T",
-                "tanh({}) * W",
-                "sum({}, axis=0)",
-                "{} / 2",
-            ] {
-                expressions.push(wrap.replace("{}", a));
-            }
-            for b in blocks {
-                for op in ["+", "-", "*", "@"] {
-                    expressions.push(format!("({a}) {op} ({b})"));
-                }
-            }
-        }
-        let (mut checked, mut with_form) = (0, 0);
-        for source in &expressions {
-            for wrt in ["X", "W"] {
-                if source.contains(wrt) {
-                    checked += 1;
-                    with_form += usize::from(verified(source, &shapes, wrt).is_some());
-                }
-            }
-        }
-        // About 93% have one; the rest have summations (e.g. relu(X @ W) @ V).
-        assert!(
-            with_form * 10 > checked * 8,
-            "{with_form} forms of {checked}"
-        );
-    }
-
-    #[test]
-    fn ascii_and_latex_and_notes() {
-        let jac = jacobian("X @ W.T", &[("X", "3x4"), ("W", "5x4")], "W");
-        let forms = matrix_forms(jac.formula(), jac.graph(), jac.wrt()).unwrap();
-        assert_eq!(forms.colmajor.render(Notation::Ascii), "kron(I_5, X) @ K");
-        assert_eq!(forms.rowmajor.render(Notation::Ascii), "kron(X, I_5) @ K'");
-        assert_eq!(
-            forms.colmajor.render(Notation::Latex),
-            "(I_{5} \\otimes X) \\cdot K"
-        );
-        assert_eq!(
-            forms.notes(Notation::Unicode),
-            [
-                "K and K′ are the commutation matrices with K·vec(W) = vec(Wᵀ) and K′·vec_r(W) = vec_r(Wᵀ)"
-            ]
-        );
-        assert_eq!(
-            forms.notes(Notation::Ascii),
-            [
-                "K and K' are the commutation matrices with K*vec(W) = vec(W^T) and K'*vec_r(W) = vec_r(W^T)"
-            ]
-        );
-        let jac = jacobian("X @ W.T", &[("X", "3x4"), ("W", "5x4")], "X");
-        let forms = matrix_forms(jac.formula(), jac.graph(), jac.wrt()).unwrap();
-        assert!(forms.notes(Notation::Unicode).is_empty());
-    }
-
-    #[test]
-    fn commutation_and_kronecker_follow_their_definitions() {
-        // K·vec(A) = vec(Aᵀ) for a 2×3 A, in both orders, straight from the definition.
-        let a = Array2::from_shape_fn((2, 3), |(r, c)| (10 * r + c) as f64);
-        let at = a.t().to_owned();
-        for order in [VecOrder::ColMajor, VecOrder::RowMajor] {
-            let vec_of = |m: &Array2<f64>| -> Array1<f64> {
-                let (r, c) = m.dim();
-                (0..r * c)
-                    .map(|p| {
-                        let ix = order.unflatten(&[r, c], p);
-                        m[[ix[0], ix[1]]]
-                    })
-                    .collect()
-            };
-            let k = MatrixForm::Commutation {
-                rows: 2,
-                cols: 3,
-                order,
-            };
-            let jac = jacobian("X", &[("X", "1x1")], "X");
-            assert_eq!(k.to_dense(jac.bound()).dot(&vec_of(&a)), vec_of(&at));
-        }
-        // (A ⊗ B)[(r1·rB + r2), (c1·cB + c2)] = A[r1,c1]·B[r2,c2]
-        let a = Array2::from_shape_fn((2, 2), |(r, c)| (1 + r * 2 + c) as f64);
-        let b = Array2::from_shape_fn((1, 3), |(_, c)| (c + 5) as f64);
-        let k = dense_kron(&a, &b);
-        assert_eq!(k.dim(), (2, 6));
-        assert_eq!(k[[1, 4]], a[[1, 1]] * b[[0, 1]]);
-    }
-}
+mod tests;
