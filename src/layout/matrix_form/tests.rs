@@ -455,6 +455,7 @@ fn hessian_forms_agree_with_second_differences() {
         ("sum((X @ w) ** 2)", &[("X", "3x2"), ("w", "2")], "X,X"),
         ("W @ x", &[("W", "2x3"), ("x", "3")], "x,W"),
         ("sum(exp(X))", &[("X", "2x2")], "X,X"),
+        ("trace(X @ X @ X)", &[("X", "2x2")], "X,X"),
     ];
     for (source, shapes, wrt) in cases {
         assert!(agrees_with_second_differences(source, shapes, wrt, BTreeMap::new()) > 0);
