@@ -35,6 +35,15 @@ const WITH_EXPRESSIONS: &[Case] = &[
     ("trace(X.T @ X)", &["X=3x2"], "X,X"),
     ("sum((X @ w) ** 2)", &["X=3x2", "w=2"], "X,X"),
     ("W @ x", &["W=2x3", "x=3"], "x,W"),
+    // least squares: I ⊗ AᵀA, and by the other factor W·Wᵀ ⊗ I
+    (
+        "0.5 * sum((A @ X - B) ** 2)",
+        &["A=4x3", "X=3x2", "B=4x2"],
+        "X,X",
+    ),
+    ("sum((X @ W - T) ** 2)", &["X=4x3", "W=3x2", "T=4x2"], "X,X"),
+    ("sum((X @ W) * (X @ W))", &["X=2x3", "W=3x3"], "W,W"),
+    ("trace(X @ W @ X.T)", &["X=2x3", "W=3x3"], "X,X"),
 ];
 
 /// Problems whose Kronecker forms need a commutation matrix, vec or f″: no expression.
@@ -150,22 +159,10 @@ fn explain_prints_the_hessian_of_a_quadratic_form_as_i_kron_a_plus_a_transposed(
     ] {
         assert!(text.contains(line), "{line:?} not in:\n{text}");
     }
-    // a Hessian with no Kronecker form says so (this one has a summation: 2·I ⊗ XᵀX)
-    let text = succeeds(&[
-        "explain",
-        "sum((X @ W - T) ** 2)",
-        "-s",
-        "X=4x3",
-        "-s",
-        "W=3x2",
-        "-s",
-        "T=4x2",
-        "--wrt",
-        "W,W",
-    ])
-    .stdout;
+    // a Hessian with no Kronecker form says so (Σ_m X[g,m] sums one matrix's row)
+    let text = succeeds(&["explain", "sum(X @ X.T @ X)", "-s", "X=2x2", "--wrt", "X,X"]).stdout;
     assert!(
-        text.contains("\nMatrix form ∂vec(∂Y/∂W)/∂vec(W)ᵀ: no Kronecker form\n"),
+        text.contains("\nMatrix form ∂vec(∂Y/∂X)/∂vec(X)ᵀ: no Kronecker form\n"),
         "{text}"
     );
 }

@@ -1,18 +1,27 @@
 //! Kronecker forms of J: the numerator-layout matrix ∂vec(Y)/∂vec(X)ᵀ written with ⊗,
-//! identities, commutation matrices and diagonal matrices, for both vec orders.
+//! identities, commutation matrices and diagonal matrices, for both vec orders. At second
+//! order J = ∂(∂Y/∂A)/∂B is the Jacobian of ∂Y/∂A by B, as the layouts see it: its rows
+//! are Y's and A's axes, its columns B's, so the Hessian of a scalar is the |X|×|X| matrix
+//! ∂²f/∂vec(X)∂vec(X)ᵀ (∂²tr(XᵀAX)/∂X² = I ⊗ (A + Aᵀ)). Below, "Y" stands for the rows and
+//! "X" for the columns.
 //!
 //! The form is read off the simplified formula, term by term. In a term, a tensor read at
 //! Y's indices (through the deltas, e.g. `relu′(Z1)[i,j]`) is a diagonal matrix on the left,
-//! diag(vec(relu′(Z1))); one read at X's indices is a diagonal matrix on the right. The
-//! remaining factors must split into two groups: those over Y's and X's slow axes and those
-//! over their fast axes (column-major vec: j with l, i with k), or, with X's axes swapped
-//! and a commutation matrix K on the right, j with k and i with l. Each group must be one
-//! matrix: an identity (a delta), a tensor or its transpose, a column times a row, or a
-//! diagonal of vectors. Then the term is diag · (A ⊗ B) · K · diag (K only when X's axes
-//! are swapped), and the row-major form swaps the Kronecker factors (B ⊗ A). Anything else
-//! has no form here: a term with a summation (softmax(X @ W)), a Hadamard product inside a
-//! group, a broadcast read, an elementwise power of a matrix. The forms are checked
-//! numerically against the dense matricized J in the tests (`dense.rs`, test-only).
+//! diag(vec(relu′(Z1))); one read at X's indices is a diagonal matrix on the right. Two
+//! matrices that share a summation index and nothing else are their product
+//! (Σ_m A[m,k]·A[m,g] is AᵀA). The remaining factors must split into two groups: those
+//! over Y's and X's slow axes and those over their fast axes (column-major vec: j with l,
+//! i with k), or, with X's axes swapped and a commutation matrix K on the right, j with k
+//! and i with l. Each group must be one matrix: an identity (a delta), a tensor or its
+//! transpose, a product of two, a column times a row, or a diagonal of vectors. Then the
+//! term is diag · (A ⊗ B) · K · diag (K only when X's axes are swapped), and the row-major
+//! form swaps the Kronecker factors (B ⊗ A); terms sharing a Kronecker factor are summed
+//! inside the other one. Anything else has no form here: any other summation
+//! (softmax(X @ W)), a Hadamard product inside a group, a broadcast read, an elementwise
+//! power of a matrix. The forms are checked numerically against the dense matricized J
+//! and, for second derivatives, against second differences of forward evaluation in the
+//! tests (`dense.rs`, test-only); their expressions in the language ([`language`]) are
+//! checked as claims by [`MatrixForms::checked`] before `explain` prints them.
 
 mod language;
 
@@ -814,21 +823,25 @@ impl Analyzer<'_> {
     fn term(&self, term: &Term) -> Option<TermForm> {
         let f = self.formula;
         let free = f.free();
-        if !term.sums.is_empty() {
+        let slots = |factor: &Factor| match factor {
+            Factor::Delta(a, b) => vec![*a, *b],
+            Factor::Tensor { slots, .. } => slots.clone(),
+        };
+        if term.factors.iter().flat_map(slots).any(|slot| {
+            !matches!(slot, Slot::Index(id) if free.contains(&id) || term.sums.contains(&id))
+        }) {
             return None;
         }
-        // Every slot a free index; deltas join two different indices of one length.
+        let (contracted, used) = self.contractions(term, &free)?;
+        let factors: Vec<&Factor> = (term.factors.iter().zip(&used))
+            .filter(|(_, used)| !**used)
+            .map(|(factor, _)| factor)
+            .collect();
+        // Every other slot a free index; deltas join two different indices of one length.
         let mut class: Vec<IndexId> = (0..f.indices.len()).collect();
-        for factor in &term.factors {
-            let slots = match factor {
-                Factor::Delta(a, b) => vec![*a, *b],
-                Factor::Tensor { slots, .. } => slots.clone(),
-            };
-            for slot in slots {
-                match slot {
-                    Slot::Index(id) if free.contains(&id) => {}
-                    _ => return None,
-                }
+        for &factor in &factors {
+            if factor_ids(factor).iter().any(|id| !free.contains(id)) {
+                return None;
             }
             if let Factor::Delta(Slot::Index(a), Slot::Index(b)) = *factor {
                 if a == b || f.indices[a].dim != f.indices[b].dim {
@@ -843,10 +856,10 @@ impl Analyzer<'_> {
         let mut scalars = Vec::new();
         let mut left = Vec::new();
         let mut right = Vec::new();
-        let mut rest: Vec<&Factor> = Vec::new();
-        for factor in &term.factors {
+        let mut rest: Vec<Piece> = contracted;
+        for &factor in &factors {
             let Factor::Tensor { tensor, slots } = factor else {
-                rest.push(factor);
+                rest.push(Piece::Factor(factor));
                 continue;
             };
             let ids: Vec<IndexId> = slots.iter().map(|s| slot_id(*s)).collect();
@@ -857,7 +870,7 @@ impl Analyzer<'_> {
             } else if let Some(transposed) = read_at(&ids, self.cols, &same) {
                 right.push(self.tensor_matrix(*tensor, &ids, transposed)?);
             } else {
-                rest.push(factor);
+                rest.push(Piece::Factor(factor));
             }
         }
         let kron = self.kron_part(&rest)?;
@@ -879,6 +892,64 @@ impl Analyzer<'_> {
             kron,
             lens: (out_len, in_len),
         })
+    }
+
+    /// The pairs of factors a term contracts, Σ_m A[m,a]·B[m,b] (each summation index read
+    /// by exactly two matrices, each at it and at one free index), and which factors they
+    /// use; `None` if a summation index is read otherwise.
+    fn contractions(&self, term: &Term, free: &[IndexId]) -> Option<(Vec<Piece<'_>>, Vec<bool>)> {
+        let mut used = vec![false; term.factors.len()];
+        let mut pieces = Vec::new();
+        for &m in &term.sums {
+            let readers: Vec<usize> = (0..term.factors.len())
+                .filter(|&at| factor_ids(&term.factors[at]).contains(&m))
+                .collect();
+            let &[first, second] = &readers[..] else {
+                return None;
+            };
+            let matrix = |at: usize| -> Option<(TensorId, [IndexId; 2])> {
+                let Factor::Tensor { tensor, .. } = term.factors[at] else {
+                    return None;
+                };
+                let ids = factor_ids(&term.factors[at]);
+                let &[x, y] = &ids[..] else {
+                    return None;
+                };
+                let other = if x == m { y } else { x };
+                (!used[at] && other != m && free.contains(&other)).then_some((tensor, [x, y]))
+            };
+            let (a, b) = (matrix(first)?, matrix(second)?);
+            used[first] = true;
+            used[second] = true;
+            pieces.push(Piece::Contracted { a, b, m });
+        }
+        Some((pieces, used))
+    }
+
+    /// Σ_m A[…]·B[…] as the matrix over rows `axes.0` and columns `axes.1`: Aᵀ·B, A·Bᵀ, …
+    /// with each factor turned so that m is the inner index.
+    fn contracted_matrix(
+        &self,
+        a: (TensorId, [IndexId; 2]),
+        b: (TensorId, [IndexId; 2]),
+        m: IndexId,
+        axes: MatrixAxes,
+    ) -> Option<MatrixForm> {
+        let outer = |(_, ids): (TensorId, [IndexId; 2])| if ids[0] == m { ids[1] } else { ids[0] };
+        let (a, b) = if Some(outer(a)) == axes.0 && Some(outer(b)) == axes.1 {
+            (a, b)
+        } else if Some(outer(b)) == axes.0 && Some(outer(a)) == axes.1 {
+            (b, a)
+        } else {
+            return None;
+        };
+        // A with m on its columns, B with m on its rows
+        let left = self.tensor_matrix(a.0, &a.1, a.1[0] == m)?;
+        let right = self.tensor_matrix(b.0, &b.1, b.1[0] != m)?;
+        Some(MatrixForm::Product(vec![
+            MatrixForm::Tensor(left),
+            MatrixForm::Tensor(right),
+        ]))
     }
 
     /// Tensor `tensor` read at `ids` as a matrix (a vector as a column), transposed if
@@ -920,7 +991,7 @@ impl Analyzer<'_> {
     /// Splits `factors` into the Kronecker factors over the slow and the fast axes of
     /// column-major vec, trying each way of seeing Y and X as matrices (X's axes swapped
     /// last: that needs a commutation matrix).
-    fn kron_part(&self, factors: &[&Factor]) -> Option<KronPart> {
+    fn kron_part(&self, factors: &[Piece]) -> Option<KronPart> {
         let y_options: Vec<MatrixAxes> = match *self.rows {
             [] => vec![(None, None)],
             [i] => vec![(Some(i), None), (None, Some(i))],
@@ -955,7 +1026,7 @@ impl Analyzer<'_> {
     /// group a matrix (rows the first index, columns the second).
     fn split(
         &self,
-        factors: &[&Factor],
+        factors: &[Piece],
         slow: MatrixAxes,
         fast: MatrixAxes,
     ) -> Option<(MatrixForm, MatrixForm)> {
@@ -963,7 +1034,7 @@ impl Analyzer<'_> {
         let mut slow_group = Vec::new();
         let mut fast_group = Vec::new();
         for &factor in factors {
-            let ids = factor_ids(factor);
+            let ids = factor.ids();
             if ids.iter().all(|&id| covers(slow, id)) {
                 slow_group.push(factor);
             } else if ids.iter().all(|&id| covers(fast, id)) {
@@ -978,10 +1049,20 @@ impl Analyzer<'_> {
         ))
     }
 
-    /// The matrix M[r,c] = product of `factors` over rows `axes.0` and columns `axes.1`:
-    /// an identity (δ), a diagonal of vectors (δ·v), a tensor or its transpose, or a column
-    /// times a row (either may be all ones).
-    fn group_matrix(&self, factors: &[&Factor], axes: MatrixAxes) -> Option<MatrixForm> {
+    /// The matrix M[r,c] = product of `pieces` over rows `axes.0` and columns `axes.1`:
+    /// an identity (δ), a diagonal of vectors (δ·v), a tensor or its transpose, a column
+    /// times a row (either may be all ones), or a contraction alone (Aᵀ·B).
+    fn group_matrix(&self, pieces: &[Piece], axes: MatrixAxes) -> Option<MatrixForm> {
+        let mut factors: Vec<&Factor> = Vec::new();
+        for piece in pieces {
+            match *piece {
+                Piece::Factor(factor) => factors.push(factor),
+                Piece::Contracted { a, b, m } if pieces.len() == 1 => {
+                    return self.contracted_matrix(a, b, m, axes);
+                }
+                Piece::Contracted { .. } => return None,
+            }
+        }
         let (rows, cols) = (self.dim(axes.0), self.dim(axes.1));
         let has_delta = factors.iter().any(|f| matches!(f, Factor::Delta(..)));
         let tensors: Vec<(TensorId, Vec<IndexId>)> = factors
@@ -1041,6 +1122,32 @@ impl Analyzer<'_> {
             _ => ones(1, cols),
         };
         Some(product(vec![column, row]))
+    }
+}
+
+/// A factor of a term, or two factors contracted over a summation index.
+#[derive(Debug, Clone, Copy)]
+enum Piece<'f> {
+    /// A factor read at free indices.
+    Factor(&'f Factor),
+    /// Σ_m A[…]·B[…]: each tensor with the indices it reads, one of them m.
+    Contracted {
+        a: (TensorId, [IndexId; 2]),
+        b: (TensorId, [IndexId; 2]),
+        m: IndexId,
+    },
+}
+
+impl Piece<'_> {
+    /// The free indices the piece reads.
+    fn ids(&self) -> Vec<IndexId> {
+        match *self {
+            Piece::Factor(factor) => factor_ids(factor),
+            Piece::Contracted { a, b, m } => [a.1, b.1]
+                .iter()
+                .map(|ids| if ids[0] == m { ids[1] } else { ids[0] })
+                .collect(),
+        }
     }
 }
 

@@ -131,6 +131,14 @@ fn sums_and_products_of_forms() {
         pair("c⁻¹·I₆", "c⁻¹·I₆")
     );
     assert_eq!(verified("X - X", &[("X", "2x2")], "X"), pair("0", "0"));
+    // a summation over two matrices is their product
+    assert_eq!(
+        verified("X @ X.T @ X", &[("X", "2x3")], "X"),
+        pair(
+            "(Xᵀ·X) ⊗ I₂ + (Xᵀ ⊗ X)·K + I₃ ⊗ Z1",
+            "I₂ ⊗ (Xᵀ·X) + (X ⊗ Xᵀ)·K′ + Z1 ⊗ I₃"
+        )
+    );
 }
 
 #[test]
@@ -179,7 +187,11 @@ fn no_form_is_claimed_where_there_is_none() {
     let cases: &[Case] = &[
         // summations
         ("softmax(X @ W, axis=1)", &[("X", "2x3"), ("W", "3x2")], "X"),
-        ("X @ X.T @ X", &[("X", "2x2")], "X"),
+        (
+            "relu(X @ W) @ V",
+            &[("X", "2x3"), ("W", "3x2"), ("V", "2x2")],
+            "X",
+        ),
         // an elementwise power of a matrix would read as a matrix power
         ("X ** 3", &[("X", "2x3")], "X"),
     ];
@@ -387,6 +399,15 @@ fn hessians_have_their_textbook_forms() {
             "diag(sigmoid′′(Z1)) ⊗ (w·wᵀ)"
         )
     );
+    // least squares: ∂²‖AX − B‖²/2 = I ⊗ AᵀA
+    assert_eq!(
+        verified(
+            "0.5 * sum((A @ X - B) ** 2)",
+            &[("A", "4x3"), ("X", "3x2"), ("B", "4x2")],
+            "X,X"
+        ),
+        pair("I₂ ⊗ (Aᵀ·A)", "(Aᵀ·A) ⊗ I₂")
+    );
     // ∂²tr(XW)/∂vec(X)∂vec(W)ᵀ is the commutation matrix
     assert_eq!(
         verified("trace(X @ W)", &[("X", "2x3"), ("W", "3x2")], "X,W"),
@@ -456,6 +477,16 @@ fn hessian_forms_agree_with_second_differences() {
         ("W @ x", &[("W", "2x3"), ("x", "3")], "x,W"),
         ("sum(exp(X))", &[("X", "2x2")], "X,X"),
         ("trace(X @ X @ X)", &[("X", "2x2")], "X,X"),
+        (
+            "sum((X @ W - T) ** 2)",
+            &[("X", "3x2"), ("W", "2x2"), ("T", "3x2")],
+            "W,W",
+        ),
+        (
+            "sum((X @ W - T) ** 2)",
+            &[("X", "3x2"), ("W", "2x2"), ("T", "3x2")],
+            "X,W",
+        ),
     ];
     for (source, shapes, wrt) in cases {
         assert!(agrees_with_second_differences(source, shapes, wrt, BTreeMap::new()) > 0);
@@ -484,8 +515,9 @@ fn commutation(m: usize, n: usize) -> Array2<f64> {
 fn hessian_forms_equal_the_closed_forms_of_magnus_and_neudecker() {
     // Magnus & Neudecker (Matrix Differential Calculus, ch. 10), Hessians in column-major
     // vec: tr(XᵀAX) gives I ⊗ (A + Aᵀ); log|X| gives −K(X⁻ᵀ ⊗ X⁻¹); tr(AXBX), whose second
-    // differential is 2·tr(A dX B dX), gives K(Aᵀ ⊗ B) + K(Bᵀ ⊗ A). X has a positive
-    // determinant and its inverse is taken by the adjugate, apart from the engine.
+    // differential is 2·tr(A dX B dX), gives K(Aᵀ ⊗ B) + K(Bᵀ ⊗ A); least squares ½‖AX − B‖²
+    // gives I ⊗ AᵀA. X has a positive determinant and its inverse is taken by the
+    // adjugate, apart from the engine.
     let x = ndarray::arr2(&[[2.0, 0.5], [-0.3, 1.5]]);
     let a = ndarray::arr2(&[[0.7, -1.2], [0.4, 0.9]]);
     let b = ndarray::arr2(&[[1.1, 0.2], [-0.6, 0.3]]);
@@ -521,6 +553,11 @@ fn hessian_forms_equal_the_closed_forms_of_magnus_and_neudecker() {
         &form_of("trace(A @ X @ B @ X)"),
         &(k.dot(&dense_kron(&a.t().to_owned(), &b)) + k.dot(&dense_kron(&b.t().to_owned(), &a))),
         "K(Aᵀ ⊗ B) + K(Bᵀ ⊗ A)",
+    );
+    close(
+        &form_of("0.5 * sum((A @ X - B) ** 2)"),
+        &dense_kron(&eye, &a.t().dot(&a)),
+        "I ⊗ AᵀA",
     );
 }
 
