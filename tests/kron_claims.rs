@@ -166,3 +166,21 @@ fn explain_prints_the_hessian_of_a_quadratic_form_as_i_kron_a_plus_a_transposed(
         "{text}"
     );
 }
+
+#[test]
+fn forms_too_large_to_check_say_so() {
+    // X @ W.T with W 2048×2048: the values have 10,485,760 entries, more than explain
+    // evaluates twice to check a form.
+    let args = ["X @ W.T", "-s", "X=512x2048", "-s", "W=2048x2048"];
+    let form = matrix_form(&args);
+    assert_eq!(form["checked"], false, "{form}");
+    assert_eq!(form["colmajor_expression"], "kron(W, eye(512))");
+    let text = succeeds(&[&["explain"], &args[..]].concat()).stdout;
+    assert!(
+        text.contains(
+            "\n  as an expression (column-major: --layout numerator-colmajor): kron(W, eye(512)) \
+             (not checked: the expression's values have more than 4,194,304 entries)\n"
+        ),
+        "{text}"
+    );
+}

@@ -231,9 +231,12 @@ fn form_expression_lines(forms: &MatrixForms, checked: bool) -> Vec<String> {
         ),
     ];
     let unchecked = if checked {
-        ""
+        String::new()
     } else {
-        " (not checked: too large to evaluate twice here)"
+        format!(
+            " (not checked: the expression's values have more than {} entries)",
+            numfmt::grouped(matrix_form::MAX_CHECKED_VALUES as u128)
+        )
     };
     let lines: Vec<String> = orders
         .iter()

@@ -23,14 +23,13 @@
 //! tests (`dense.rs`, test-only); their expressions in the language ([`language`]) are
 //! checked as claims by [`MatrixForms::checked`] before `explain` prints them.
 
+mod checked;
 mod language;
 
-use super::matrix_expression::holds;
-use super::{Layout, VecOrder, layout_out_rank};
+use super::{VecOrder, layout_out_rank};
 use crate::calculus::render::{Notation, Symbols, render_factor, render_term};
 use crate::calculus::{Factor, Formula, IndexId, Slot, TensorDef, TensorId, Term};
 use crate::expr::Graph;
-use crate::inputs::Inputs;
 use crate::jacobian::Jacobian;
 
 /// A text in each notation: Unicode, ASCII, LaTeX.
@@ -426,24 +425,6 @@ pub struct MatrixForms {
 }
 
 impl MatrixForms {
-    /// The forms if each expression in the language holds as J in its layout, checked as
-    /// `jacscope check --claim` checks a matrix claim, at every draw of the inputs in
-    /// `draws`; `None` if one does not (a form that does not hold is not printed). Forms
-    /// with no spelling in the language are vouched for by the derivation alone.
-    pub fn checked(self, jacobian: &Jacobian, draws: &[&Inputs]) -> Option<MatrixForms> {
-        let pairs = [
-            (&self.colmajor_expression, Layout::NumeratorColMajor),
-            (&self.rowmajor_expression, Layout::NumeratorRowMajor),
-        ];
-        pairs
-            .iter()
-            .all(|(text, layout)| {
-                text.as_ref()
-                    .is_none_or(|text| holds(jacobian, text, Some(*layout), draws))
-            })
-            .then_some(self)
-    }
-
     /// What the symbols of the forms mean, one sentence each, only for the symbols used.
     pub fn notes(&self, notation: Notation) -> Vec<String> {
         let g = glyphs(notation);
