@@ -320,7 +320,14 @@ fn explain_gives_the_matrix_form_in_both_vec_orders() {
     let doc = json_of(&["explain"]);
     assert_eq!(
         doc["matrix_form"],
-        json!({"colmajor": "W ⊗ I₆₄", "rowmajor": "I₆₄ ⊗ W", "notes": []})
+        json!({
+            "colmajor": "W ⊗ I₆₄",
+            "rowmajor": "I₆₄ ⊗ W",
+            "notes": [],
+            "colmajor_expression": "kron(W, eye(64))",
+            "rowmajor_expression": "kron(eye(64), W)",
+            "checked": true
+        })
     );
     let text = text_of(&["explain"]);
     assert!(text.contains(

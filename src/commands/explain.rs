@@ -10,8 +10,9 @@ use crate::calculus::formula::entry_count;
 use crate::calculus::render::{Notation, Symbols, definitions, node_name, render};
 use crate::emit::{Framework, python};
 use crate::error::Error;
+use crate::inputs::Inputs;
 use crate::layout::matrix_expression::{self, MatrixExpression};
-use crate::layout::matrix_form::{MatrixForms, matrix_forms};
+use crate::layout::matrix_form::{self, MatrixForms, matrix_forms};
 use crate::numfmt;
 use crate::problem::Problem;
 
@@ -25,15 +26,25 @@ pub fn run(
     let jacobian = &problem.jacobian;
     let graph = jacobian.graph();
     let formula = jacobian.formula();
-    let wrt = jacobian.wrt();
     let overview = problem.overview(notation);
     let steps = problem.derivation_steps();
-    // Kronecker forms of second derivatives are not derived (yet).
-    let forms = match jacobian.second() {
-        None => matrix_forms(formula, graph, wrt),
-        Some(_) => None,
+    let forms = matrix_forms(jacobian);
+    let forms_checked = matrix_form::checked_at_this_size(graph);
+    let shape = jacobian.shape();
+    let expression_wanted =
+        shape.len() <= 2 && entry_count(shape) <= matrix_expression::MAX_CHECKED_ENTRIES;
+    let second = if expression_wanted || (forms.is_some() && forms_checked) {
+        problem.second_draw()?
+    } else {
+        None
     };
-    let expression = textbook_form(problem)?;
+    let draws: Vec<&Inputs> = std::iter::once(&problem.inputs).chain(&second).collect();
+    let forms = if forms_checked {
+        forms.and_then(|f| f.checked(jacobian, &draws))
+    } else {
+        forms
+    };
+    let expression = textbook_form(problem, expression_wanted, &draws);
 
     if json {
         let steps: Vec<_> = steps
@@ -58,7 +69,7 @@ pub fn run(
                 .map(|(name, text)| json!({"name": name, "expression": text}))
                 .collect::<Vec<_>>(),
             "steps": steps,
-            "matrix_form": matrix_form_json(forms.as_ref(), expression.as_ref()),
+            "matrix_form": matrix_form_json(forms.as_ref(), forms_checked, expression.as_ref()),
         });
         return emit_json(out, &value);
     }
@@ -128,6 +139,11 @@ pub fn run(
     for note in forms.iter().flat_map(|f| f.notes(notation)) {
         emit(out, &format!("  where {note}"))?;
     }
+    if let Some(f) = &forms {
+        for line in form_expression_lines(f, forms_checked) {
+            emit(out, &line)?;
+        }
+    }
     if let Some(found) = &expression {
         for line in expression_lines(problem, found.as_ref(), notation) {
             emit(out, &line)?;
@@ -176,14 +192,18 @@ fn layout_words(problem: &Problem) -> String {
 fn matrix_form_line(problem: &Problem, forms: Option<&MatrixForms>, notation: Notation) -> String {
     let jacobian = &problem.jacobian;
     let (formula, graph) = (jacobian.formula(), jacobian.graph());
-    let y = node_name(formula, graph, graph.root, notation);
-    let x = node_name(formula, graph, jacobian.wrt(), notation);
+    let name = |node| node_name(formula, graph, node, notation);
     let symbols = Symbols::of(notation);
     let (d, t) = (symbols.partial, symbols.transpose);
+    // At second order the rows are ∂Y/∂A's entries and the columns B's.
+    let (y, x) = match jacobian.second() {
+        None => (name(graph.root), name(jacobian.wrt())),
+        Some(b) => (
+            format!("{d}{}/{d}{}", name(graph.root), name(jacobian.wrt())),
+            name(b),
+        ),
+    };
     let head = format!("Matrix form {d}vec({y})/{d}vec({x}){t}");
-    if jacobian.second().is_some() {
-        return "Matrix form: not derived for second derivatives".to_string();
-    }
     match forms {
         Some(f) => format!(
             "{head}: {} (column-major vec), {} (row-major vec_r)",
@@ -194,28 +214,77 @@ fn matrix_form_line(problem: &Problem, forms: Option<&MatrixForms>, notation: No
     }
 }
 
+/// `  as an expression (column-major: --layout numerator-colmajor): kron(W, eye(64))`, and
+/// the row-major one: the Kronecker forms in the language, to paste as a matrix claim; or
+/// that they have none.
+fn form_expression_lines(forms: &MatrixForms, checked: bool) -> Vec<String> {
+    let orders = [
+        (
+            "column-major",
+            "numerator-colmajor",
+            &forms.colmajor_expression,
+        ),
+        (
+            "row-major",
+            "numerator-rowmajor",
+            &forms.rowmajor_expression,
+        ),
+    ];
+    let unchecked = if checked {
+        String::new()
+    } else {
+        format!(
+            " (not checked: the expression's values have more than {} entries)",
+            numfmt::grouped(matrix_form::MAX_CHECKED_VALUES as u128)
+        )
+    };
+    let lines: Vec<String> = orders
+        .iter()
+        .filter_map(|(order, layout, text)| {
+            let text = text.as_ref()?;
+            Some(format!(
+                "  as an expression ({order}: --layout {layout}): {text}{unchecked}"
+            ))
+        })
+        .collect();
+    if lines.is_empty() {
+        vec![
+            "  as an expression: none (the language has no commutation matrix, vec, vector of \
+             ones or f′′, and kron takes matrices only)"
+                .to_string(),
+        ]
+    } else {
+        lines
+    }
+}
+
 /// For a J of rank ≤ 2, its matrix expression if one is found and holds (checked as
-/// `check --claim` checks one, at the problem's inputs and a second draw), else `Some(None)`;
-/// `None` for a J of higher rank.
-fn textbook_form(problem: &Problem) -> Result<Option<Option<MatrixExpression>>, Error> {
-    let shape = problem.jacobian.shape();
-    if shape.len() > 2 {
-        return Ok(None);
+/// `check --claim` checks one, at each of `draws`), else `Some(None)` (also when it is not
+/// `wanted`: J has too many entries to check it); `None` for a J of higher rank.
+fn textbook_form(
+    problem: &Problem,
+    wanted: bool,
+    draws: &[&Inputs],
+) -> Option<Option<MatrixExpression>> {
+    if problem.jacobian.shape().len() > 2 {
+        return None;
     }
-    if entry_count(shape) > matrix_expression::MAX_CHECKED_ENTRIES {
-        return Ok(Some(None));
-    }
-    let second = problem.second_draw()?;
-    let draws: Vec<_> = std::iter::once(&problem.inputs).chain(&second).collect();
-    Ok(Some(matrix_expression::verified(&problem.jacobian, &draws)))
+    Some(
+        wanted
+            .then(|| matrix_expression::verified(&problem.jacobian, draws))
+            .flatten(),
+    )
 }
 
 /// The `matrix_form` object of the JSON document: the Kronecker forms (`colmajor`,
-/// `rowmajor`, `notes`) where there are some, and for a J of rank ≤ 2 its matrix
-/// expression (`expression` in the language, `unicode`, `latex`; null where none was
+/// `rowmajor`, `notes`, the forms in the language `colmajor_expression` and
+/// `rowmajor_expression`, null where there is none, and whether these were `checked` as
+/// claims before they were printed) where there are some, and for a J of rank ≤ 2 its
+/// matrix expression (`expression` in the language, `unicode`, `latex`; null where none was
 /// found); null when neither applies.
 fn matrix_form_json(
     forms: Option<&MatrixForms>,
+    forms_checked: bool,
     expression: Option<&Option<MatrixExpression>>,
 ) -> serde_json::Value {
     let mut object = serde_json::Map::new();
@@ -229,6 +298,9 @@ fn matrix_form_json(
             json!(f.rowmajor.render(Notation::Unicode)),
         );
         object.insert("notes".into(), json!(f.notes(Notation::Unicode)));
+        object.insert("colmajor_expression".into(), json!(f.colmajor_expression));
+        object.insert("rowmajor_expression".into(), json!(f.rowmajor_expression));
+        object.insert("checked".into(), json!(forms_checked));
     }
     if let Some(found) = expression {
         let text = |n| found.as_ref().map(|m| m.get(n).to_string());

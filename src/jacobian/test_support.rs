@@ -198,8 +198,8 @@ pub(super) fn mixed() -> (Vec<(&'static str, &'static [usize])>, Formula) {
 /// An expression, the shapes of its variables, and the variable to differentiate by.
 pub(super) type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
 
-/// The Jacobian of `source` with respect to `wrt`, inputs drawn with seed 0 unless
-/// given in `loaded`.
+/// The Jacobian of `source` with respect to `wrt` (`A,B` for the second derivative ∂/∂B of
+/// ∂Y/∂A), inputs drawn with seed 0 unless given in `loaded`.
 pub(crate) fn problem(
     source: &str,
     shapes: &[(&str, &str)],
@@ -211,9 +211,20 @@ pub(crate) fn problem(
         .map(|(n, s)| (n.to_string(), expr::parse_shape(s).unwrap()))
         .collect();
     let graph = expr::compile(source, &shapes).unwrap();
-    let wrt = graph.input(wrt).unwrap();
     let inputs = Inputs::new(&graph, loaded, 0).unwrap();
     let values = eval::evaluate(&graph, &inputs).unwrap();
-    let formula = calculus::jacobian_formula(&graph, wrt);
-    (Jacobian::new(graph, wrt, formula, &values).unwrap(), inputs)
+    let (a, second) = match wrt.split_once(',') {
+        Some((a, b)) => (graph.input(a).unwrap(), Some(graph.input(b).unwrap())),
+        None => (graph.input(wrt).unwrap(), None),
+    };
+    let formula = match second {
+        None => calculus::jacobian_formula(&graph, a),
+        Some(b) => calculus::second_formula_within(&graph, (a, b), calculus::MAX_TERMS).unwrap(),
+    };
+    let jacobian = Jacobian::new(graph, a, formula, &values).unwrap();
+    let jacobian = match second {
+        Some(b) => jacobian.with_second(b),
+        None => jacobian,
+    };
+    (jacobian, inputs)
 }

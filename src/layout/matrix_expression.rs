@@ -15,7 +15,9 @@
 mod contract;
 mod mat;
 
+pub(super) use contract::tensor_mat;
 pub use mat::Mat;
+pub(super) use mat::{hadamard, product, sum};
 
 use super::matrix_form::Texts;
 use crate::calculus::render::Notation;
@@ -24,6 +26,7 @@ use crate::claim::compare::{Draw, compare};
 use crate::claim::parse::parse_claim;
 use crate::inputs::Inputs;
 use crate::jacobian::Jacobian;
+use crate::layout::Layout;
 
 /// A J of rank ≤ 2 written as a matrix expression, in each notation; the ASCII text is an
 /// expression of the language.
@@ -58,13 +61,18 @@ pub const MAX_CHECKED_ENTRIES: u128 = 1 << 22;
 pub fn verified(jacobian: &Jacobian, draws: &[&Inputs]) -> Option<MatrixExpression> {
     let mat = candidate(jacobian)?;
     let texts = Texts::new(|notation| mat.render(notation));
-    holds(jacobian, texts.get(Notation::Ascii), draws).then_some(MatrixExpression { texts })
+    holds(jacobian, texts.get(Notation::Ascii), None, draws).then_some(MatrixExpression { texts })
 }
 
-/// True if the expression `ascii` of the language, read as a claim, equals J at every
-/// entry compared in every draw.
-fn holds(jacobian: &Jacobian, ascii: &str, draws: &[&Inputs]) -> bool {
-    let Ok(Claim::Index(claim)) = parse_claim(ascii, jacobian, None) else {
+/// True if the expression `ascii` of the language, read as a claim (J in `layout` if one
+/// is given, as `check --layout` reads it), equals J at every entry compared in every draw.
+pub(super) fn holds(
+    jacobian: &Jacobian,
+    ascii: &str,
+    layout: Option<Layout>,
+    draws: &[&Inputs],
+) -> bool {
+    let Ok(Claim::Index(claim)) = parse_claim(ascii, jacobian, layout) else {
         return false;
     };
     let Ok(draws) = draws

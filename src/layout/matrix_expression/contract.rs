@@ -127,57 +127,11 @@ impl Reader<'_> {
                     })
                     .collect::<Option<Vec<_>>>()?;
                 Some(Piece {
-                    mat: self.tensor(&self.formula.tensors[tensor])?,
+                    mat: tensor_mat(self.graph, &self.formula.tensors[tensor])?,
                     idx,
                 })
             }
         }
-    }
-
-    /// A tensor of the formula as a matrix expression of the language; `None` for f″ of a
-    /// node, which the language cannot write.
-    fn tensor(&self, def: &TensorDef) -> Option<Mat> {
-        let node = |n| Mat::of_node(self.graph, n);
-        Some(match *def {
-            TensorDef::ElemSecondDeriv { .. } => return None,
-            TensorDef::Node(n) => node(n),
-            TensorDef::ElemDeriv { func, arg } => Mat::derivative(func, node(arg)),
-            TensorDef::Power { arg, exponent } => Mat::power(node(arg), exponent),
-            TensorDef::Inverse { arg } => Mat::inverse(node(arg)),
-            TensorDef::Centered { arg, axis } => {
-                let a = node(arg);
-                let shape = match axis {
-                    Some(axis) => {
-                        let mut s = a.shape().to_vec();
-                        s[axis] = 1;
-                        s
-                    }
-                    None => Vec::new(),
-                };
-                let options = match axis {
-                    Some(axis) => format!("axis={axis}, keepdims=true"),
-                    None => String::new(),
-                };
-                let mean = Mat::call(ReduceKind::Mean.name(), vec![a.clone()], options, shape);
-                sum(vec![a, Mat::scaled(-1.0, mean)])
-            }
-            TensorDef::Softmax { arg, axis } => {
-                let a = node(arg);
-                let shape = a.shape().to_vec();
-                match axis {
-                    Some(axis) => Mat::call("softmax", vec![a], format!("axis={axis}"), shape),
-                    None => {
-                        let lse = Mat::call("logsumexp", vec![a.clone()], String::new(), vec![]);
-                        Mat::call(
-                            "exp",
-                            vec![sum(vec![a, Mat::scaled(-1.0, lse)])],
-                            String::new(),
-                            shape,
-                        )
-                    }
-                }
-            }
-        })
     }
 
     /// One combination of pieces (see the module documentation): `Some(true)` if one was
@@ -336,4 +290,50 @@ fn contract(first: Piece, second: Piece, m: IndexId) -> Piece {
         mat: product(vec![left.mat, right.mat]),
         idx,
     }
+}
+
+/// A tensor of the formula as a matrix expression of the language; `None` for f″ of a
+/// node, which the language cannot write.
+pub(in crate::layout) fn tensor_mat(graph: &Graph, def: &TensorDef) -> Option<Mat> {
+    let node = |n| Mat::of_node(graph, n);
+    Some(match *def {
+        TensorDef::ElemSecondDeriv { .. } => return None,
+        TensorDef::Node(n) => node(n),
+        TensorDef::ElemDeriv { func, arg } => Mat::derivative(func, node(arg)),
+        TensorDef::Power { arg, exponent } => Mat::power(node(arg), exponent),
+        TensorDef::Inverse { arg } => Mat::inverse(node(arg)),
+        TensorDef::Centered { arg, axis } => {
+            let a = node(arg);
+            let shape = match axis {
+                Some(axis) => {
+                    let mut s = a.shape().to_vec();
+                    s[axis] = 1;
+                    s
+                }
+                None => Vec::new(),
+            };
+            let options = match axis {
+                Some(axis) => format!("axis={axis}, keepdims=true"),
+                None => String::new(),
+            };
+            let mean = Mat::call(ReduceKind::Mean.name(), vec![a.clone()], options, shape);
+            sum(vec![a, Mat::scaled(-1.0, mean)])
+        }
+        TensorDef::Softmax { arg, axis } => {
+            let a = node(arg);
+            let shape = a.shape().to_vec();
+            match axis {
+                Some(axis) => Mat::call("softmax", vec![a], format!("axis={axis}"), shape),
+                None => {
+                    let lse = Mat::call("logsumexp", vec![a.clone()], String::new(), vec![]);
+                    Mat::call(
+                        "exp",
+                        vec![sum(vec![a, Mat::scaled(-1.0, lse)])],
+                        String::new(),
+                        shape,
+                    )
+                }
+            }
+        }
+    })
 }
