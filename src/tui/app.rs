@@ -6,7 +6,7 @@
 //! computed here, once per change; results of background work arrive through
 //! [`App::poll_jobs`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use ratatui::layout::Rect;
@@ -122,9 +122,6 @@ impl Inspection {
 pub struct App {
     pub(super) theme: Theme,
     pub(super) mouse: bool,
-    /// Where `p` saves the view: the current directory unless [`App::save_pictures_in`]
-    /// says otherwise.
-    picture_dir: PathBuf,
     pub(super) problem: Arc<Problem>,
     pub(super) overview: Overview,
     /// Every pair of axes a slice can show.
@@ -253,7 +250,6 @@ impl App {
         let mut app = App {
             theme,
             mouse,
-            picture_dir: PathBuf::from("."),
             overview,
             pairs,
             generation: 0,
@@ -471,7 +467,7 @@ impl App {
             Action::ToggleMatrix => self.toggle_matrix(),
             Action::ToggleVecOrder => self.toggle_vec_order(),
             Action::CycleWrt => self.cycle_wrt(),
-            Action::SavePicture => self.save_picture_in(&self.picture_dir.clone()),
+            Action::SavePicture => self.save_picture_in(Path::new(".")),
             Action::Open(mode) => self.open(mode),
             Action::Close => self.mode = self.main,
             Action::Submit => self.submit(),
@@ -519,14 +515,8 @@ impl App {
         }
     }
 
-    /// Makes `p` save the view in `dir` instead of the current directory (for tools and
-    /// tests that must not write where they run).
-    pub fn save_pictures_in(&mut self, dir: &Path) {
-        self.picture_dir = dir.to_path_buf();
-    }
-
     /// Saves the view on screen (slice or matrix, as zoomed, in its mode) as an SVG file
-    /// in `dir` (for the `p` key, the picture directory), and says where.
+    /// in `dir` (the current directory for the `p` key), and says where.
     pub(super) fn save_picture_in(&mut self, dir: &Path) {
         let title = &self.problem.spec.expression;
         let names = self.problem.jacobian.axis_names();
