@@ -14,10 +14,20 @@ use crate::expr::{Graph, Op, Shape};
 
 /// The first index (in row-major order) of a NaN or infinite entry, if there is one.
 pub fn first_non_finite(array: &ArrayD<f64>) -> Option<Vec<usize>> {
-    array
-        .indexed_iter()
-        .find(|(_, x)| !x.is_finite())
-        .map(|(index, _)| index.slice().to_vec())
+    let Some(values) = array.as_slice() else {
+        return array
+            .indexed_iter()
+            .find(|(_, x)| !x.is_finite())
+            .map(|(index, _)| index.slice().to_vec());
+    };
+    // Standard layout (every array read or drawn): a flat scan, the index unflattened.
+    let mut rest = values.iter().position(|x| !x.is_finite())?;
+    let mut index = vec![0; array.ndim()];
+    for (axis, &dim) in array.shape().iter().enumerate().rev() {
+        index[axis] = rest % dim;
+        rest /= dim;
+    }
+    Some(index)
 }
 
 /// The array in standard (row-major, contiguous) layout, copying only if needed.
@@ -154,6 +164,18 @@ mod tests {
 
     use super::*;
     use crate::eval::testing::GraphBuilder;
+
+    #[test]
+    fn the_first_non_finite_entry_is_found_in_reading_order_in_any_layout() {
+        let mut a = ArrayD::<f64>::zeros(ndarray::IxDyn(&[2, 3, 4]));
+        a[[1, 2, 0]] = f64::NAN;
+        a[[1, 0, 3]] = f64::INFINITY;
+        assert_eq!(first_non_finite(&a), Some(vec![1, 0, 3]));
+        // Transposed (not standard layout): still the first in the view's reading order.
+        let t = a.clone().reversed_axes();
+        assert_eq!(first_non_finite(&t), Some(vec![0, 2, 1]));
+        assert_eq!(first_non_finite(&ArrayD::zeros(ndarray::IxDyn(&[3]))), None);
+    }
 
     fn two_input_graph() -> Graph {
         let mut builder = GraphBuilder::new("X + W");
