@@ -15,10 +15,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use super::factorized::Einsum;
 use super::test_support::*;
 use super::*;
-use crate::calculus::{self, Factor, Slot, TensorDef, Term};
-use crate::eval;
-use crate::expr::{self, Shape};
-use crate::inputs::Inputs;
+use crate::calculus::{Factor, Slot, TensorDef, Term};
 
 /// Values of the inputs: exact zeros (often), ordinary numbers, and magnitudes whose
 /// products leave the range of f64.
@@ -62,38 +59,6 @@ fn random_problem() -> impl Strategy<Value = (String, usize, usize, usize, Vec<u
     )
 }
 
-/// The Jacobian of `source` with respect to variable `wrt` (0: A, 1: B, 2: C) with inputs
-/// drawn from `picks`, or `None` if the expression is ill-typed or cannot be evaluated.
-fn build(source: &str, wrt: usize, d: usize, e: usize, picks: &[usize]) -> Option<Jacobian> {
-    let shapes: BTreeMap<String, Shape> = [
-        ("A", vec![d, d]),
-        ("B", vec![d, d]),
-        ("C", vec![d, e]),
-        ("v", vec![d]),
-        ("s", vec![]),
-    ]
-    .into_iter()
-    .map(|(n, dims)| (n.to_string(), Shape(dims)))
-    .collect();
-    let graph = expr::compile(source, &shapes).ok()?;
-    let wrt = graph.input(["A", "B", "C"][wrt])?;
-    let mut next = picks.iter().cycle();
-    let loaded: BTreeMap<String, ArrayD<f64>> = shapes
-        .iter()
-        .filter(|(name, _)| graph.input(name).is_some())
-        .map(|(name, shape)| {
-            let n: usize = shape.0.iter().product();
-            let data = (0..n).map(|_| VALUES[*next.next().unwrap()]).collect();
-            let array = ArrayD::from_shape_vec(IxDyn(&shape.0), data).unwrap();
-            (name.clone(), array)
-        })
-        .collect();
-    let inputs = Inputs::new(&graph, loaded, 0).ok()?;
-    let values = eval::evaluate(&graph, &inputs).ok()?;
-    let formula = calculus::jacobian_formula(&graph, wrt);
-    Jacobian::new(graph, wrt, formula, &values).ok()
-}
-
 /// The count, checked against the entry-by-entry count; returns its method.
 fn checked_count(jac: &Jacobian, what: &str) -> Result<CountMethod, TestCaseError> {
     let progress = Progress::new();
@@ -116,7 +81,7 @@ fn factorized_counts_equal_entry_by_entry_counts_on_random_problems() {
     let methods = std::sync::Mutex::new(BTreeMap::<&str, usize>::new());
     runner
         .run(&random_problem(), |(source, wrt, d, e, picks)| {
-            let Some(jac) = build(&source, wrt, d, e, &picks) else {
+            let Some(jac) = problem_from_picks(&source, wrt, (d, e), &VALUES, &picks) else {
                 return Ok(());
             };
             let method = checked_count(&jac, &format!("{source} (d={d}, e={e}, wrt {wrt})"))?;

@@ -228,3 +228,43 @@ pub(crate) fn problem(
     };
     (jacobian, inputs)
 }
+
+/// The Jacobian of `source` with respect to variable `wrt` (0: A, 1: B, 2: C) of the
+/// variables A, B (d×d), C (d×e), v (d) and s (scalar), their entries drawn from `values`
+/// in the order `picks` cycles through, or `None` if the expression is ill-typed or cannot
+/// be evaluated: the random problems of the property tests of the counts and the tiles.
+pub(super) fn problem_from_picks(
+    source: &str,
+    wrt: usize,
+    (d, e): (usize, usize),
+    values: &[f64],
+    picks: &[usize],
+) -> Option<Jacobian> {
+    let shapes: BTreeMap<String, Shape> = [
+        ("A", vec![d, d]),
+        ("B", vec![d, d]),
+        ("C", vec![d, e]),
+        ("v", vec![d]),
+        ("s", vec![]),
+    ]
+    .into_iter()
+    .map(|(n, dims)| (n.to_string(), Shape(dims)))
+    .collect();
+    let graph = expr::compile(source, &shapes).ok()?;
+    let wrt = graph.input(["A", "B", "C"][wrt])?;
+    let mut next = picks.iter().cycle();
+    let loaded: BTreeMap<String, ArrayD<f64>> = shapes
+        .iter()
+        .filter(|(name, _)| graph.input(name).is_some())
+        .map(|(name, shape)| {
+            let n: usize = shape.0.iter().product();
+            let data = (0..n).map(|_| values[*next.next().unwrap()]).collect();
+            let array = ArrayD::from_shape_vec(IxDyn(&shape.0), data).unwrap();
+            (name.clone(), array)
+        })
+        .collect();
+    let inputs = Inputs::new(&graph, loaded, 0).ok()?;
+    let values = eval::evaluate(&graph, &inputs).ok()?;
+    let formula = calculus::jacobian_formula(&graph, wrt);
+    Jacobian::new(graph, wrt, formula, &values).ok()
+}

@@ -16,10 +16,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use super::test_support::*;
 use super::*;
-use crate::calculus::{self, Factor, Slot, TensorDef};
-use crate::eval;
-use crate::expr::{self, Shape};
-use crate::inputs::Inputs;
+use crate::calculus::{Factor, Slot, TensorDef};
 
 /// Entries of the tensors: exact zeros (often), ties of both signs, magnitudes whose
 /// products leave the range of f64.
@@ -206,39 +203,6 @@ fn expression() -> impl Strategy<Value = String> {
     .prop_map(String::from)
 }
 
-/// The Jacobian of `source` with respect to variable `wrt` (0: A, 1: B, 2: C) with inputs
-/// drawn from `picks`, or `None` if it does not type-check.
-fn build(source: &str, wrt: usize, d: usize, e: usize, picks: &[usize]) -> Option<Jacobian> {
-    let shapes: BTreeMap<String, Shape> = [
-        ("A", vec![d, d]),
-        ("B", vec![d, d]),
-        ("C", vec![d, e]),
-        ("s", vec![]),
-    ]
-    .into_iter()
-    .map(|(n, dims)| (n.to_string(), Shape(dims)))
-    .collect();
-    let graph = expr::compile(source, &shapes).ok()?;
-    let wrt = graph.input(["A", "B", "C"][wrt])?;
-    let mut next = picks.iter().cycle();
-    let loaded: BTreeMap<String, ArrayD<f64>> = shapes
-        .iter()
-        .filter(|(name, _)| graph.input(name).is_some())
-        .map(|(name, shape)| {
-            let n: usize = shape.0.iter().product();
-            let data = (0..n).map(|_| VALUES[*next.next().unwrap()]).collect();
-            (
-                name.clone(),
-                ArrayD::from_shape_vec(IxDyn(&shape.0), data).unwrap(),
-            )
-        })
-        .collect();
-    let inputs = Inputs::new(&graph, loaded, 0).ok()?;
-    let values = eval::evaluate(&graph, &inputs).ok()?;
-    let formula = calculus::jacobian_formula(&graph, wrt);
-    Jacobian::new(graph, wrt, formula, &values).ok()
-}
-
 fn runner(cases: u32) -> TestRunner {
     let config = Config {
         cases,
@@ -267,7 +231,7 @@ fn tiles_summarise_like_every_entry_on_random_problems() {
         .run(
             &(problems, views),
             |((source, wrt, d, e, picks), (block, first, count))| {
-                let Some(jac) = build(&source, wrt, d, e, &picks) else {
+                let Some(jac) = problem_from_picks(&source, wrt, (d, e), &VALUES, &picks) else {
                     return Ok(());
                 };
                 let what = format!("{source} (d={d}, e={e}, wrt {wrt})");
