@@ -65,6 +65,27 @@ pub fn bytes(count: Option<u64>) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// `n` in subscript digits: `₆₄`.
+pub fn subscript(n: usize) -> String {
+    const DIGITS: [char; 10] = ['₀', '₁', '₂', '₃', '₄', '₅', '₆', '₇', '₈', '₉'];
+    n.to_string()
+        .chars()
+        .map(|d| DIGITS[d.to_digit(10).expect("a digit") as usize])
+        .collect()
+}
+
+/// `n` in superscript digits, with a superscript minus: `⁻²`.
+pub fn superscript(n: i64) -> String {
+    const DIGITS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+    n.to_string()
+        .chars()
+        .map(|c| match c {
+            '-' => '⁻',
+            d => DIGITS[d.to_digit(10).expect("a digit") as usize],
+        })
+        .collect()
+}
+
 /// A fraction as a percentage with enough digits to be non-zero when the fraction is.
 pub fn percent(fraction: f64) -> String {
     if fraction == 0.0 {

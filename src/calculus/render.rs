@@ -16,6 +16,7 @@ use super::formula::{Factor, Formula, IndexId, Slot, TensorDef, Term};
 use super::same_nodes;
 use crate::expr::diagnostic::escape_non_ascii;
 use crate::expr::{ElemFn, Graph, NodeId, Op, ReduceKind};
+use crate::numfmt;
 
 /// How formulas are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -541,19 +542,10 @@ pub(super) fn function(func: &str, arg: &str, prime: bool, notation: Notation) -
 
 /// An exponent written after what it applies to: `⁻²` / `^-2` / `^{-2}`; Unicode falls
 /// back to `^(-0.5)` for exponents that are not integers.
-pub(super) fn exponent(p: f64, notation: Notation) -> String {
+pub fn exponent(p: f64, notation: Notation) -> String {
     let integer = p.fract() == 0.0 && p.abs() < 1e9;
     match notation {
-        Notation::Unicode if integer => format!("{}", p as i64)
-            .chars()
-            .map(|c| match c {
-                '-' => '⁻',
-                d => "⁰¹²³⁴⁵⁶⁷⁸⁹"
-                    .chars()
-                    .nth(d.to_digit(10).expect("a digit") as usize)
-                    .expect("ten superscripts"),
-            })
-            .collect(),
+        Notation::Unicode if integer => numfmt::superscript(p as i64),
         Notation::Unicode => format!("^({p})"),
         Notation::Ascii => format!("^{p}"),
         Notation::Latex => format!("^{{{p}}}"),

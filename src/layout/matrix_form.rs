@@ -31,6 +31,7 @@ use crate::calculus::render::{Notation, Symbols, render_factor, render_term};
 use crate::calculus::{Factor, Formula, IndexId, Slot, TensorDef, TensorId, Term};
 use crate::expr::Graph;
 use crate::jacobian::Jacobian;
+use crate::numfmt;
 
 /// A text in each notation: Unicode, ASCII, LaTeX.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -348,16 +349,7 @@ impl Glyphs {
     /// `₆₄`, `_64`, `_{64}`.
     fn subscript(&self, n: usize) -> String {
         match self.notation {
-            Notation::Unicode => n
-                .to_string()
-                .chars()
-                .map(|d| {
-                    "₀₁₂₃₄₅₆₇₈₉"
-                        .chars()
-                        .nth(d.to_digit(10).expect("a digit") as usize)
-                        .expect("ten subscripts")
-                })
-                .collect(),
+            Notation::Unicode => numfmt::subscript(n),
             Notation::Ascii => format!("_{n}"),
             Notation::Latex => format!("_{{{n}}}"),
         }

@@ -4,6 +4,7 @@
 
 use crate::calculus::render::{self, Notation, Symbols};
 use crate::expr::{BinOp, ElemFn, Graph, NodeId, Op};
+use crate::numfmt;
 
 /// A matrix expression: a scalar, a vector or a matrix of the language.
 #[derive(Debug, Clone, PartialEq)]
@@ -265,7 +266,7 @@ impl Mat {
             Kind::Number(c) => (number_text(*c, n), Prec::Atom),
             Kind::Eye => match n {
                 Notation::Ascii => (format!("eye({})", self.shape[0]), Prec::Atom),
-                Notation::Unicode => (format!("I{}", subscript(self.shape[0])), Prec::Atom),
+                Notation::Unicode => (format!("I{}", numfmt::subscript(self.shape[0])), Prec::Atom),
                 Notation::Latex => (format!("I_{{{}}}", self.shape[0]), Prec::Atom),
             },
             Kind::Transpose(a) => match (&a.kind, n) {
@@ -327,8 +328,12 @@ impl Mat {
                 let elementwise = !a.shape.is_empty();
                 let text = match n {
                     Notation::Ascii => format!("{base} ** {}", exponent_ascii(*p)),
-                    Notation::Unicode if elementwise => format!("{base}^∘{}", superscript(*p)),
-                    Notation::Unicode => format!("{base}{}", superscript(*p)),
+                    Notation::Unicode if elementwise => {
+                        format!("{base}^∘{}", render::exponent(*p, Notation::Unicode))
+                    }
+                    Notation::Unicode => {
+                        format!("{base}{}", render::exponent(*p, Notation::Unicode))
+                    }
                     Notation::Latex if elementwise => format!("{base}^{{\\circ {p}}}"),
                     Notation::Latex => format!("{base}^{{{p}}}"),
                 };
@@ -433,7 +438,7 @@ impl Mat {
                     };
                     let power = match n {
                         Notation::Latex => format!("{base}^{{{p}}}"),
-                        _ => format!("{base}{}", superscript(p)),
+                        _ => format!("{base}{}", render::exponent(p, Notation::Unicode)),
                     };
                     if t.is_empty() {
                         power
@@ -810,34 +815,4 @@ fn exponent_ascii(p: f64) -> String {
     } else {
         format!("{p}")
     }
-}
-
-/// `₃`.
-fn subscript(n: usize) -> String {
-    n.to_string()
-        .chars()
-        .map(|d| {
-            "₀₁₂₃₄₅₆₇₈₉"
-                .chars()
-                .nth(d.to_digit(10).expect("a digit") as usize)
-                .expect("ten subscripts")
-        })
-        .collect()
-}
-
-/// `³`, `⁻¹`; `(0.5)` for an exponent that is not an integer.
-fn superscript(p: f64) -> String {
-    if p.fract() != 0.0 || p.abs() >= 1e9 {
-        return format!("^({p})");
-    }
-    format!("{}", p as i64)
-        .chars()
-        .map(|c| match c {
-            '-' => '⁻',
-            d => "⁰¹²³⁴⁵⁶⁷⁸⁹"
-                .chars()
-                .nth(d.to_digit(10).expect("a digit") as usize)
-                .expect("ten superscripts"),
-        })
-        .collect()
 }
