@@ -12,6 +12,7 @@
 
 pub mod derive;
 pub mod formula;
+pub mod like_terms;
 pub mod render;
 pub mod same_nodes;
 pub mod second;

@@ -8,6 +8,10 @@
 //!    the same entry as u; abs′ alone is written sign(u) by `render`);
 //! 3. **powers of one tensor merged**: Z⁻¹·Z = 1, Z·Z = Z², Z⁻²·Z = Z⁻¹ (node values and
 //!    their powers read at the same entry);
+//! 4. **like terms through intermediates**: terms equal up to renaming of summation indices
+//!    once their product intermediates are inlined are merged, and products are folded back
+//!    into the named intermediates they are (see [`super::like_terms`]), so that ∂tr(X⁴)/∂X
+//!    is one term, 4·(X³)ᵀ;
 //!
 //! and after each, like terms are merged again ([`simplify`]), and the tensor list is cut down to the
 //!    tensors the terms read, so that the intermediates are named Z1, Z2, … without gaps
@@ -16,6 +20,7 @@
 //! Each rewrite is one [`Rewrite`], so that the derivation steps can show them one by one.
 
 use super::formula::{Factor, Formula, Slot, TensorDef, TensorId, Term};
+use super::like_terms;
 use super::same_nodes;
 use super::simplify::simplify;
 use crate::expr::{ElemFn, Graph, NodeId, Op};
@@ -29,11 +34,19 @@ pub enum Rewrite {
     ClosedForms,
     /// Powers of one tensor at one entry merged.
     Powers,
+    /// Terms equal up to renaming of summation indices through intermediates merged, and
+    /// products written as the named intermediates they are.
+    LikeTerms,
 }
 
 impl Rewrite {
     /// Every rewrite, in the order [`textbook`] applies them.
-    pub const ALL: [Rewrite; 3] = [Rewrite::SameValues, Rewrite::ClosedForms, Rewrite::Powers];
+    pub const ALL: [Rewrite; 4] = [
+        Rewrite::SameValues,
+        Rewrite::ClosedForms,
+        Rewrite::Powers,
+        Rewrite::LikeTerms,
+    ];
 
     /// What the rewrite does, as a step title.
     pub fn title(self) -> &'static str {
@@ -41,6 +54,7 @@ impl Rewrite {
             Rewrite::SameValues => "Name equal subexpressions once and merge like terms",
             Rewrite::ClosedForms => "Write the derivatives of elementwise functions in closed form",
             Rewrite::Powers => "Merge powers of the same tensor",
+            Rewrite::LikeTerms => "Fold products into named intermediates and merge like terms",
         }
     }
 
@@ -50,6 +64,7 @@ impl Rewrite {
             Rewrite::SameValues => same_values(graph, formula),
             Rewrite::ClosedForms => closed_forms(graph, formula),
             Rewrite::Powers => merged_powers(formula),
+            Rewrite::LikeTerms => like_terms::merged(graph, formula),
         };
         tidy(&simplify(&rewritten))
     }
@@ -382,7 +397,7 @@ mod tests {
                             (r - t).abs() <= 1e-9 * r.abs().max(1.0),
                             "{context}: raw {r}, rewritten {t}"
                         );
-                        if rewrite == Rewrite::Powers {
+                        if Some(&rewrite) == Rewrite::ALL.last() {
                             let fd = finite_difference(&g, &inputs, name, &at).unwrap();
                             assert!(agrees(t, &fd), "{context}: {t} vs {}", fd.value);
                         }
