@@ -101,10 +101,36 @@ SECOND_ORDER_CASES = [
     ("mixed_sigmoid_layer", "sigmoid(X @ W.T + b)", {"X": (2, 3), "W": (4, 3), "b": (4,)}, "X,W"),
     ("mixed_tanh_loss", "sum(tanh(X @ W.T))", {"X": (3, 4), "W": (5, 4)}, "X,W"),
     ("mixed_tanh_loss_reversed", "sum(tanh(X @ W.T))", {"X": (3, 4), "W": (5, 4)}, "W,X"),
+    # Every other operation of the first-order set, at second order.
+    ("mixed_linear", "X @ W.T", {"X": (2, 3), "W": (4, 3)}, "W,X"),
+    ("mixed_relu_layer", "relu(X @ W.T + b)", {"X": (2, 3), "W": (4, 3), "b": (4,)}, "X,W"),
+    ("hessian_sigmoid_bias", "sigmoid(X @ W.T + b)", {"X": (2, 3), "W": (4, 3), "b": (4,)}, "b,b"),
+    ("mixed_attention", "softmax(Q @ K.T / 2, axis=-1) @ V", {"Q": (2, 3), "K": (3, 3), "V": (3, 2)}, "Q,K"),
+    ("hessian_layer_norm", "(X - mean(X, axis=1, keepdims=true)) / sqrt(var(X, axis=1, keepdims=true) + 0.001)", {"X": (2, 4)}, "X,X"),
+    ("hessian_gram", "X @ X.T", {"X": (2, 3)}, "X,X"),
+    ("hessian_determinant", "det(A)", {"A": (3, 3)}, "A,A"),
+    ("hessian_inverse_product", "inv(A) @ B", {"A": (3, 3), "B": (3, 2)}, "A,A"),
+    ("hessian_elementwise_mix", "tanh(X) ** 2 + exp(-X) / (1 + square(X))", {"X": (2, 3)}, "X,X"),
+    ("hessian_sin_cos", "sum(sin(X) * cos(X), axis=0)", {"X": (3, 4)}, "X,X"),
+    ("hessian_std_axis0", "std(X, axis=0)", {"X": (4, 3)}, "X,X"),
+    ("hessian_softplus_log_abs", "softplus(X) - log(abs(X) + 1)", {"X": (2, 3)}, "X,X"),
+    ("hessian_mean_square", "mean(X * X)", {"X": (3, 4)}, "X,X"),
+    ("mixed_division", "X / Y", {"X": (2, 3), "Y": (2, 3)}, "X,Y"),
+    ("hessian_division_denominator", "X / Y", {"X": (2, 3), "Y": (2, 3)}, "Y,Y"),
+    ("mixed_broadcast_column", "sum((X * c) ** 2)", {"X": (3, 4), "c": (3, 1)}, "c,X"),
+    ("mixed_scalar_scale", "s * X + sqrt(square(X) + 1)", {"X": (2, 3), "s": ()}, "s,X"),
+    ("hessian_power_negative", "(square(X) + 1) ** -1.5", {"X": (2, 3)}, "X,X"),
 ]
 
 # The square input of these cases gets 3·I added, so that it is well conditioned.
-SHIFTED = {"inverse": "A", "determinant": "A", "inverse_product": "A", "hessian_log_det": "X"}
+SHIFTED = {
+    "inverse": "A",
+    "determinant": "A",
+    "inverse_product": "A",
+    "hessian_log_det": "X",
+    "hessian_determinant": "A",
+    "hessian_inverse_product": "A",
+}
 
 
 def function_of(expression, inputs, names):
