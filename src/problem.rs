@@ -123,27 +123,12 @@ impl Problem {
     /// need. A view can show the formula, J's shape and its structural sparsity at once
     /// while [`PreparedProblem::evaluate`] runs on another thread.
     pub fn prepare(spec: ProblemSpec) -> Result<PreparedProblem, Error> {
-        let source = spec.expression.as_str();
+        let (graph, loaded) = typed(&spec)?;
+        let limit = spec.max_memory.unwrap_or_else(default_memory_limit);
         let expression_error = |diagnostic| Error::Expression {
-            text: source.to_string(),
+            text: spec.expression.clone(),
             diagnostic,
         };
-        let ast = expr::parse(source).map_err(expression_error)?;
-        let variables = ast.variables();
-        let variable_names: Vec<&str> = variables.iter().map(String::as_str).collect();
-
-        let explicit = parse_shape_args(&spec.shapes)?;
-        let loads = spec
-            .loads
-            .iter()
-            .map(|text| inputs::parse_load_arg(text))
-            .collect::<Result<Vec<LoadArg>, _>>()?;
-        let limit = spec.max_memory.unwrap_or_else(default_memory_limit);
-        let loaded = inputs::load_arrays(&loads, &variable_names, limit)?;
-        let shapes = inputs::merge_shapes(&explicit, &loaded)?;
-
-        let graph =
-            expr::typecheck::build_graph(&ast, source, &shapes).map_err(expression_error)?;
         let (wrt, second) = wrt_nodes(&graph, spec.wrt.as_deref()).map_err(expression_error)?;
         let formula = match second {
             None => calculus::jacobian_formula_within(&graph, wrt, calculus::MAX_TERMS)?,
@@ -165,64 +150,16 @@ impl Problem {
         self.jacobian.graph()
     }
 
-    /// What the user should know about the numbers although nothing failed, one sentence
-    /// each: the first NaN or infinity produced during evaluation, naming the node that
-    /// produced it, and every `inv`/`det` of a badly conditioned matrix, with its
-    /// condition number.
+    /// What the user should know about the numbers although nothing failed (see
+    /// [`value_warnings`]).
     pub fn warnings(&self) -> Vec<String> {
-        let graph = self.graph();
-        let mut warnings = Vec::new();
-        if let Some((id, index)) = self.values.first_non_finite() {
-            let value = self.values.get(id)[IxDyn(&index)];
-            let at = if index.is_empty() {
-                String::new()
-            } else {
-                format!(" at {index:?}")
-            };
-            warnings.push(format!(
-                "{} evaluates to {value}{at}; every value computed from it, and the entries of J that depend on it, may be {value} too",
-                graph.text(id)
-            ));
-        }
-        for (id, node) in graph.nodes.iter().enumerate() {
-            let (Op::Inv(arg) | Op::Det(arg)) = node.op else {
-                continue;
-            };
-            let condition = eval::condition_number(self.values.get(arg));
-            if condition > WARN_CONDITION {
-                warnings.push(format!(
-                    "{}: the matrix {} is badly conditioned (1-norm condition number {condition:.1e}), so about {:.0} of the 16 significant digits of {} and of its derivative may be lost",
-                    graph.text(id),
-                    graph.text(arg),
-                    condition.log10().min(16.0),
-                    graph.text(id)
-                ));
-            }
-        }
-        warnings
+        value_warnings(self.graph(), &self.values)
     }
 
-    /// The `-s` arguments for names that are not variables of the expression, one
-    /// warning each: `-s Q=3x3: Q is not a variable of the expression (its variables: X)`.
-    /// Such a shape is not used, so it is worth a warning but not an error (a `-l` of such
-    /// a name is an error: its file would be read for nothing).
+    /// The `-s` arguments for names that are not variables of the expression (see
+    /// [`unused_shape_warnings`]).
     pub fn unused_shape_warnings(&self) -> Vec<String> {
-        let variables = self.graph().variables();
-        let shown = |text: &str| -> String { text.chars().map(escape_char).collect() };
-        self.spec
-            .shapes
-            .iter()
-            .filter_map(|arg| split_shape_arg(arg).map(|(name, _)| (arg, name)))
-            .filter(|(_, name)| !variables.contains(name))
-            .map(|(arg, name)| {
-                format!(
-                    "-s {}: {} is not a variable of the expression (its variables: {})",
-                    shown(arg),
-                    shown(name),
-                    variables.join(", ")
-                )
-            })
-            .collect()
+        unused_shape_warnings(&self.spec, self.graph())
     }
 
     /// The facts about this problem that every view prints, with the formula in
@@ -369,6 +306,131 @@ impl PreparedProblem {
             jacobian,
         }))
     }
+}
+
+/// What the user should know about the numbers although nothing failed, one sentence
+/// each: the first NaN or infinity produced during evaluation, naming the node that
+/// produced it, and every `inv`/`det` of a badly conditioned matrix, with its
+/// condition number.
+pub fn value_warnings(graph: &Graph, values: &Values) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some((id, index)) = values.first_non_finite() {
+        let value = values.get(id)[IxDyn(&index)];
+        let at = if index.is_empty() {
+            String::new()
+        } else {
+            format!(" at {index:?}")
+        };
+        warnings.push(format!(
+                "{} evaluates to {value}{at}; every value computed from it, and the entries of J that depend on it, may be {value} too",
+                graph.text(id)
+            ));
+    }
+    for (id, node) in graph.nodes.iter().enumerate() {
+        let (Op::Inv(arg) | Op::Det(arg)) = node.op else {
+            continue;
+        };
+        let condition = eval::condition_number(values.get(arg));
+        if condition > WARN_CONDITION {
+            warnings.push(format!(
+                    "{}: the matrix {} is badly conditioned (1-norm condition number {condition:.1e}), so about {:.0} of the 16 significant digits of {} and of its derivative may be lost",
+                    graph.text(id),
+                    graph.text(arg),
+                    condition.log10().min(16.0),
+                    graph.text(id)
+                ));
+        }
+    }
+    warnings
+}
+
+/// The `-s` arguments for names that are not variables of the expression, one
+/// warning each: `-s Q=3x3: Q is not a variable of the expression (its variables: X)`.
+/// Such a shape is not used, so it is worth a warning but not an error (a `-l` of such
+/// a name is an error: its file would be read for nothing).
+pub fn unused_shape_warnings(spec: &ProblemSpec, graph: &Graph) -> Vec<String> {
+    let variables = graph.variables();
+    let shown = |text: &str| -> String { text.chars().map(escape_char).collect() };
+    spec.shapes
+        .iter()
+        .filter_map(|arg| split_shape_arg(arg).map(|(name, _)| (arg, name)))
+        .filter(|(_, name)| !variables.contains(name))
+        .map(|(arg, name)| {
+            format!(
+                "-s {}: {} is not a variable of the expression (its variables: {})",
+                shown(arg),
+                shown(name),
+                variables.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// An expression's value at its inputs, without a Jacobian: what `jacscope eval` writes.
+/// Unlike a [`Problem`], it needs no variable and derives nothing.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    /// What was asked for.
+    pub spec: ProblemSpec,
+    /// The expression's graph.
+    pub graph: Graph,
+    /// The values of the expression's nodes that were computed: the root and what it
+    /// needs.
+    pub values: Values,
+}
+
+impl Forward {
+    /// Parses, loads the `-l` files, shape-checks, draws the other inputs (from the seed,
+    /// as a [`Problem`] does) and evaluates the expression, reporting progress in
+    /// `progress`; `Ok(None)` soon after `progress` is cancelled.
+    pub fn build(spec: ProblemSpec, progress: &Progress) -> Result<Option<Forward>, Error> {
+        let (graph, loaded) = typed(&spec)?;
+        let inputs = Inputs::new(&graph, loaded, spec.seed)?;
+        let values = eval::evaluate_nodes(&graph, &inputs, &[graph.root], progress)?;
+        Ok(values.map(|values| Forward {
+            spec,
+            graph,
+            values,
+        }))
+    }
+
+    /// The expression's value.
+    pub fn value(&self) -> &ArrayD<f64> {
+        self.values.get(self.graph.root)
+    }
+
+    /// What the user should know about the numbers (see [`value_warnings`]) and the unused
+    /// `-s` arguments (see [`unused_shape_warnings`]).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = unused_shape_warnings(&self.spec, &self.graph);
+        warnings.extend(value_warnings(&self.graph, &self.values));
+        warnings
+    }
+}
+
+/// Parses `spec`'s expression, loads its `-l` files and shape-checks it: the graph and the
+/// loaded arrays, the first steps of both a [`Problem`] and a [`Forward`].
+fn typed(spec: &ProblemSpec) -> Result<(Graph, BTreeMap<String, ArrayD<f64>>), Error> {
+    let source = spec.expression.as_str();
+    let expression_error = |diagnostic| Error::Expression {
+        text: source.to_string(),
+        diagnostic,
+    };
+    let ast = expr::parse(source).map_err(expression_error)?;
+    let variables = ast.variables();
+    let variable_names: Vec<&str> = variables.iter().map(String::as_str).collect();
+
+    let explicit = parse_shape_args(&spec.shapes)?;
+    let loads = spec
+        .loads
+        .iter()
+        .map(|text| inputs::parse_load_arg(text))
+        .collect::<Result<Vec<LoadArg>, _>>()?;
+    let limit = spec.max_memory.unwrap_or_else(default_memory_limit);
+    let loaded = inputs::load_arrays(&loads, &variable_names, limit)?;
+    let shapes = inputs::merge_shapes(&explicit, &loaded)?;
+    let graph = expr::typecheck::build_graph(&ast, source, &shapes).map_err(expression_error)?;
+    Ok((graph, loaded))
 }
 
 /// The facts about a problem that both views print, each written here once: the

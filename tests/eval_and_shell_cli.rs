@@ -68,6 +68,33 @@ fn eval_writes_the_forward_value() {
 }
 
 #[test]
+fn eval_needs_no_variable_and_no_derivative() {
+    // The value needs no Jacobian: an expression without variables, and a variable under
+    // a kron (which cannot be differentiated), are evaluated all the same.
+    let dir = TempDir::new().unwrap();
+    let (x, load) = input(&dir);
+    let out = dir.path().join("eye.npy");
+    succeeds(&["eval", "2 * eye(3)", "-o", out.to_str().unwrap()]);
+    let y: Array2<f64> = ndarray_npy::read_npy(&out).unwrap();
+    assert_eq!(y, Array2::from_diag_elem(3, 2.0));
+    let out = dir.path().join("kron.npy");
+    succeeds(&[
+        "eval",
+        "kron(eye(2), X)",
+        "-l",
+        &load,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let y: Array2<f64> = ndarray_npy::read_npy(&out).unwrap();
+    // The witness: the block-diagonal matrix with X twice.
+    let mut witness = Array2::zeros((6, 8));
+    witness.slice_mut(ndarray::s![0..3, 0..4]).assign(&x);
+    witness.slice_mut(ndarray::s![3..6, 4..8]).assign(&x);
+    assert_eq!(y, witness);
+}
+
+#[test]
 fn eval_of_a_large_problem_computes_the_value_its_jacobian_does_not_need() {
     // ∂(X @ W.T)/∂X needs only W, and a product of 2²⁹ multiply-adds is above the work
     // at which a problem evaluates only what its Jacobian needs: eval must compute the

@@ -30,7 +30,7 @@ use crate::cli::{Command, ProblemArgs};
 use crate::error::Error;
 use crate::expr::diagnostic::escape;
 use crate::output_file::{self, OutputFile};
-use crate::problem::{Problem, ProblemSpec};
+use crate::problem::{Forward, Problem, ProblemSpec};
 
 /// Runs one subcommand, writing its output to `out`.
 pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -179,14 +179,11 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
         } => {
             // Check the destination before doing any work.
             output_file::check_target(&output_file, force).map_err(Error::Output)?;
-            forward::run(
-                &build(&problem, notation)?,
-                &output_file,
-                force,
-                output.json,
-                notation,
-                out,
-            )?
+            let forward =
+                progress::with_progress(|progress| Forward::build(spec_of(&problem), progress))?
+                    .expect("the command line never cancels");
+            warn(&forward.warnings(), notation);
+            forward::run(&forward, &output_file, force, output.json, notation, out)?
         }
         Command::Inputs { files, output } => inputs::run(&files, output.json, notation, out)?,
         Command::Completions { shell } => shell::completions(shell, out)?,
@@ -227,16 +224,19 @@ fn build(args: &ProblemArgs, notation: Notation) -> Result<Problem, Error> {
     let problem =
         progress::with_progress(|progress| Problem::build_with_progress(spec_of(args), progress))?
             .expect("the command line never cancels");
-    for warning in problem
-        .unused_shape_warnings()
-        .into_iter()
-        .chain(problem.warnings())
-    {
+    let mut warnings = problem.unused_shape_warnings();
+    warnings.extend(problem.warnings());
+    warn(&warnings, notation);
+    Ok(problem)
+}
+
+/// Prints each warning on stderr as `warning: …`, in `notation`.
+fn warn(warnings: &[String], notation: Notation) {
+    for warning in warnings {
         // A warning that cannot be shown (stderr closed or full) does not stop the work.
-        let warning = printed(&format!("warning: {}", escape(&warning)), notation);
+        let warning = printed(&format!("warning: {}", escape(warning)), notation);
         let _ = writeln!(io::stderr(), "{warning}");
     }
-    Ok(problem)
 }
 
 /// Text written with the Unicode symbols as it is printed in `notation`: spelled in
