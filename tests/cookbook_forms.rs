@@ -117,8 +117,8 @@ const CATALOGUE: &[Entry] = &[
         "trace(X @ B @ X.T)",
         &["X=3x4", "B=4x4"],
         "X",
-        "X·(Bᵀ + B)",
-        "X @ (B.T + B)",
+        "X·(B + Bᵀ)",
+        "X @ (B + B.T)",
     ),
     (
         "trace(A @ X @ B @ X)",
@@ -132,8 +132,8 @@ const CATALOGUE: &[Entry] = &[
         "trace(B @ X @ X.T)",
         &["B=3x3", "X=3x4"],
         "X",
-        "(Bᵀ + B)·X",
-        "(B.T + B) @ X",
+        "(B + Bᵀ)·X",
+        "(B + B.T) @ X",
     ),
     (
         "trace(X.T @ B @ X @ C)",
@@ -251,7 +251,7 @@ const CATALOGUE: &[Entry] = &[
         "softmax(x, axis=0)",
         &["x=4"],
         "x",
-        "diag(softmax(x, axis=0)) − softmax(x, axis=0)·softmax(x, axis=0)ᵀ",
+        "diag(softmax(x)) − softmax(x)·softmax(x)ᵀ",
         "diag(softmax(x, axis=0)) - outer(softmax(x, axis=0), softmax(x, axis=0))",
     ),
     (
@@ -275,8 +275,8 @@ const CATALOGUE: &[Entry] = &[
         "logsumexp(x)",
         &["x=4"],
         "x",
-        "exp(x − logsumexp(x))",
-        "exp(x - logsumexp(x))",
+        "softmax(x)",
+        "softmax(x, axis=0)",
     ),
     (
         "A @ relu(W @ x)",
@@ -320,8 +320,8 @@ const CATALOGUE: &[Entry] = &[
         "x @ x / (x @ x + 1)",
         &["x=3"],
         "x",
-        "2·(xᵀ·x + 1)⁻¹·x − 2·(xᵀ·x)·(xᵀ·x + 1)⁻²·x",
-        "2 * (x @ x + 1) ** (-1) * x - 2 * (x @ x) * (x @ x + 1) ** (-2) * x",
+        "2·x / (xᵀ·x + 1) − 2·(xᵀ·x)·x / (xᵀ·x + 1)²",
+        "2 * x / (x @ x + 1) - 2 * (x @ x) * x / (x @ x + 1) ** 2",
     ),
     (
         "trace(X) * trace(X)",
@@ -386,8 +386,8 @@ const CATALOGUE: &[Entry] = &[
         "logsumexp(X @ w)",
         &["X=5x3", "w=3"],
         "w",
-        "Xᵀ·exp(X·w − logsumexp(X·w))",
-        "X.T @ exp(X @ w - logsumexp(X @ w))",
+        "Xᵀ·softmax(X·w)",
+        "X.T @ softmax(X @ w, axis=0)",
     ),
 ];
 
