@@ -248,8 +248,8 @@ fn form_expression_lines(forms: &MatrixForms, checked: bool) -> Vec<String> {
         .collect();
     if lines.is_empty() {
         vec![
-            "  as an expression: none (the language has no commutation matrix, vec, vector of \
-             ones or f′′, and kron takes matrices only)"
+            "  as an expression: none (the language has no commutation matrix, vec or vector \
+             of ones, and kron takes matrices only)"
                 .to_string(),
         ]
     } else {

@@ -595,8 +595,8 @@ fn product_shape(shapes: &[Vec<usize>]) -> Vec<usize> {
 pub fn hadamard(factors: Vec<Mat>) -> Mat {
     let mut coeff = 1.0;
     // Each factor as a base and its power, in the order they come.
-    let mut powers: Vec<(Mat, f64)> = Vec::new();
-    let mut work: Vec<(Mat, f64)> = factors.into_iter().rev().map(|f| (f, 1.0)).collect();
+    let mut powers: Vec<Raised> = Vec::new();
+    let mut work: Vec<Raised> = factors.into_iter().rev().map(|f| (f, 1.0)).collect();
     while let Some((f, p)) = work.pop() {
         // (u ⊙ v)ᵖ = uᵖ ⊙ vᵖ and (c·u)ᵖ = cᵖ·uᵖ only for a whole p (u, v may be negative).
         let whole = p.fract() == 0.0;
@@ -644,8 +644,7 @@ pub fn hadamard(factors: Vec<Mat>) -> Mat {
         let shape = u.shape.clone();
         powers.push((Mat::call("abs", vec![u], String::new(), shape), 1.0));
     }
-    let (top, bottom): (Vec<(Mat, f64)>, Vec<(Mat, f64)>) =
-        powers.into_iter().partition(|(_, p)| *p > 0.0);
+    let (top, bottom): (Vec<Raised>, Vec<Raised>) = powers.into_iter().partition(|(_, p)| *p > 0.0);
     let top = elementwise_product(top.into_iter().map(|(f, p)| raised(f, p)).collect());
     let mat = if bottom.is_empty() {
         top
@@ -656,6 +655,9 @@ pub fn hadamard(factors: Vec<Mat>) -> Mat {
     };
     Mat::scaled(coeff, mat)
 }
+
+/// A factor of an elementwise product and the power it is raised to.
+type Raised = (Mat, f64);
 
 /// `a ** p` for p > 0 as it is (no merging: [`hadamard`] has done that).
 fn raised(a: Mat, p: f64) -> Mat {
