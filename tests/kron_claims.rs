@@ -44,15 +44,16 @@ const WITH_EXPRESSIONS: &[Case] = &[
     ("sum((X @ W - T) ** 2)", &["X=4x3", "W=3x2", "T=4x2"], "X,X"),
     ("sum((X @ W) * (X @ W))", &["X=2x3", "W=3x3"], "W,W"),
     ("trace(X @ W @ X.T)", &["X=2x3", "W=3x3"], "X,X"),
+    // f″ in closed form: sigmoid″(u) = sigmoid′(u)·(1 − 2·sigmoid(u))
+    ("sum(sigmoid(X @ w))", &["X=3x2", "w=2"], "X,X"),
 ];
 
-/// Problems whose Kronecker forms need a commutation matrix, vec or f″: no expression.
+/// Problems whose Kronecker forms need a commutation matrix or vec: no expression.
 const WITHOUT: &[Case] = &[
     ("X @ W.T", &["X=3x4", "W=5x4"], "W"),
     ("X.T", &["X=3x4"], "X"),
     ("relu(X)", &["X=2x3"], "X"),
     ("trace(X @ W)", &["X=2x3", "W=3x2"], "X,W"),
-    ("sum(sigmoid(X @ w))", &["X=3x2", "w=2"], "X,X"),
 ];
 
 /// The problem's arguments: the expression, `-s` for each shape, `--wrt`.

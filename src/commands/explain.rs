@@ -159,22 +159,21 @@ pub fn run(
     )
 }
 
-/// J's name without indices: `∂Y/∂X`, at second order `∂²Y/∂X∂W`.
+/// J's name without indices: `∂Y/∂X`, at second order `∂²Y/∂X∂W` (LaTeX
+/// `\frac{\partial^2 Y}{\partial X \partial W}`).
 fn j_name(problem: &Problem, notation: Notation) -> String {
     let jacobian = &problem.jacobian;
     let name = |node| node_name(jacobian.formula(), jacobian.graph(), node, notation);
     let d = Symbols::of(notation).partial;
     let (y, x) = (name(jacobian.graph().root), name(jacobian.wrt()));
-    match jacobian.second() {
-        None => format!("{d}{y}/{d}{x}"),
-        Some(b) => {
-            let squared = if notation == Notation::Ascii {
-                "^2"
-            } else {
-                "²"
-            };
-            format!("{d}{squared}{y}/{d}{x}{d}{}", name(b))
+    match (jacobian.second(), notation) {
+        (None, Notation::Latex) => format!("\\frac{{{d} {y}}}{{{d} {x}}}"),
+        (None, _) => format!("{d}{y}/{d}{x}"),
+        (Some(b), Notation::Latex) => {
+            format!("\\frac{{{d}^2 {y}}}{{{d} {x} {d} {}}}", name(b))
         }
+        (Some(b), Notation::Ascii) => format!("{d}^2{y}/{d}{x}{d}{}", name(b)),
+        (Some(b), Notation::Unicode) => format!("{d}²{y}/{d}{x}{d}{}", name(b)),
     }
 }
 
@@ -249,8 +248,8 @@ fn form_expression_lines(forms: &MatrixForms, checked: bool) -> Vec<String> {
         .collect();
     if lines.is_empty() {
         vec![
-            "  as an expression: none (the language has no commutation matrix, vec, vector of \
-             ones or f′′, and kron takes matrices only)"
+            "  as an expression: none (the language has no commutation matrix, vec or vector \
+             of ones, and kron takes matrices only)"
                 .to_string(),
         ]
     } else {
@@ -323,16 +322,16 @@ fn expression_lines(
     notation: Notation,
 ) -> Vec<String> {
     let jacobian = &problem.jacobian;
-    let (formula, graph) = (jacobian.formula(), jacobian.graph());
-    let y = node_name(formula, graph, graph.root, notation);
-    let x = node_name(formula, graph, jacobian.wrt(), notation);
-    let d = Symbols::of(notation).partial;
-    let head = format!("Matrix expression {d}{y}/{d}{x}");
+    let head = format!("Matrix expression {}", j_name(problem, notation));
     match found {
         Some(m) => vec![
             format!("{head} = {}", m.get(notation)),
             format!("  as an expression: {}", m.get(Notation::Ascii)),
-            format!("  LaTeX: {}", m.get(Notation::Latex)),
+            format!(
+                "  LaTeX: {} = {}",
+                j_name(problem, Notation::Latex),
+                m.get(Notation::Latex)
+            ),
         ],
         None if entry_count(jacobian.shape()) > matrix_expression::MAX_CHECKED_ENTRIES => {
             vec![format!(

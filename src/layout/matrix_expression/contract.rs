@@ -292,12 +292,12 @@ fn contract(first: Piece, second: Piece, m: IndexId) -> Piece {
     }
 }
 
-/// A tensor of the formula as a matrix expression of the language; `None` for f″ of a
-/// node, which the language cannot write.
+/// A tensor of the formula as a matrix expression of the language; `None` for a constant
+/// f″ (relu″ = 0, square″ = 2), which the language cannot write as an array.
 pub(in crate::layout) fn tensor_mat(graph: &Graph, def: &TensorDef) -> Option<Mat> {
     let node = |n| Mat::of_node(graph, n);
     Some(match *def {
-        TensorDef::ElemSecondDeriv { .. } => return None,
+        TensorDef::ElemSecondDeriv { func, arg } => Mat::second_derivative(func, node(arg))?,
         TensorDef::Node(n) => node(n),
         TensorDef::ElemDeriv { func, arg } => Mat::derivative(func, node(arg)),
         TensorDef::Power { arg, exponent } => Mat::power(node(arg), exponent),
@@ -322,7 +322,8 @@ pub(in crate::layout) fn tensor_mat(graph: &Graph, def: &TensorDef) -> Option<Ma
         TensorDef::Softmax { arg, axis } => {
             let a = node(arg);
             let shape = a.shape().to_vec();
-            match axis {
+            // A vector's softmax over all its entries is the one over axis 0.
+            match axis.or((shape.len() == 1).then_some(0)) {
                 Some(axis) => Mat::call("softmax", vec![a], format!("axis={axis}"), shape),
                 None => {
                     let lse = Mat::call("logsumexp", vec![a.clone()], String::new(), vec![]);

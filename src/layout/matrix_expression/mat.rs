@@ -33,7 +33,7 @@ enum Kind {
     Hadamard(Vec<Mat>),
     /// `A / B` elementwise.
     Quotient(Box<Mat>, Box<Mat>),
-    /// `A ** p` elementwise.
+    /// `A ** p` elementwise, p > 0 (a negative power is written as a quotient).
     Power(Box<Mat>, f64),
     /// `c * A` with c ≠ 1.
     Scaled(f64, Box<Mat>),
@@ -46,8 +46,14 @@ enum Kind {
         args: Vec<Mat>,
         options: String,
     },
-    /// f′(A) elementwise: `sigmoid′(A)` in Unicode, its closed form in the language.
-    Derivative(ElemFn, Box<Mat>),
+    /// f′(A) (order 1) or f″(A) (order 2) elementwise: `sigmoid′(A)`, `tanh′′(A)` in
+    /// Unicode, its closed form in the language.
+    Derivative {
+        func: ElemFn,
+        order: usize,
+        arg: Box<Mat>,
+        closed: Box<Mat>,
+    },
 }
 
 /// How tightly a written expression binds, loosest first.
@@ -86,13 +92,14 @@ impl Mat {
         Mat::new(Kind::Inverse(Box::new(a)), shape)
     }
 
-    /// `a ** p` elementwise (`a` itself for p = 1).
+    /// `a ** p` elementwise (`a` itself for p = 1), merged with `a`'s own powers; a
+    /// negative power is a quotient: a⁻² = `1 / a ** 2`.
     pub fn power(a: Mat, p: f64) -> Mat {
         if p == 1.0 {
             return a;
         }
         let shape = a.shape.clone();
-        Mat::new(Kind::Power(Box::new(a), p), shape)
+        hadamard(vec![Mat::new(Kind::Power(Box::new(a), p), shape)])
     }
 
     /// f′(a) elementwise: in closed form where that is as short (exp′(a) = exp(a),
@@ -100,11 +107,61 @@ impl Mat {
     pub fn derivative(func: ElemFn, a: Mat) -> Mat {
         match func {
             ElemFn::Sigmoid | ElemFn::Tanh | ElemFn::Relu => {
-                let shape = a.shape.clone();
-                Mat::new(Kind::Derivative(func, Box::new(a)), shape)
+                let closed = closed_form(func, a.clone());
+                Mat::primed(func, 1, a, closed)
             }
             _ => closed_form(func, a),
         }
+    }
+
+    /// f″(a) elementwise: in closed form where that is as short (exp″(a) = exp(a),
+    /// log″(a) = −1 / a², softplus″ = sigmoid′), else written f′′(a) (sigmoid′′, tanh′′);
+    /// `None` where f″ is 0 or a constant (relu, abs, sign, square), which the language
+    /// cannot write as an array of a's shape.
+    pub fn second_derivative(func: ElemFn, a: Mat) -> Option<Mat> {
+        let shape = a.shape.clone();
+        let f = |name: &'static str, a: Mat| Mat::call(name, vec![a], String::new(), shape.clone());
+        Some(match func {
+            // sigmoid″(a) = sigmoid′(a)·(1 − 2·sigmoid(a))
+            ElemFn::Sigmoid => {
+                let one_minus_twice = sum(vec![
+                    Mat::number(1.0),
+                    Mat::scaled(-2.0, f("sigmoid", a.clone())),
+                ]);
+                let closed = hadamard(vec![closed_form(func, a.clone()), one_minus_twice]);
+                Mat::primed(func, 2, a, closed)
+            }
+            // tanh″(a) = −2·tanh(a)·tanh′(a)
+            ElemFn::Tanh => {
+                let closed = hadamard(vec![
+                    Mat::scaled(-2.0, f("tanh", a.clone())),
+                    closed_form(func, a.clone()),
+                ]);
+                Mat::primed(func, 2, a, closed)
+            }
+            ElemFn::Softplus => Mat::derivative(ElemFn::Sigmoid, a),
+            ElemFn::Exp => f("exp", a),
+            ElemFn::Log => Mat::scaled(-1.0, Mat::power(a, -2.0)),
+            ElemFn::Sqrt => Mat::scaled(-0.25, Mat::power(f("sqrt", a), -3.0)),
+            ElemFn::Sin => Mat::scaled(-1.0, f("sin", a)),
+            ElemFn::Cos => Mat::scaled(-1.0, f("cos", a)),
+            ElemFn::Relu | ElemFn::Abs | ElemFn::Sign | ElemFn::Square => return None,
+        })
+    }
+
+    /// f′ (`order` 1) or f″ (2) of `a`, written with primes in Unicode and LaTeX and as
+    /// `closed` in the language.
+    fn primed(func: ElemFn, order: usize, a: Mat, closed: Mat) -> Mat {
+        let shape = a.shape.clone();
+        Mat::new(
+            Kind::Derivative {
+                func,
+                order,
+                arg: Box::new(a),
+                closed: Box::new(closed),
+            },
+            shape,
+        )
     }
 
     /// A function of the language with the shape of its result.
@@ -165,6 +222,10 @@ impl Mat {
             }
             Kind::Sum(terms) => Kind::Sum(terms.into_iter().map(Mat::transpose).collect()),
             Kind::Scaled(c, a) => Kind::Scaled(c, Box::new(a.transpose())),
+            Kind::Quotient(a, b) => {
+                Kind::Quotient(Box::new(a.transpose()), Box::new(b.transpose()))
+            }
+            Kind::Power(a, p) => Kind::Power(Box::new(a.transpose()), p),
             Kind::Call {
                 name: "diag",
                 args,
@@ -206,6 +267,8 @@ impl Mat {
             Op::Binary(op, a, b) => match op {
                 BinOp::Add => sum(vec![of(a), of(b)]),
                 BinOp::Sub => sum(vec![of(a), Mat::scaled(-1.0, of(b))]),
+                // u * u as written (‖X‖ = sqrt(sum(X * X))), not as u ** 2
+                BinOp::Mul if a == b => Mat::new(Kind::Hadamard(vec![of(a), of(b)]), shape),
                 BinOp::Mul => hadamard(vec![of(a), of(b)]),
                 BinOp::Div => Mat::new(Kind::Quotient(Box::new(of(a)), Box::new(of(b))), shape),
             },
@@ -339,30 +402,10 @@ impl Mat {
                 };
                 (text, Prec::Power)
             }
-            Kind::Scaled(c, a) => {
-                let minus = Symbols::of(n).minus;
-                let sign = if *c < 0.0 { minus } else { "" };
-                if c.abs() == 1.0 {
-                    return (
-                        format!("{sign}{}", a.operand(n, Prec::Product)),
-                        Prec::Unary,
-                    );
-                }
-                let coeff = number_text(c.abs(), n);
-                let coeff = if coeff.contains('/') && !latex {
-                    format!("({coeff})")
-                } else {
-                    coeff
-                };
-                let times = match n {
-                    Notation::Ascii => " * ",
-                    _ => Symbols::of(n).times,
-                };
-                (
-                    format!("{sign}{coeff}{times}{}", a.operand(n, Prec::Product)),
-                    Prec::Product,
-                )
+            Kind::Scaled(c, a) if matches!(a.kind, Kind::Quotient(..)) => {
+                scaled_quotient(*c, a, n).unwrap_or_else(|| a.scaled_text(*c, n))
             }
+            Kind::Scaled(c, a) => a.scaled_text(*c, n),
             Kind::Sum(terms) => {
                 let minus = Symbols::of(n).minus;
                 let mut out = String::new();
@@ -383,19 +426,45 @@ impl Mat {
                 args,
                 options,
             } => (call_text(name, args, options, n), Prec::Atom),
-            Kind::Derivative(func, a) => match n {
-                Notation::Ascii => closed_form(*func, (**a).clone()).write(n),
-                _ => {
-                    let prime = Symbols::of(n).prime;
-                    let name = if latex {
-                        format!("\\operatorname{{{}}}{prime}", func.name())
-                    } else {
-                        format!("{}{prime}", func.name())
-                    };
-                    (format!("{name}({})", a.render(n)), Prec::Atom)
-                }
-            },
+            Kind::Derivative { closed, .. } if ascii => closed.write(n),
+            Kind::Derivative {
+                func, order, arg, ..
+            } => {
+                let primes = Symbols::of(n).prime.repeat(*order);
+                let name = if latex {
+                    format!("\\operatorname{{{}}}{primes}", func.name())
+                } else {
+                    format!("{}{primes}", func.name())
+                };
+                (format!("{name}({})", arg.render(n)), Prec::Atom)
+            }
         }
+    }
+
+    /// `c·self`: `2·X`, `−X`, `(1/5)·X`.
+    fn scaled_text(&self, c: f64, n: Notation) -> (String, Prec) {
+        let minus = Symbols::of(n).minus;
+        let sign = if c < 0.0 { minus } else { "" };
+        if c.abs() == 1.0 {
+            return (
+                format!("{sign}{}", self.operand(n, Prec::Product)),
+                Prec::Unary,
+            );
+        }
+        let coeff = number_text(c.abs(), n);
+        let coeff = if coeff.contains('/') && n != Notation::Latex {
+            format!("({coeff})")
+        } else {
+            coeff
+        };
+        let times = match n {
+            Notation::Ascii => " * ",
+            _ => Symbols::of(n).times,
+        };
+        (
+            format!("{sign}{coeff}{times}{}", self.operand(n, Prec::Product)),
+            Prec::Product,
+        )
     }
 
     /// `A·B`, `Aᵀ·x`, `X³` (equal factors in a row as a power) in Unicode and LaTeX.
@@ -519,90 +588,106 @@ fn product_shape(shapes: &[Vec<usize>]) -> Vec<usize> {
     })
 }
 
-/// `A * B` elementwise, simplified: nested products flattened, numbers taken out as a
-/// coefficient, ones dropped.
+/// `A * B` elementwise, simplified: nested products and quotients flattened, numbers
+/// taken out as a coefficient, powers of the same factor merged (u ⊙ (u ⊙ u)⁻¹ = u⁻¹,
+/// u⁻¹ ⊙ u = 1), sign(u) ⊙ u = abs(u), and the factors with a negative power written as
+/// a quotient: s⁻¹ ⊙ M = `M / s`, s⁻² ⊙ M = `M / s ** 2`.
 pub fn hadamard(factors: Vec<Mat>) -> Mat {
     let mut coeff = 1.0;
-    let mut flat: Vec<Mat> = Vec::new();
-    let mut work = factors;
-    while let Some(f) = work.pop() {
-        let (c, f) = f.split_coeff();
-        coeff *= c;
+    // Each factor as a base and its power, in the order they come.
+    let mut powers: Vec<Raised> = Vec::new();
+    let mut work: Vec<Raised> = factors.into_iter().rev().map(|f| (f, 1.0)).collect();
+    while let Some((f, p)) = work.pop() {
+        // (u ⊙ v)ᵖ = uᵖ ⊙ vᵖ and (c·u)ᵖ = cᵖ·uᵖ only for a whole p (u, v may be negative).
+        let whole = p.fract() == 0.0;
         match f.kind {
-            Kind::Hadamard(inner) => work.extend(inner),
-            // a / b = a · (1 / b), so that b can cancel
-            Kind::Quotient(top, bottom) if !top.is_one() => {
-                work.push(*top);
-                let shape = f.shape.clone();
-                work.push(Mat::new(
-                    Kind::Quotient(Box::new(Mat::number(1.0)), bottom),
-                    shape,
-                ));
+            Kind::Power(base, q) => work.push((*base, p * q)),
+            Kind::Scaled(c, a) if whole => {
+                coeff *= c.powf(p);
+                work.push((*a, p));
             }
-            _ if f.is_one() => {}
-            _ => flat.insert(0, f),
+            Kind::Number(c) if whole => coeff *= c.powf(p),
+            Kind::Hadamard(inner) if whole => work.extend(inner.into_iter().rev().map(|g| (g, p))),
+            Kind::Quotient(top, bottom) if whole => {
+                work.push((*bottom, -p));
+                work.push((*top, p));
+            }
+            kind => {
+                let f = Mat::new(kind, f.shape);
+                match powers.iter_mut().find(|(base, _)| *base == f) {
+                    Some((_, total)) => *total += p,
+                    None => powers.push((f, p)),
+                }
+            }
         }
     }
-    let shape = flat
-        .iter()
-        .map(|f| f.shape.clone())
-        .max_by_key(Vec::len)
-        .unwrap_or_default();
+    powers.retain(|(_, p)| *p != 0.0);
     // sign(u) · u = abs(u)
     loop {
-        let found = flat.iter().enumerate().find_map(|(at, f)| match &f.kind {
-            Kind::Call {
-                name: "sign", args, ..
-            } => flat.iter().position(|g| *g == args[0]).map(|u| (at, u)),
-            _ => None,
-        });
+        let found = powers
+            .iter()
+            .enumerate()
+            .find_map(|(at, (f, p))| match &f.kind {
+                Kind::Call {
+                    name: "sign", args, ..
+                } if *p == 1.0 => powers
+                    .iter()
+                    .position(|(g, q)| *g == args[0] && *q == 1.0)
+                    .map(|u| (at, u)),
+                _ => None,
+            });
         let Some((sign_at, u_at)) = found else {
             break;
         };
-        let later = flat.remove(sign_at.max(u_at));
-        let earlier = flat.remove(sign_at.min(u_at));
-        let u = if sign_at > u_at { earlier } else { later };
+        let (u, _) = powers.remove(u_at);
+        powers.remove(if sign_at > u_at { sign_at - 1 } else { sign_at });
         let shape = u.shape.clone();
-        flat.push(Mat::call("abs", vec![u], String::new(), shape));
+        powers.push((Mat::call("abs", vec![u], String::new(), shape), 1.0));
     }
-    // a · (1 / b) = a / b, and a · (1 / a) = 1
-    let (reciprocals, mut flat): (Vec<Mat>, Vec<Mat>) = flat
-        .into_iter()
-        .partition(|f| matches!(&f.kind, Kind::Quotient(top, _) if top.is_one()));
-    let mut reciprocals = reciprocals;
-    reciprocals.retain(|r| {
-        let Kind::Quotient(_, bottom) = &r.kind else {
-            unreachable!("only quotients are selected")
-        };
-        match flat.iter().position(|f| f == &**bottom) {
-            Some(at) => {
-                flat.remove(at);
-                false
-            }
-            None => true,
-        }
-    });
-    let mat = match flat.len() {
-        0 => Mat::number(1.0),
-        1 => flat.pop().expect("one factor"),
-        _ => Mat::new(Kind::Hadamard(flat), shape.clone()),
-    };
-    let mat = if reciprocals.is_empty() {
-        mat
+    let (top, bottom): (Vec<Raised>, Vec<Raised>) = powers.into_iter().partition(|(_, p)| *p > 0.0);
+    let top = elementwise_product(top.into_iter().map(|(f, p)| raised(f, p)).collect());
+    let mat = if bottom.is_empty() {
+        top
     } else {
-        let bottoms: Vec<Mat> = reciprocals
-            .into_iter()
-            .map(|r| match r.kind {
-                Kind::Quotient(_, bottom) => *bottom,
-                _ => unreachable!("only quotients are selected"),
-            })
-            .collect();
-        Mat::new(
-            Kind::Quotient(Box::new(mat), Box::new(hadamard(bottoms))),
-            shape,
-        )
+        let bottom = elementwise_product(bottom.into_iter().map(|(f, p)| raised(f, -p)).collect());
+        let shape = wider(&top.shape, &bottom.shape);
+        Mat::new(Kind::Quotient(Box::new(top), Box::new(bottom)), shape)
     };
     Mat::scaled(coeff, mat)
+}
+
+/// A factor of an elementwise product and the power it is raised to.
+type Raised = (Mat, f64);
+
+/// `a ** p` for p > 0 as it is (no merging: [`hadamard`] has done that).
+fn raised(a: Mat, p: f64) -> Mat {
+    if p == 1.0 {
+        return a;
+    }
+    let shape = a.shape.clone();
+    Mat::new(Kind::Power(Box::new(a), p), shape)
+}
+
+/// `f₁ * f₂ * …` of simplified factors: 1 for none, the factor for one.
+fn elementwise_product(mut factors: Vec<Mat>) -> Mat {
+    match factors.len() {
+        0 => Mat::number(1.0),
+        1 => factors.pop().expect("one factor"),
+        _ => {
+            let shape = factors
+                .iter()
+                .map(|f| f.shape.clone())
+                .max_by_key(Vec::len)
+                .unwrap_or_default();
+            Mat::new(Kind::Hadamard(factors), shape)
+        }
+    }
+}
+
+/// The shape of an elementwise result of operands of shapes `a` and `b` (a scalar
+/// broadcasts).
+fn wider(a: &[usize], b: &[usize]) -> Vec<usize> {
+    if a.len() >= b.len() { a } else { b }.to_vec()
 }
 
 /// `A + B`, simplified: nested sums flattened, like terms (equal up to their coefficient)
@@ -632,6 +717,15 @@ pub fn sum(terms: Vec<Mat>) -> Mat {
         .filter(|(c, _)| c.abs() > 1e-12)
         .map(|(c, m)| Mat::scaled(c, m))
         .collect();
+    // A term before its transpose, as textbooks write them: B + Bᵀ, not Bᵀ + B.
+    for at in 0..kept.len() {
+        if let Kind::Transpose(inner) = &kept[at].kind
+            && let Some(later) = (at + 1..kept.len()).find(|&j| kept[j] == **inner)
+        {
+            let term = kept.remove(later);
+            kept.insert(at, term);
+        }
+    }
     match kept.len() {
         0 => Mat::number(0.0),
         1 => kept.pop().expect("one term"),
@@ -779,7 +873,9 @@ fn call_text(name: &str, args: &[Mat], options: &str, n: Notation) -> String {
         (Notation::Latex, _) => format!("\\operatorname{{{name}}}"),
     };
     let mut inner: Vec<String> = args.iter().map(|a| a.render(n)).collect();
-    if !options.is_empty() {
+    // A vector has one axis: textbooks write softmax(x).
+    let implied = n != Notation::Ascii && name == "softmax" && args[0].shape.len() == 1;
+    if !options.is_empty() && !implied {
         inner.push(options.to_string());
     }
     format!("{shown}({})", inner.join(", "))
@@ -815,4 +911,38 @@ fn exponent_ascii(p: f64) -> String {
     } else {
         format!("{p}")
     }
+}
+
+/// `c·top / bottom` as a textbook writes it: `2 / X` (c an integer, top 1), `x / (4·u)`
+/// (c = 1/4), with c's sign in front; `None` for other coefficients.
+fn scaled_quotient(c: f64, quotient: &Mat, n: Notation) -> Option<(String, Prec)> {
+    let Kind::Quotient(top, bottom) = &quotient.kind else {
+        return None;
+    };
+    let (top, bottom) = if top.is_one() && c.fract() == 0.0 {
+        (Mat::number(c.abs()), (**bottom).clone())
+    } else if (1.0 / c).fract() == 0.0 {
+        (
+            (**top).clone(),
+            Mat::scaled(1.0 / c.abs(), (**bottom).clone()),
+        )
+    } else {
+        return None;
+    };
+    let written = Mat::new(
+        Kind::Quotient(Box::new(top), Box::new(bottom)),
+        quotient.shape.clone(),
+    );
+    Some(if c < 0.0 {
+        (
+            format!(
+                "{}{}",
+                Symbols::of(n).minus,
+                written.operand(n, Prec::Product)
+            ),
+            Prec::Unary,
+        )
+    } else {
+        written.write(n)
+    })
 }

@@ -52,3 +52,21 @@ fn the_issue_examples() {
         pair("diag(sigmoid′(z))", "diag(sigmoid(z) * (1 - sigmoid(z)))")
     );
 }
+
+/// The value of `source` (with x a vector of 3) written as a matrix expression in ASCII.
+fn written(source: &str) -> String {
+    let (jac, _) =
+        crate::jacobian::test_support::problem(source, &[("x", "3")], "x", BTreeMap::new());
+    let graph = jac.graph();
+    Mat::of_node(graph, graph.root).render(Notation::Ascii)
+}
+
+#[test]
+fn powers_of_one_factor_merge_and_negative_ones_are_quotients() {
+    assert_eq!(written("x * (x * x) ** (-1)"), "1 / x");
+    assert_eq!(written("2 * x ** (-2) * x"), "2 / x");
+    assert_eq!(written("(x @ x) ** (-1) * x"), "x / (x @ x)");
+    assert_eq!(written("x ** 3 * x ** (-1)"), "x ** 2");
+    // (−x)^½ is not (−1)^½·x^½: a coefficient is taken out of whole powers only
+    assert_eq!(written("(-x) ** 0.5"), "(-x) ** 0.5");
+}

@@ -5,7 +5,7 @@
 //! `outer(a, b)`. The language has no commutation matrix, no vec and no vector of ones, and
 //! its `kron` takes matrices only, so a form with K, diag(vec(…)), vec(…), 𝟏 or a vector
 //! inside a Kronecker product has no spelling; nor has a tensor the language cannot write
-//! (f″ of a node).
+//! (a constant f″ of a node: square″ = 2).
 
 use super::{MatrixForm, TensorMatrix};
 use crate::calculus::Formula;

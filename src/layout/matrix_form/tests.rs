@@ -597,11 +597,24 @@ fn forms_are_written_in_the_language() {
             "2 * kron(eye(3), outer(w, w))"
         )
     );
-    // f′′ has no spelling in the language
+    // f′′ in closed form, and it holds as a claim
+    let s = "sigmoid(X @ w) * (1 - sigmoid(X @ w)) * (1 - 2 * sigmoid(X @ w))";
     assert_eq!(
         expressions("sum(sigmoid(X @ w))", &[("X", "3x2"), ("w", "2")], "X,X"),
-        (None, None)
+        some_pair(
+            &format!("kron(outer(w, w), diag({s}))"),
+            &format!("kron(diag({s}), outer(w, w))")
+        )
     );
+    let (jac, inputs) = crate::jacobian::test_support::problem(
+        "sum(sigmoid(X @ w))",
+        &[("X", "3x2"), ("w", "2")],
+        "X,X",
+        BTreeMap::new(),
+    );
+    let forms = matrix_forms(&jac).unwrap();
+    let checked = forms.checked(&jac, &[&inputs]).unwrap();
+    assert!(checked.colmajor_expression.is_some() && checked.rowmajor_expression.is_some());
 }
 
 #[test]
