@@ -399,27 +399,7 @@ impl<'a> Pairing<'a> {
 
 #[cfg(test)]
 mod tests {
-    use crate::calculus::render::{Notation, definitions, render};
-    use crate::calculus::test_support::graph;
-    use crate::calculus::{jacobian_formula, second_formula_within};
-
-    /// The formula of `source` by `wrt` (`A,B` at second order) in ASCII, with the names
-    /// it defines.
-    fn explained(source: &str, shapes: &[(&str, &str)], wrt: &str) -> (String, Vec<String>) {
-        let g = graph(source, shapes);
-        let f = match wrt.split_once(',') {
-            None => jacobian_formula(&g, g.input(wrt).unwrap()),
-            Some((a, b)) => {
-                let pair = (g.input(a).unwrap(), g.input(b).unwrap());
-                second_formula_within(&g, pair, 1000).unwrap()
-            }
-        };
-        let names = definitions(&f, &g)
-            .into_iter()
-            .map(|(name, text)| format!("{name} = {text}"))
-            .collect();
-        (render(&f, &g, Notation::Ascii), names)
-    }
+    use crate::calculus::test_support::explained;
 
     #[test]
     fn the_derivative_of_trace_x_to_the_fourth_is_one_term() {

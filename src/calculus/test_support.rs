@@ -11,6 +11,24 @@ use super::formula::{Factor, Formula, IndexRole, IndexVar, Slot, TensorDef, Term
 use crate::eval::Values;
 use crate::expr::{Graph, Shape, compile, parse_shape};
 
+/// The formula of `source` (variables of the given shapes) by `wrt` (`A,B` at second
+/// order) in ASCII, with the names it defines (`Z1 = X @ W`).
+pub fn explained(source: &str, shapes: &[(&str, &str)], wrt: &str) -> (String, Vec<String>) {
+    let g = graph(source, shapes);
+    let f = match wrt.split_once(',') {
+        None => super::jacobian_formula(&g, g.input(wrt).unwrap()),
+        Some((a, b)) => {
+            let pair = (g.input(a).unwrap(), g.input(b).unwrap());
+            super::second_formula_within(&g, pair, super::MAX_TERMS).unwrap()
+        }
+    };
+    let names = super::render::definitions(&f, &g)
+        .into_iter()
+        .map(|(name, text)| format!("{name} = {text}"))
+        .collect();
+    (super::render(&f, &g, super::Notation::Ascii), names)
+}
+
 /// The shapes of the linear layer the tests use: X 3×4, W 2×4, b of length 2.
 pub const LINEAR: &[(&str, &str)] = &[("X", "3x4"), ("W", "2x4"), ("b", "2")];
 

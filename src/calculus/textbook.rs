@@ -319,25 +319,14 @@ mod tests {
 
     use super::*;
     use crate::calculus::jacobian_formula;
-    use crate::calculus::render::{Notation, definitions, render};
     use crate::calculus::simplify::tests::{EXPRESSIONS, SHAPES};
-    use crate::calculus::test_support::graph;
     use crate::calculus::test_support::{all_indices, tensors, value_at};
+    use crate::calculus::test_support::{explained, graph};
     use crate::calculus::{raw_formula, simplify};
     use crate::check::{agrees, finite_difference};
     use crate::eval::evaluate;
     use crate::expr::check_wrt;
     use crate::inputs::Inputs;
-
-    fn explained(source: &str, shapes: &[(&str, &str)], wrt: &str) -> (String, Vec<String>) {
-        let g = graph(source, shapes);
-        let f = jacobian_formula(&g, g.input(wrt).unwrap());
-        let names = definitions(&f, &g)
-            .into_iter()
-            .map(|(name, text)| format!("{name} = {text}"))
-            .collect();
-        (render(&f, &g, Notation::Ascii), names)
-    }
 
     #[test]
     fn one_name_per_distinct_subexpression() {
