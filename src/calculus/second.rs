@@ -10,6 +10,7 @@
 //! |---|---|
 //! | a node's value N | D(N)[α], by the first-order rules of `derive.rs` |
 //! | f′(N) | f″(N)[α]·D(N)[α] (none for relu, abs, sign: f″ = 0; 2·D(N) for square) |
+//! | f′(N) written through f(N) (`(1 − Y²)`) | the same: f″(N)[α]·D(N)[α], one term |
 //! | N^p | p·N[α]^(p−1)·D(N)[α] |
 //! | centered(N) over an axis | D(N)[α] − (1/n)·Σ_m D(N)[α with m on the axis] |
 //! | softmax(N) = S over an axis | S[α]·D(N)[α] − S[α]·Σ_m S[α′]·D(N)[α′], α′ = α with m on the axis |
@@ -276,14 +277,11 @@ fn derive_tensor(
     let one = Product::one();
     Ok(match *def {
         TensorDef::Node(node) => deriver.derive(node, slots)?,
-        TensorDef::ElemDeriv { func, arg } => match SecondDerivative::of(func) {
-            SecondDerivative::Zero => Vec::new(),
-            SecondDerivative::Constant(c) => scale(deriver.derive(arg, slots)?, c),
-            SecondDerivative::Tensor => {
-                let f2 = deriver.tensor(TensorDef::ElemSecondDeriv { func, arg }, slots.to_vec());
-                attach(deriver.derive(arg, slots)?, 1.0, &[], &f2, &one)
-            }
-        },
+        TensorDef::ElemDeriv { func, arg } => derive_elem_deriv(deriver, func, arg, slots)?,
+        // The same tensor f′(arg), written through f(arg): the same rule, one term.
+        TensorDef::ElemDerivOfValue { func, arg, .. } => {
+            derive_elem_deriv(deriver, func.func(), arg, slots)?
+        }
         TensorDef::ElemSecondDeriv { .. } => unreachable!(
             "a first-order formula has no f″ tensors; third derivatives are not derived"
         ),
@@ -318,6 +316,23 @@ fn derive_tensor(
             let after = deriver.tensor(inverse, vec![Slot::Index(p), slots[1]]);
             let inner = deriver.derive(arg, &[Slot::Index(m), Slot::Index(p)])?;
             attach(inner, -1.0, &[m, p], &before, &after)
+        }
+    })
+}
+
+/// ∂f′(arg)[slots]/∂B[γ] = f″(arg)[slots]·D(arg)[slots] (none where f″ = 0).
+fn derive_elem_deriv(
+    deriver: &mut Deriver,
+    func: ElemFn,
+    arg: NodeId,
+    slots: &[Slot],
+) -> Result<Vec<Term>, TooManyTerms> {
+    Ok(match SecondDerivative::of(func) {
+        SecondDerivative::Zero => Vec::new(),
+        SecondDerivative::Constant(c) => scale(deriver.derive(arg, slots)?, c),
+        SecondDerivative::Tensor => {
+            let f2 = deriver.tensor(TensorDef::ElemSecondDeriv { func, arg }, slots.to_vec());
+            attach(deriver.derive(arg, slots)?, 1.0, &[], &f2, &Product::one())
         }
     })
 }
