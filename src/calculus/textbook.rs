@@ -445,6 +445,23 @@ mod tests {
             ("abs(X)", square, "delta(i,k)*delta(j,l)*sign(X)[i,j]"),
             // sign(X)·X + |X| = 2·|X|
             ("abs(X) * X", square, "2*delta(i,k)*delta(j,l)*Z1[i,j]"),
+            // tanh′(u) = 1 − tanh(u)², σ′(u) = σ(u)·(1 − σ(u)): one factor, through the
+            // node tanh(u) or σ(u) (here the root, Y; elsewhere named in the where list).
+            (
+                "tanh(X @ W.T)",
+                &[("X", "3x4"), ("W", "2x4")],
+                "delta(i,k)*(1 - Y[i,j]^2)*W[j,l]",
+            ),
+            (
+                "sigmoid(X @ W.T)",
+                &[("X", "3x4"), ("W", "2x4")],
+                "delta(i,k)*Y[i,j]*(1 - Y[i,j])*W[j,l]",
+            ),
+            (
+                "sum(tanh(X) * X)",
+                square,
+                "X[k,l]*(1 - Z1[k,l]^2) + Z1[k,l]",
+            ),
         ];
         for (source, shapes, expected) in cases {
             assert_eq!(
