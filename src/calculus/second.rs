@@ -28,7 +28,7 @@ use super::formula::{
     Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, Term, name_summations,
 };
 use super::jacobian_formula;
-use super::render::{Notation, Symbols, indexed, node_name, render};
+use super::render::{Names, Notation, Symbols, indexed, node_name, render_named};
 use super::steps::Step;
 use crate::expr::{ElemFn, Graph, NodeId};
 
@@ -150,6 +150,9 @@ pub fn derivation_steps(graph: &Graph, (a, b): (NodeId, NodeId), formula: &Formu
         ascii: write(Notation::Ascii),
         latex: write(Notation::Latex),
     };
+    // One set of names for every step, numbered from the result's, so that a name means
+    // one node throughout (the first-order formula can read nodes the result does not).
+    let names = Names::of(&[formula, &derivation.first, &derivation.raw], graph);
     let b_name = |notation| node_name(formula, graph, b, notation);
     vec![
         step(
@@ -158,7 +161,7 @@ pub fn derivation_steps(graph: &Graph, (a, b): (NodeId, NodeId), formula: &Formu
                 format!(
                     "{} = {}",
                     super::render::lhs(&derivation.first, graph, a, notation),
-                    render(&derivation.first, graph, notation)
+                    render_named(&derivation.first, &names, notation)
                 )
             },
         ),
@@ -172,7 +175,7 @@ pub fn derivation_steps(graph: &Graph, (a, b): (NodeId, NodeId), formula: &Formu
                 format!(
                     "{} = {}",
                     lhs(&derivation.raw, graph, (a, b), notation),
-                    render(&derivation.raw, graph, notation)
+                    render_named(&derivation.raw, &names, notation)
                 )
             },
         ),
@@ -182,7 +185,7 @@ pub fn derivation_steps(graph: &Graph, (a, b): (NodeId, NodeId), formula: &Formu
                 format!(
                     "{} = {}",
                     lhs(formula, graph, (a, b), notation),
-                    render(formula, graph, notation)
+                    render_named(formula, &names, notation)
                 )
             },
         ),
