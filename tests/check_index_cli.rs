@@ -129,7 +129,7 @@ fn breakdown(args: &[&str]) -> (String, String) {
 fn the_claims_breakdown_names_nodes_as_j_does() {
     let (claim, truth) = breakdown(&[
         "check",
-        "sigmoid(relu(X @ W.T) @ V)",
+        "softplus(relu(X @ W.T) @ V)",
         "-s",
         "X=2x3",
         "-s",
@@ -137,10 +137,10 @@ fn the_claims_breakdown_names_nodes_as_j_does() {
         "-s",
         "V=3x2",
         "--claim",
-        "delta(i,k)*sigmoid'(Z2)[i,j]*V[0,j]*W[0,l]",
+        "delta(i,k)*softplus'(Z2)[i,j]*V[0,j]*W[0,l]",
     ]);
-    assert!(claim.contains("sigmoid′(Z2)[0,0]"), "{claim}");
-    assert!(truth.contains("sigmoid′(Z2)[0,0]"), "{truth}");
+    assert!(claim.contains("softplus′(Z2)[0,0]"), "{claim}");
+    assert!(truth.contains("softplus′(Z2)[0,0]"), "{truth}");
 
     let (claim, truth) = breakdown(&[
         "check",
@@ -159,4 +159,51 @@ fn the_claims_breakdown_names_nodes_as_j_does() {
     assert!(claim.contains("kron(B, A)[0,1]"), "{claim}");
     assert!(!claim.contains("Z1"), "{claim}");
     assert!(truth.contains("Z1[0,1]"), "{truth}");
+}
+
+/// tanh′ and sigmoid′ are printed in closed form through the layer's value
+/// (`(1 - Y[i,j]^2)`, `Y[i,j]*(1 - Y[i,j])`, a non-root value named in the where list); the
+/// printed formula, pasted back as a claim, holds, at first and at second order (where
+/// f″ stays `sigmoid''(Z1)`).
+#[test]
+fn printed_closed_forms_of_tanh_and_sigmoid_hold_as_claims() {
+    let shapes = ["-s", "X=3x4", "-s", "W=2x4", "-s", "b=2"];
+    // (expression, wrt, the formula as printed, or a part of it)
+    let cases = [
+        ("tanh(X @ W.T)", "X", "delta(i,k)*(1 - Y[i,j]^2)*W[j,l]"),
+        (
+            "sigmoid(X @ W.T)",
+            "X",
+            "delta(i,k)*Y[i,j]*(1 - Y[i,j])*W[j,l]",
+        ),
+        (
+            "sum(tanh(X @ W.T + b))",
+            "W",
+            "sum_m (1 - Z1[m,k]^2)*X[m,l]",
+        ),
+        ("sigmoid(X @ W.T + b) @ W", "X", "Z1[i,m]*(1 - Z1[i,m])"),
+        ("tanh(X @ W.T)", "X,W", "(1 - Y[i,j]^2)"),
+        ("sum(tanh(X @ W.T + b))", "X,W", "(1 - Z2[k,g]^2)"),
+        ("sum(sigmoid(X @ W.T + b))", "X,X", "sigmoid''(Z1)[k,m]"),
+    ];
+    for (expression, wrt, printed) in cases {
+        let mut problem = vec![expression];
+        problem.extend(shapes);
+        problem.extend(["--wrt", wrt]);
+        let mut explain = vec!["explain", "--json"];
+        explain.extend(&problem);
+        let doc: Value = serde_json::from_str(&run::succeeds(&explain).stdout).unwrap();
+        let formula = doc["formula"]["ascii"].as_str().unwrap();
+        assert!(
+            formula.contains(printed),
+            "{expression} wrt {wrt}: {formula}"
+        );
+        let (code, verdict) = check_json(&problem, formula);
+        assert_eq!(
+            code,
+            Some(0),
+            "{expression} wrt {wrt}: {formula}: {verdict}"
+        );
+        assert_eq!(verdict["holds"], true);
+    }
 }

@@ -9,7 +9,7 @@
 //! the slots of a factor, and the naming of summation indices (`summation_name`,
 //! `name_summations`), so that the derivation and the simplification name them alike.
 
-use crate::expr::{ElemFn, NodeId};
+use crate::expr::{ElemFn, NodeId, ValueDerivative};
 
 /// Index of an index variable in [`Formula::indices`].
 pub type IndexId = usize;
@@ -110,6 +110,17 @@ pub enum TensorDef {
         /// The node f is applied to.
         arg: NodeId,
     },
+    /// f′(arg) written through the node `value` = f(arg), as the textbooks write it:
+    /// `(1 − Y[i,j]²)` for tanh, `Y[i,j]·(1 − Y[i,j])` for sigmoid. The closed form of
+    /// [`TensorDef::ElemDeriv`] that the textbook rewrite gives where the graph computes f(arg).
+    ElemDerivOfValue {
+        /// The elementwise function whose derivative this is.
+        func: ValueDerivative,
+        /// The node f is applied to.
+        arg: NodeId,
+        /// The node f(arg), which the tensor is computed from.
+        value: NodeId,
+    },
     /// f″ applied elementwise to the value of a node: `tanh′′(Z1)` (second order only).
     ElemSecondDeriv {
         /// The elementwise function whose second derivative this is.
@@ -149,11 +160,12 @@ pub enum TensorDef {
 
 impl TensorDef {
     /// The node the tensor is computed from (its value, or the argument of f′, a power,
-    /// centring, softmax or an inverse).
+    /// centring, softmax or an inverse; for f′ written through f's value, that value).
     pub fn node(&self) -> NodeId {
         match *self {
             TensorDef::Node(node)
             | TensorDef::ElemDeriv { arg: node, .. }
+            | TensorDef::ElemDerivOfValue { value: node, .. }
             | TensorDef::ElemSecondDeriv { arg: node, .. }
             | TensorDef::Power { arg: node, .. }
             | TensorDef::Centered { arg: node, .. }

@@ -5,7 +5,8 @@
 //! by `Y`, and every other node a formula (or the derivation steps) needs by `Z1`, `Z2`, …
 //! in graph order ([`definitions`] says what each stands for). Derived tensors are written
 //! as functions of those names: `relu′(Z1)`, `inv(X)`, `softmax(Z1)`, `centered(Z1)`; an
-//! elementwise power is written after the indices it is read at: `Z1[i,j]⁻²`.
+//! elementwise power is written after the indices it is read at: `Z1[i,j]⁻²`; tanh′ and
+//! sigmoid′ through the function's value: `(1 − Y[i,j]²)`, `Y[i,j]·(1 − Y[i,j])`.
 //!
 //! [`Symbols`] is the one table of the symbols of each notation (minus, times, transpose,
 //! ⊗, δ, Σ, ∂, ×, dashes) that every other text writing formulas reads.
@@ -15,7 +16,7 @@ use std::collections::BTreeMap;
 use super::formula::{Factor, Formula, IndexId, Slot, TensorDef, Term};
 use super::same_nodes;
 use crate::expr::diagnostic::escape_non_ascii;
-use crate::expr::{ElemFn, Graph, NodeId, Op, ReduceKind};
+use crate::expr::{ElemFn, Graph, NodeId, Op, ReduceKind, ValueDerivative};
 use crate::numfmt;
 
 /// How formulas are written.
@@ -80,6 +81,24 @@ pub fn render_factor(
 ) -> String {
     let names = Names::new(formula, graph);
     factor_text(formula, &names, factor, notation, at)
+}
+
+/// f′ of the node `arg` written as a function, `tanh′(Z1)` (LaTeX
+/// `\operatorname{tanh}'(Z_1)`), with `formula`'s names, a node it does not name as its
+/// source text (`tanh′(X @ W.T)`): for matrix forms, where the closed form through f's
+/// value that `render` writes (`1 − Y²`) would read as a matrix power.
+pub fn derivative_of(
+    formula: &Formula,
+    graph: &Graph,
+    func: ElemFn,
+    arg: NodeId,
+    notation: Notation,
+) -> String {
+    let arg = match Names::new(formula, graph).get(arg) {
+        Some(name) => base(name, notation),
+        None => graph.text(arg).to_string(),
+    };
+    function(func.name(), &arg, true, notation)
 }
 
 /// The left-hand side `∂Y[i,j]/∂X[k,l]` of `formula`, the Jacobian with respect to the
@@ -690,6 +709,15 @@ fn tensor_text(names: &Names, def: &TensorDef, indices: &[String], notation: Not
             indices,
             notation,
         ),
+        // f′ through f's value v, as a claim reads it back: (1 − v²), v·(1 − v).
+        TensorDef::ElemDerivOfValue { func, value, .. } => {
+            let v = indexed(&node(value), indices, notation);
+            let minus = minus(notation);
+            match func {
+                ValueDerivative::Tanh => format!("(1 {minus} {v}{})", exponent(2.0, notation)),
+                ValueDerivative::Sigmoid => format!("{v}{}(1 {minus} {v})", times(notation)),
+            }
+        }
         TensorDef::ElemSecondDeriv { func, arg } => {
             let prime = Symbols::of(notation).prime;
             let f = match notation {

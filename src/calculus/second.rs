@@ -10,6 +10,7 @@
 //! |---|---|
 //! | a node's value N | D(N)[α], by the first-order rules of `derive.rs` |
 //! | f′(N) | f″(N)[α]·D(N)[α] (none for relu, abs, sign: f″ = 0; 2·D(N) for square) |
+//! | f′(N) written through f(N) (`(1 − Y²)`) | the same: f″(N)[α]·D(N)[α], one term |
 //! | N^p | p·N[α]^(p−1)·D(N)[α] |
 //! | centered(N) over an axis | D(N)[α] − (1/n)·Σ_m D(N)[α with m on the axis] |
 //! | softmax(N) = S over an axis | S[α]·D(N)[α] − S[α]·Σ_m S[α′]·D(N)[α′], α′ = α with m on the axis |
@@ -27,7 +28,7 @@ use super::formula::{
     Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, Term, name_summations,
 };
 use super::jacobian_formula;
-use super::render::{Notation, Symbols, indexed, node_name, render};
+use super::render::{Names, Notation, Symbols, indexed, node_name, render_named};
 use super::steps::Step;
 use crate::expr::{ElemFn, Graph, NodeId};
 
@@ -149,6 +150,9 @@ pub fn derivation_steps(graph: &Graph, (a, b): (NodeId, NodeId), formula: &Formu
         ascii: write(Notation::Ascii),
         latex: write(Notation::Latex),
     };
+    // One set of names for every step, numbered from the result's, so that a name means
+    // one node throughout (the first-order formula can read nodes the result does not).
+    let names = Names::of(&[formula, &derivation.first, &derivation.raw], graph);
     let b_name = |notation| node_name(formula, graph, b, notation);
     vec![
         step(
@@ -157,7 +161,7 @@ pub fn derivation_steps(graph: &Graph, (a, b): (NodeId, NodeId), formula: &Formu
                 format!(
                     "{} = {}",
                     super::render::lhs(&derivation.first, graph, a, notation),
-                    render(&derivation.first, graph, notation)
+                    render_named(&derivation.first, &names, notation)
                 )
             },
         ),
@@ -171,7 +175,7 @@ pub fn derivation_steps(graph: &Graph, (a, b): (NodeId, NodeId), formula: &Formu
                 format!(
                     "{} = {}",
                     lhs(&derivation.raw, graph, (a, b), notation),
-                    render(&derivation.raw, graph, notation)
+                    render_named(&derivation.raw, &names, notation)
                 )
             },
         ),
@@ -181,7 +185,7 @@ pub fn derivation_steps(graph: &Graph, (a, b): (NodeId, NodeId), formula: &Formu
                 format!(
                     "{} = {}",
                     lhs(formula, graph, (a, b), notation),
-                    render(formula, graph, notation)
+                    render_named(formula, &names, notation)
                 )
             },
         ),
@@ -276,14 +280,11 @@ fn derive_tensor(
     let one = Product::one();
     Ok(match *def {
         TensorDef::Node(node) => deriver.derive(node, slots)?,
-        TensorDef::ElemDeriv { func, arg } => match SecondDerivative::of(func) {
-            SecondDerivative::Zero => Vec::new(),
-            SecondDerivative::Constant(c) => scale(deriver.derive(arg, slots)?, c),
-            SecondDerivative::Tensor => {
-                let f2 = deriver.tensor(TensorDef::ElemSecondDeriv { func, arg }, slots.to_vec());
-                attach(deriver.derive(arg, slots)?, 1.0, &[], &f2, &one)
-            }
-        },
+        TensorDef::ElemDeriv { func, arg } => derive_elem_deriv(deriver, func, arg, slots)?,
+        // The same tensor f′(arg), written through f(arg): the same rule, one term.
+        TensorDef::ElemDerivOfValue { func, arg, .. } => {
+            derive_elem_deriv(deriver, func.func(), arg, slots)?
+        }
         TensorDef::ElemSecondDeriv { .. } => unreachable!(
             "a first-order formula has no f″ tensors; third derivatives are not derived"
         ),
@@ -318,6 +319,23 @@ fn derive_tensor(
             let after = deriver.tensor(inverse, vec![Slot::Index(p), slots[1]]);
             let inner = deriver.derive(arg, &[Slot::Index(m), Slot::Index(p)])?;
             attach(inner, -1.0, &[m, p], &before, &after)
+        }
+    })
+}
+
+/// ∂f′(arg)[slots]/∂B[γ] = f″(arg)[slots]·D(arg)[slots] (none where f″ = 0).
+fn derive_elem_deriv(
+    deriver: &mut Deriver,
+    func: ElemFn,
+    arg: NodeId,
+    slots: &[Slot],
+) -> Result<Vec<Term>, TooManyTerms> {
+    Ok(match SecondDerivative::of(func) {
+        SecondDerivative::Zero => Vec::new(),
+        SecondDerivative::Constant(c) => scale(deriver.derive(arg, slots)?, c),
+        SecondDerivative::Tensor => {
+            let f2 = deriver.tensor(TensorDef::ElemSecondDeriv { func, arg }, slots.to_vec());
+            attach(deriver.derive(arg, slots)?, 1.0, &[], &f2, &Product::one())
         }
     })
 }

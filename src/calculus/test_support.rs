@@ -76,6 +76,9 @@ pub fn tensors(formula: &Formula, values: &Values) -> Vec<ArrayD<f64>> {
         .map(|def| match *def {
             TensorDef::Node(node) => values.get(node).clone(),
             TensorDef::ElemDeriv { func, arg } => values.get(arg).mapv(|x| func.derivative(x)),
+            TensorDef::ElemDerivOfValue { func, value, .. } => {
+                values.get(value).mapv(|v| func.at(v))
+            }
             TensorDef::ElemSecondDeriv { func, arg } => values
                 .get(arg)
                 .mapv(|x| crate::eval::kernels::second_derivative(func, x)),

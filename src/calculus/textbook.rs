@@ -4,8 +4,10 @@
 //! 1. **one tensor per value**: tensors of nodes that compute the same value (the two
 //!    `trace(X)` of `trace(X) * trace(X)`, see [`super::same_nodes`]) become one tensor;
 //! 2. **closed forms of f′** where they are simpler: log′(u) = u⁻¹, exp′(u) = exp(u) (the
-//!    node exp(u) itself), sqrt′(u) = ½·sqrt(u)⁻¹, square′(u) = 2u, and sign(u)·u = |u| (abs′(u) read at
-//!    the same entry as u; abs′ alone is written sign(u) by `render`);
+//!    node exp(u) itself), sqrt′(u) = ½·sqrt(u)⁻¹, square′(u) = 2u, tanh′(u) = 1 − tanh(u)²
+//!    and sigmoid′(u) = σ(u)·(1 − σ(u)) (through the node tanh(u) or σ(u): one factor,
+//!    [`TensorDef::ElemDerivOfValue`], so that no term splits in two), and sign(u)·u = |u|
+//!    (abs′(u) read at the same entry as u; abs′ alone is written sign(u) by `render`);
 //! 3. **powers of one tensor merged**: Z⁻¹·Z = 1, Z·Z = Z², Z⁻²·Z = Z⁻¹ (node values and
 //!    their powers read at the same entry);
 //! 4. **like terms through intermediates**: terms equal up to renaming of summation indices
@@ -23,14 +25,15 @@ use super::formula::{Factor, Formula, Slot, TensorDef, TensorId, Term};
 use super::like_terms;
 use super::same_nodes;
 use super::simplify::simplify;
-use crate::expr::{ElemFn, Graph, NodeId, Op};
+use crate::expr::{ElemFn, Graph, NodeId, Op, ValueDerivative};
 
 /// One rewrite towards the textbook's form, as the derivation steps name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rewrite {
     /// Equal subexpressions become one tensor, and like terms are merged.
     SameValues,
-    /// f′ in closed form where it is simpler (log′, exp′, sqrt′, square′, sign(u)·u = |u|).
+    /// f′ in closed form where it is simpler (log′, exp′, sqrt′, square′, tanh′, sigmoid′,
+    /// sign(u)·u = |u|).
     ClosedForms,
     /// Powers of one tensor at one entry merged.
     Powers,
@@ -83,7 +86,7 @@ fn same_values(graph: &Graph, formula: &Formula) -> Formula {
     let tensors: Vec<TensorDef> = formula
         .tensors
         .iter()
-        .map(|def| with_node(def, rep[def.node()]))
+        .map(|def| with_nodes(def, &rep))
         .collect();
     let first: Vec<TensorId> = tensors
         .iter()
@@ -143,6 +146,23 @@ fn closed_forms(graph: &Graph, formula: &Formula) -> Formula {
                         };
                         term.factors[n] = at(inverse, &mut tensors);
                         term.coeff *= 0.5;
+                    }
+                }
+                ElemFn::Tanh | ElemFn::Sigmoid => {
+                    if let (Some(closed), Some(value)) =
+                        (ValueDerivative::of(func), node_of(func, arg))
+                    {
+                        let def = TensorDef::ElemDerivOfValue {
+                            func: closed,
+                            arg,
+                            value,
+                        };
+                        // In f′'s place in the tensor list, so that the factor keeps its
+                        // place in the term (every f′(arg) is rewritten alike).
+                        if !tensors.contains(&def) {
+                            tensors[tensor] = def.clone();
+                        }
+                        term.factors[n] = at(def, &mut tensors);
                     }
                 }
                 ElemFn::Abs => {
@@ -251,8 +271,9 @@ fn merged_powers(formula: &Formula) -> Formula {
     }
 }
 
-/// `def` computed from `node` instead of its own node.
-fn with_node(def: &TensorDef, node: NodeId) -> TensorDef {
+/// `def` with each node it names replaced by its representative in `rep`.
+fn with_nodes(def: &TensorDef, rep: &[NodeId]) -> TensorDef {
+    let node = rep[def.node()];
     match *def {
         TensorDef::Node(_) => TensorDef::Node(node),
         TensorDef::ElemDeriv { func, .. } => TensorDef::ElemDeriv { func, arg: node },
@@ -264,6 +285,11 @@ fn with_node(def: &TensorDef, node: NodeId) -> TensorDef {
         TensorDef::Centered { axis, .. } => TensorDef::Centered { arg: node, axis },
         TensorDef::Softmax { axis, .. } => TensorDef::Softmax { arg: node, axis },
         TensorDef::Inverse { .. } => TensorDef::Inverse { arg: node },
+        TensorDef::ElemDerivOfValue { func, arg, .. } => TensorDef::ElemDerivOfValue {
+            func,
+            arg: rep[arg],
+            value: node,
+        },
     }
 }
 
@@ -423,6 +449,23 @@ mod tests {
             ("abs(X)", square, "delta(i,k)*delta(j,l)*sign(X)[i,j]"),
             // sign(X)·X + |X| = 2·|X|
             ("abs(X) * X", square, "2*delta(i,k)*delta(j,l)*Z1[i,j]"),
+            // tanh′(u) = 1 − tanh(u)², σ′(u) = σ(u)·(1 − σ(u)): one factor, through the
+            // node tanh(u) or σ(u) (here the root, Y; elsewhere named in the where list).
+            (
+                "tanh(X @ W.T)",
+                &[("X", "3x4"), ("W", "2x4")],
+                "delta(i,k)*(1 - Y[i,j]^2)*W[j,l]",
+            ),
+            (
+                "sigmoid(X @ W.T)",
+                &[("X", "3x4"), ("W", "2x4")],
+                "delta(i,k)*Y[i,j]*(1 - Y[i,j])*W[j,l]",
+            ),
+            (
+                "sum(tanh(X) * X)",
+                square,
+                "X[k,l]*(1 - Z1[k,l]^2) + Z1[k,l]",
+            ),
         ];
         for (source, shapes, expected) in cases {
             assert_eq!(

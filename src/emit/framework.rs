@@ -6,7 +6,7 @@
 //! operands are atoms (a name or a call) or are wrapped by the caller (see
 //! [`super::values`]), so the spelling never has to think about precedence.
 
-use crate::expr::{ElemFn, ReduceKind};
+use crate::expr::{ElemFn, ReduceKind, ValueDerivative};
 
 /// A Python array framework the code is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -187,10 +187,10 @@ impl Framework {
             ElemFn::Abs => format!("{m}.sign({a})"),
             ElemFn::Sin => format!("{m}.cos({a})"),
             ElemFn::Cos => format!("-{m}.sin({a})"),
-            ElemFn::Tanh => format!("1 - {m}.tanh({a}) ** 2"),
+            ElemFn::Tanh => derivative_of_value(ValueDerivative::Tanh, &format!("{m}.tanh({a})")),
             ElemFn::Sigmoid => {
                 let s = self.elementwise(ElemFn::Sigmoid, a);
-                format!("({s}) * (1 - ({s}))")
+                derivative_of_value(ValueDerivative::Sigmoid, &format!("({s})"))
             }
             ElemFn::Relu => self.to_float(&format!("({a} > 0)")),
             ElemFn::Softplus => self.elementwise(ElemFn::Sigmoid, a),
@@ -312,6 +312,15 @@ def _logsumexp(a, axis, keepdims):
     top = np.max(a, axis=axis, keepdims=True)
     s = np.log(np.sum(np.exp(a - top), axis=axis, keepdims=True)) + top
     return s if keepdims else np.squeeze(s, axis=axis)";
+
+/// f′ written through f's value, the array `v` (an atom): `1 - v ** 2` for tanh,
+/// `v * (1 - v)` for sigmoid.
+pub(super) fn derivative_of_value(func: ValueDerivative, v: &str) -> String {
+    match func {
+        ValueDerivative::Tanh => format!("1 - {v} ** 2"),
+        ValueDerivative::Sigmoid => format!("{v} * (1 - {v})"),
+    }
+}
 
 /// `code` as an operand of an operator or a method call: itself if it is a name, a number
 /// or a call (`np.exp(a)`, `Z1[0, :]`), else in parentheses.

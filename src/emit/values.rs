@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::framework::{Framework, atom};
+use super::framework::{Framework, atom, derivative_of_value};
 use super::names::Namer;
 use crate::calculus::render::named_nodes;
 use crate::calculus::{Factor, Formula, TensorDef, TensorId};
@@ -269,6 +269,10 @@ impl Writer<'_> {
             TensorDef::ElemDeriv { func, .. } => (
                 format!("{}_prime_{arg}", func.name()),
                 fw.derivative(func, arg),
+            ),
+            TensorDef::ElemDerivOfValue { func, .. } => (
+                format!("{}_prime_via_{arg}", func.func().name()),
+                derivative_of_value(func, &atom(arg)),
             ),
             TensorDef::ElemSecondDeriv { func, .. } => (
                 format!("{}_second_{arg}", func.name()),

@@ -133,14 +133,8 @@ impl ElemFn {
             ElemFn::Abs => sign(x),
             ElemFn::Sin => x.cos(),
             ElemFn::Cos => -x.sin(),
-            ElemFn::Tanh => {
-                let t = x.tanh();
-                1.0 - t * t
-            }
-            ElemFn::Sigmoid => {
-                let s = ElemFn::Sigmoid.apply(x);
-                s * (1.0 - s)
-            }
+            ElemFn::Tanh => ValueDerivative::Tanh.at(x.tanh()),
+            ElemFn::Sigmoid => ValueDerivative::Sigmoid.at(ElemFn::Sigmoid.apply(x)),
             ElemFn::Relu => {
                 if x > 0.0 {
                     1.0
@@ -151,6 +145,43 @@ impl ElemFn {
             ElemFn::Softplus => ElemFn::Sigmoid.apply(x),
             ElemFn::Square => 2.0 * x,
             ElemFn::Sign => 0.0,
+        }
+    }
+}
+
+/// An elementwise function whose derivative the textbooks write through the function's
+/// value v = f(x): tanh′ = 1 − v², sigmoid′ = v·(1 − v).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValueDerivative {
+    /// tanh′(x) = 1 − tanh(x)².
+    Tanh,
+    /// sigmoid′(x) = σ(x)·(1 − σ(x)).
+    Sigmoid,
+}
+
+impl ValueDerivative {
+    /// The derivative of `func` written through its value, if the textbooks write it so.
+    pub fn of(func: ElemFn) -> Option<ValueDerivative> {
+        match func {
+            ElemFn::Tanh => Some(ValueDerivative::Tanh),
+            ElemFn::Sigmoid => Some(ValueDerivative::Sigmoid),
+            _ => None,
+        }
+    }
+
+    /// The function whose derivative this is.
+    pub fn func(self) -> ElemFn {
+        match self {
+            ValueDerivative::Tanh => ElemFn::Tanh,
+            ValueDerivative::Sigmoid => ElemFn::Sigmoid,
+        }
+    }
+
+    /// f′ at the point where f's value is `v`: 1 − v² for tanh, v·(1 − v) for sigmoid.
+    pub fn at(self, v: f64) -> f64 {
+        match self {
+            ValueDerivative::Tanh => 1.0 - v * v,
+            ValueDerivative::Sigmoid => v * (1.0 - v),
         }
     }
 }

@@ -15,7 +15,7 @@ pub mod typecheck;
 
 pub use ast::{Expr, ExprKind, Span};
 pub use diagnostic::Diagnostic;
-pub use graph::{BinOp, ElemFn, Graph, Node, NodeId, Op, ReduceKind};
+pub use graph::{BinOp, ElemFn, Graph, Node, NodeId, Op, ReduceKind, ValueDerivative};
 pub use parser::parse;
 pub use shape::{Shape, parse_shape};
 pub use typecheck::{build_graph, check_wrt};

@@ -39,7 +39,7 @@ pub struct BoundFormula {
     /// The formula's tensors (by [`TensorId`]), then the hoisted contractions.
     pub(super) arrays: Vec<Dense>,
     /// For `ElemDeriv` and `ElemSecondDeriv` tensors, the value of the argument f is applied
-    /// to.
+    /// to; for `ElemDerivOfValue`, the value f′ is computed from.
     pub(super) args: Vec<Option<Dense>>,
     /// The plan of each term.
     pub(super) terms: Vec<TermPlan>,
@@ -386,8 +386,8 @@ enum TermRun<'a> {
     },
 }
 
-/// Evaluates one tensor definition; for `ElemDeriv` and `ElemSecondDeriv` also returns the
-/// argument's value.
+/// Evaluates one tensor definition; for `ElemDeriv`, `ElemDerivOfValue` and
+/// `ElemSecondDeriv` also returns the value it is computed from.
 /// Advances `progress` by the entries of a derived tensor.
 fn evaluate_tensor(
     def: &TensorDef,
@@ -432,6 +432,7 @@ fn evaluate_tensor(
     let value = match *def {
         TensorDef::Node(_) => return Ok((Dense::shared(x), None)),
         TensorDef::ElemDeriv { func, .. } => x.mapv(|v| func.derivative(v)),
+        TensorDef::ElemDerivOfValue { func, .. } => x.mapv(|v| func.at(v)),
         TensorDef::ElemSecondDeriv { func, .. } => x.mapv(|v| kernels::second_derivative(func, v)),
         TensorDef::Power { exponent, .. } => kernels::power(&x, exponent),
         TensorDef::Centered { axis, .. } => kernels::centered(&x, axis),
@@ -446,7 +447,9 @@ fn evaluate_tensor(
     progress.advance(x.len() as u64);
     let arg_value = matches!(
         def,
-        TensorDef::ElemDeriv { .. } | TensorDef::ElemSecondDeriv { .. }
+        TensorDef::ElemDeriv { .. }
+            | TensorDef::ElemDerivOfValue { .. }
+            | TensorDef::ElemSecondDeriv { .. }
     )
     .then(|| Dense::shared(x));
     Ok((Dense::shared(Arc::new(value)), arg_value))

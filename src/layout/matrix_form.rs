@@ -27,7 +27,7 @@ mod checked;
 mod language;
 
 use super::{VecOrder, layout_out_rank};
-use crate::calculus::render::{Notation, Symbols, render_factor, render_term};
+use crate::calculus::render::{Notation, Symbols, derivative_of, render_factor, render_term};
 use crate::calculus::{Factor, Formula, IndexId, Slot, TensorDef, TensorId, Term};
 use crate::expr::Graph;
 use crate::jacobian::Jacobian;
@@ -957,7 +957,12 @@ impl Analyzer<'_> {
             transposed,
             rows,
             cols,
-            name: Texts::new(|n| render_factor(self.formula, self.graph, &bare, n, None)),
+            name: Texts::new(|n| match self.formula.tensors[tensor] {
+                TensorDef::ElemDerivOfValue { func, arg, .. } => {
+                    derivative_of(self.formula, self.graph, func.func(), arg, n)
+                }
+                _ => render_factor(self.formula, self.graph, &bare, n, None),
+            }),
         })
     }
 

@@ -300,6 +300,7 @@ pub(in crate::layout) fn tensor_mat(graph: &Graph, def: &TensorDef) -> Option<Ma
         TensorDef::ElemSecondDeriv { func, arg } => Mat::second_derivative(func, node(arg))?,
         TensorDef::Node(n) => node(n),
         TensorDef::ElemDeriv { func, arg } => Mat::derivative(func, node(arg)),
+        TensorDef::ElemDerivOfValue { func, arg, .. } => Mat::derivative(func.func(), node(arg)),
         TensorDef::Power { arg, exponent } => Mat::power(node(arg), exponent),
         TensorDef::Inverse { arg } => Mat::inverse(node(arg)),
         TensorDef::Centered { arg, axis } => {

@@ -150,9 +150,11 @@ fn vectors_and_scalars() {
         verified("x @ W.T", &shapes, "W"),
         pair("xᵀ ⊗ I₂", "I₂ ⊗ xᵀ")
     );
+    // The index formula writes tanh′ through Y = tanh(W @ x) and names no Z1, so its
+    // argument is written out.
     assert_eq!(
         verified("tanh(W @ x)", &shapes, "x"),
-        pair("diag(tanh′(Z1))·W", "diag(tanh′(Z1))·W")
+        pair("diag(tanh′(W @ x))·W", "diag(tanh′(W @ x))·W")
     );
     assert_eq!(verified("sum(W)", &shapes, "W"), pair("𝟏₆ᵀ", "𝟏₆ᵀ"));
     assert_eq!(
