@@ -28,8 +28,8 @@ use super::formula::{
     Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, Term, name_summations,
 };
 use super::jacobian_formula;
-use super::render::{Names, Notation, Symbols, indexed, node_name, render_named};
-use super::steps::Step;
+use super::render::{Names, Notation, Symbols, definitions, indexed, node_name, render_named};
+use super::steps::{Step, step_lines, where_lines};
 use crate::expr::{ElemFn, Graph, NodeId};
 
 /// Names of the free indices over the second variable's axes, by axis.
@@ -154,15 +154,38 @@ pub fn derivation_steps(graph: &Graph, (a, b): (NodeId, NodeId), formula: &Formu
     // one node throughout (the first-order formula can read nodes the result does not).
     let names = Names::of(&[formula, &derivation.first, &derivation.raw], graph);
     let b_name = |notation| node_name(formula, graph, b, notation);
+    // The intermediates the steps read that the result's `where` list does not define.
+    let defined: Vec<String> = definitions(formula, graph)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let read: Vec<&str> = [&derivation.first, &derivation.raw]
+        .into_iter()
+        .flat_map(|f| {
+            f.terms
+                .iter()
+                .flat_map(|term| &term.factors)
+                .filter_map(|factor| match factor {
+                    Factor::Tensor { tensor, .. } => names.get(f.tensors[*tensor].node()),
+                    Factor::Delta(..) => None,
+                })
+        })
+        .collect();
+    let undefined = names
+        .intermediates()
+        .filter(|(_, name)| read.contains(name) && !defined.iter().any(|d| d == name));
+    let undefined: Vec<(NodeId, &str)> = undefined.collect();
     vec![
         step(
             "Differentiate once (the first-order formula)".to_string(),
             &|notation| {
-                format!(
+                let mut lines = vec![format!(
                     "{} = {}",
                     super::render::lhs(&derivation.first, graph, a, notation),
                     render_named(&derivation.first, &names, notation)
-                )
+                )];
+                lines.extend(where_lines(graph, &names, undefined.clone(), notation));
+                step_lines(&lines, notation)
             },
         ),
         step(
@@ -487,5 +510,46 @@ mod tests {
             ascii("sum(relu(v) + square(v))", &[("v", "3")], ("v", "v")),
             "2*delta(k,g)"
         );
+    }
+
+    /// Every intermediate a second-order derivation step reads (`Z2` of `Z2[k]`) is defined,
+    /// by a `where` line of the steps or by the result's `where` list.
+    #[test]
+    fn every_name_the_steps_read_is_defined() {
+        for source in EXPRESSIONS {
+            let g = graph(source, SHAPES);
+            for name in g.variables() {
+                let a = check_wrt(&g, name).unwrap();
+                let f = crate::calculus::second_formula_within(&g, (a, a), usize::MAX).unwrap();
+                let steps = super::derivation_steps(&g, (a, a), &f);
+                let text: Vec<&str> = steps.iter().map(|step| step.ascii.as_str()).collect();
+                let text = text.join("\n");
+                let mut defined: Vec<String> = crate::calculus::render::definitions(&f, &g)
+                    .into_iter()
+                    .map(|(name, _)| name)
+                    .collect();
+                defined.extend(text.lines().filter_map(|line| {
+                    let line = line.trim_start().trim_start_matches("where ");
+                    line.starts_with('Z')
+                        .then(|| line.split(['[', ' ']).next().unwrap().to_string())
+                }));
+                let read = text
+                    .match_indices('Z')
+                    .map(|(at, _)| {
+                        let digits: String = text[at + 1..]
+                            .chars()
+                            .take_while(char::is_ascii_digit)
+                            .collect();
+                        format!("Z{digits}")
+                    })
+                    .filter(|name| name.len() > 1);
+                for name in read {
+                    assert!(
+                        defined.contains(&name),
+                        "{source} by {name}: {name} is read but not defined in\n{text}\n{defined:?}"
+                    );
+                }
+            }
+        }
     }
 }

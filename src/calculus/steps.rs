@@ -82,39 +82,67 @@ pub fn derivation_steps(graph: &Graph, wrt: NodeId, formula: &Formula) -> Vec<St
 
 /// `Y[i,j] = …` followed by `where Z1[i,j] = …` for each named intermediate.
 fn index_form(graph: &Graph, names: &Names, notation: Notation) -> String {
-    let line = |node: NodeId, name: &str| {
-        let indices: Vec<String> = ["i", "j"][..graph.node(node).shape.rank()]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let mut writer = Forward {
-            graph,
-            names,
-            notation,
-            defining: node,
-            next_sum: 0,
-        };
-        let (rhs, _) = writer.write(node, &indices);
-        format!(
-            "{} = {rhs}",
-            indexed(&base(name, notation), &indices, notation)
-        )
-    };
-    let mut lines = vec![line(graph.root, &names.root)];
-    for (n, (node, name)) in names.intermediates().enumerate() {
-        let lead = match (n, notation) {
-            (0, Notation::Latex) => "\\text{where } ",
-            (_, Notation::Latex) => "\\phantom{\\text{where }} ",
-            (0, _) => "where ",
-            (_, _) => "      ",
-        };
-        lines.push(format!("{lead}{}", line(node, name)));
-    }
+    let mut lines = vec![definition(graph, names, graph.root, &names.root, notation)];
+    lines.extend(where_lines(graph, names, names.intermediates(), notation));
+    step_lines(&lines, notation)
+}
+
+/// `where Z1[i,j] = …` and the lines under it, one for each of `nodes` (named by `names`),
+/// each node written in index notation.
+pub(super) fn where_lines<'a>(
+    graph: &Graph,
+    names: &Names,
+    nodes: impl IntoIterator<Item = (NodeId, &'a str)>,
+    notation: Notation,
+) -> Vec<String> {
+    nodes
+        .into_iter()
+        .enumerate()
+        .map(|(n, (node, name))| {
+            let lead = match (n, notation) {
+                (0, Notation::Latex) => "\\text{where } ",
+                (_, Notation::Latex) => "\\phantom{\\text{where }} ",
+                (0, _) => "where ",
+                (_, _) => "      ",
+            };
+            format!("{lead}{}", definition(graph, names, node, name, notation))
+        })
+        .collect()
+}
+
+/// The lines of one step joined as the step's text in `notation`.
+pub(super) fn step_lines(lines: &[String], notation: Notation) -> String {
     let separator = match notation {
         Notation::Latex => " \\\\\n",
         Notation::Unicode | Notation::Ascii => "\n",
     };
     lines.join(separator)
+}
+
+/// `Z1[i,j] = …`: the node `node`, called `name`, in index notation.
+fn definition(
+    graph: &Graph,
+    names: &Names,
+    node: NodeId,
+    name: &str,
+    notation: Notation,
+) -> String {
+    let indices: Vec<String> = ["i", "j"][..graph.node(node).shape.rank()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut writer = Forward {
+        graph,
+        names,
+        notation,
+        defining: node,
+        next_sum: 0,
+    };
+    let (rhs, _) = writer.write(node, &indices);
+    format!(
+        "{} = {rhs}",
+        indexed(&base(name, notation), &indices, notation)
+    )
 }
 
 /// How tightly an index-form expression binds, loosest first.
