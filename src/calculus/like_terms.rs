@@ -96,7 +96,7 @@ impl Expanded {
 
 /// More inlined factors than this and a node is kept as it is: comparing two products
 /// searches over pairings of their factors.
-const MAX_FACTORS: usize = 12;
+const MAX_FACTORS: usize = 24;
 
 /// Inlines the product intermediates of a graph.
 struct Inliner<'a> {
