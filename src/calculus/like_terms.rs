@@ -413,6 +413,12 @@ mod tests {
         // (expression, wrt, formula): the terms are equal up to renaming summation indices.
         let cases: &[(&str, &str, &str)] = &[
             ("trace(X @ X @ X)", "X", "3*Z1[l,k]"),
+            // tr((X Xᵀ)⁸): sixteen terms of 15 factors each, all ((X Xᵀ)⁷ X)[k,l].
+            (
+                "trace(X @ X.T @ X @ X.T @ X @ X.T @ X @ X.T @ X @ X.T @ X @ X.T @ X @ X.T @ X @ X.T)",
+                "X",
+                "16*Z1[k,l]",
+            ),
             // tr(X Xᵀ X Xᵀ): four terms, all (X Xᵀ X)[k,l].
             ("trace(X @ X.T @ X @ X.T)", "X", "4*Z1[k,l]"),
             // ‖XᵀX‖² by X: 4·X XᵀX, whichever product the chain rule went through.
