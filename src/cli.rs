@@ -171,6 +171,12 @@ pub enum Command {
         /// Skip the numeric nonzero count (then `nonzeros` is null).
         #[arg(long)]
         structural_only: bool,
+        /// Count the numeric nonzeros even when the count would take more than about a
+        /// minute (by default a count over the limit is not started: `nonzeros` is null
+        /// and `nonzeros_not_counted` gives its estimated operations); --structural-only
+        /// still skips it.
+        #[arg(long)]
+        count_all: bool,
         /// Output options.
         #[command(flatten)]
         output: OutputArgs,

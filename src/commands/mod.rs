@@ -146,13 +146,16 @@ pub fn run(command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Stats {
             problem,
             structural_only,
+            count_all,
             output,
-        } => stats::run(
-            &build(&problem, notation)?,
-            structural_only,
-            output.json,
-            out,
-        )?,
+        } => {
+            let counting = match (structural_only, count_all) {
+                (true, _) => stats::Counting::Skip,
+                (false, true) => stats::Counting::All,
+                (false, false) => stats::Counting::WithinLimit,
+            };
+            stats::run(&build(&problem, notation)?, counting, output.json, out)?
+        }
         Command::Dense {
             problem,
             output_file,

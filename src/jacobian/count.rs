@@ -9,16 +9,46 @@
 //! inclusion–exclusion, its count on the part that is evaluated instead. Only the
 //! overlaps and the terms that do not factorize are evaluated, entry by entry, in
 //! parallel, with progress and cancellation. [`CountMethod`] says which way was taken.
+//!
+//! What a count costs is known before it starts ([`count_operations`]); a count costing more
+//! than [`NUMERIC_COUNT_LIMIT`] is only started when asked for
+//! ([`count_nonzeros_within_limit`] says what it would cost instead).
 
 use rayon::prelude::*;
 
 use super::factorized::{Einsum, MagnitudeCache, exact_by_factors};
 use super::{BoundFormula, Jacobian};
+use crate::numfmt;
 use crate::progress::Progress;
 use crate::sparsity::{self, RunOverlap, SupportPattern};
 
 /// Entries per unit of parallel work (and per progress update).
 const CHUNK: u128 = 1 << 16;
+
+/// The most operations (multiply-adds, see [`count_operations`]) a numeric count runs
+/// without being asked to count anyway: about a minute of counting on a 2-core machine,
+/// which evaluates about 2.5e8 of them a second where each entry sums a contraction (the
+/// sigmoid Hessian `Σ_m δ(k,g)·X[m,l]·X[m,h]·sigmoid″(Z1)[m,k]`, X 128×256, W 256×256:
+/// 2.1e9 operations in 7.6 s) and faster elsewhere.
+pub const NUMERIC_COUNT_LIMIT: u128 = 15_000_000_000;
+
+/// A numeric count that was not started: it would cost more than [`NUMERIC_COUNT_LIMIT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountTooCostly {
+    /// The count's estimated cost in operations ([`count_operations`]).
+    pub operations: u128,
+}
+
+impl CountTooCostly {
+    /// The cost in words: `about 1.4e14 operations (the limit is 1.5e10)`.
+    pub fn describe(self) -> String {
+        format!(
+            "about {} operations (the limit is {})",
+            numfmt::significant(self.operations as f64, 2),
+            numfmt::significant(NUMERIC_COUNT_LIMIT as f64, 2)
+        )
+    }
+}
 
 /// How a numeric nonzero count was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,33 +106,29 @@ pub fn numeric_nonzeros_with_progress(jacobian: &Jacobian, progress: &Progress) 
 /// The numeric nonzero count of J and its method (see the module's documentation),
 /// reporting progress in `progress`; `None` soon after `progress` is cancelled.
 pub fn count_nonzeros(jacobian: &Jacobian, progress: &Progress) -> Option<NonzeroCount> {
-    let bound = jacobian.bound();
+    CountPlan::new(jacobian).run(progress)
+}
+
+/// [`count_nonzeros`] if it costs at most [`NUMERIC_COUNT_LIMIT`] operations (`Ok(None)` if
+/// `progress` is cancelled); otherwise, without counting, what it would cost.
+pub fn count_nonzeros_within_limit(
+    jacobian: &Jacobian,
+    progress: &Progress,
+) -> Result<Option<NonzeroCount>, CountTooCostly> {
     let plan = CountPlan::new(jacobian);
-    progress.start(u64::try_from(plan.work()).unwrap_or(u64::MAX));
-    progress.set_stage("counting numeric nonzeros");
-    let mut nonzeros = 0i128;
-    for piece in plan.pieces {
-        nonzeros += match piece {
-            Piece::Factorized(sign, einsum) => sign * i128::from(einsum.count(progress)?),
-            Piece::TermEvaluated(sign, t, region) => {
-                let term = &bound.terms[t];
-                let count = evaluated_count(&[region], progress, |index, axes, first, out| {
-                    out.fill(0.0);
-                    bound.add_term_run(term, index, axes, first, out);
-                })?;
-                sign * i128::from(count)
-            }
-        };
+    let operations = plan.operations();
+    if operations > NUMERIC_COUNT_LIMIT {
+        return Err(CountTooCostly { operations });
     }
-    nonzeros += i128::from(evaluated_count(
-        &plan.evaluated,
-        progress,
-        |index, axes, first, out| bound.write_run(index, axes, first, out),
-    )?);
-    Some(NonzeroCount {
-        nonzeros: u64::try_from(nonzeros).expect("a count of entries"),
-        method: plan.method,
-    })
+    Ok(plan.run(progress))
+}
+
+/// The estimated cost of [`count_nonzeros`] in operations (multiply-adds): for the terms
+/// counted from their factors, their einsums' work; where J or a term is evaluated, its
+/// entries times the multiply-adds an entry costs there (each term that can be nonzero
+/// there: the positions of the contractions it sums per entry, at least 1).
+pub fn count_operations(jacobian: &Jacobian) -> u128 {
+    CountPlan::new(jacobian).operations()
 }
 
 /// The numeric nonzero count of J evaluating every entry of the structural support (what
@@ -110,9 +136,10 @@ pub fn count_nonzeros(jacobian: &Jacobian, progress: &Progress) -> Option<Nonzer
 pub fn evaluated_nonzeros(jacobian: &Jacobian, progress: &Progress) -> Option<u64> {
     let patterns = jacobian.support().patterns();
     let bound = jacobian.bound();
-    progress.start(u64::try_from(pattern_entries(patterns)).unwrap_or(u64::MAX));
+    let entries: Vec<u128> = patterns.iter().map(SupportPattern::count).collect();
+    progress.start(u64::try_from(entries.iter().sum::<u128>()).unwrap_or(u64::MAX));
     progress.set_stage("counting numeric nonzeros");
-    evaluated_count(patterns, progress, |index, axes, first, out| {
+    evaluated_count(patterns, &entries, progress, |index, axes, first, out| {
         bound.write_run(index, axes, first, out)
     })
 }
@@ -128,6 +155,7 @@ enum Piece<'a> {
 /// How J's numeric nonzeros are counted: J's count is the sum of the pieces plus J's
 /// count, evaluated, on the union of `evaluated`.
 struct CountPlan<'a> {
+    bound: &'a BoundFormula,
     pieces: Vec<Piece<'a>>,
     /// Where J is evaluated: the overlaps of the terms' supports and the supports of the
     /// terms that do not factorize.
@@ -148,6 +176,7 @@ impl<'a> CountPlan<'a> {
             .any(|t| t.coeff == 0.0 && !magnitudes.reads_only_finite(t))
         {
             return CountPlan {
+                bound,
                 pieces: Vec::new(),
                 evaluated: jacobian.support().patterns().to_vec(),
                 method: CountMethod::Evaluated,
@@ -198,43 +227,98 @@ impl<'a> CountPlan<'a> {
             CountMethod::Mixed
         };
         CountPlan {
+            bound,
             pieces,
             evaluated,
             method,
         }
     }
 
-    /// Units of work of the count: the einsums' work and the entries evaluated.
-    fn work(&self) -> u128 {
+    /// The count's cost in operations (see [`count_operations`]), and the units its
+    /// progress advances by.
+    fn operations(&self) -> u128 {
         let pieces: u128 = self
             .pieces
             .iter()
             .map(|piece| match piece {
                 Piece::Factorized(_, einsum) => einsum.work(),
-                Piece::TermEvaluated(_, _, region) => region.count(),
+                Piece::TermEvaluated(_, t, region) => {
+                    region.count() * self.bound.terms[*t].entry_operations()
+                }
             })
             .sum();
-        pieces + pattern_entries(&self.evaluated)
+        pieces + self.evaluated_operations().iter().sum::<u128>()
     }
-}
 
-/// The entries of `patterns`, counted once per pattern they lie in.
-fn pattern_entries(patterns: &[SupportPattern]) -> u128 {
-    patterns.iter().map(SupportPattern::count).sum()
+    /// The operations evaluating J on each region of `evaluated` costs: the entries of
+    /// each term's support in the region, times the term's cost per entry.
+    fn evaluated_operations(&self) -> Vec<u128> {
+        self.evaluated
+            .iter()
+            .map(|region| {
+                self.bound
+                    .terms
+                    .iter()
+                    .map(|term| term.pattern.intersect(region).count() * term.entry_operations())
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// Counts J's numeric nonzeros as planned, advancing `progress` by the operations done;
+    /// `None` soon after `progress` is cancelled.
+    fn run(self, progress: &Progress) -> Option<NonzeroCount> {
+        let bound = self.bound;
+        progress.start(u64::try_from(self.operations()).unwrap_or(u64::MAX));
+        progress.set_stage("counting numeric nonzeros");
+        let evaluated_operations = self.evaluated_operations();
+        let mut nonzeros = 0i128;
+        for piece in self.pieces {
+            nonzeros += match piece {
+                Piece::Factorized(sign, einsum) => sign * i128::from(einsum.count(progress)?),
+                Piece::TermEvaluated(sign, t, region) => {
+                    let term = &bound.terms[t];
+                    let operations = region.count() * term.entry_operations();
+                    let count = evaluated_count(
+                        &[region],
+                        &[operations],
+                        progress,
+                        |index, axes, first, out| {
+                            out.fill(0.0);
+                            bound.add_term_run(term, index, axes, first, out);
+                        },
+                    )?;
+                    sign * i128::from(count)
+                }
+            };
+        }
+        nonzeros += i128::from(evaluated_count(
+            &self.evaluated,
+            &evaluated_operations,
+            progress,
+            |index, axes, first, out| bound.write_run(index, axes, first, out),
+        )?);
+        Some(NonzeroCount {
+            nonzeros: u64::try_from(nonzeros).expect("a count of entries"),
+            method: self.method,
+        })
+    }
 }
 
 /// The number of nonzero values `write_run` gives on the union of `patterns`, each entry
 /// once. `write_run(index, axes, first, out)` writes the values along a run of entries
 /// (see [`BoundFormula::write_run`]). Each pattern is enumerated in chunks on the rayon
-/// pool, advancing `progress` by its entries; an entry of a pattern is skipped if an
-/// earlier pattern contains it. `None` once `progress` is cancelled.
+/// pool, advancing `progress` by the chunk's share of the pattern's `units` (its units of
+/// work); an entry of a pattern is skipped if an earlier pattern contains it. `None` once
+/// `progress` is cancelled.
 fn evaluated_count(
     patterns: &[SupportPattern],
+    units: &[u128],
     progress: &Progress,
     write_run: impl Fn(&[usize], &[usize], usize, &mut [f64]) + Sync,
 ) -> Option<u64> {
     let mut nonzeros = 0u64;
-    for (n, pattern) in patterns.iter().enumerate() {
+    for (n, (pattern, &units)) in patterns.iter().zip(units).enumerate() {
         let earlier = &patterns[..n];
         let full: Vec<std::ops::Range<usize>> = pattern.dims().iter().map(|&d| 0..d).collect();
         let len = pattern.count();
@@ -275,7 +359,10 @@ fn evaluated_count(
                     repeated.dedup();
                     nonzeros += (counted - repeated.len()) as u64;
                 });
-                progress.advance(count as u64);
+                // The units done before this chunk and after it, so that the chunks'
+                // shares add up to the pattern's units exactly.
+                let share = |entries: u128| units * entries / len;
+                progress.advance((share(start + count) - share(start)) as u64);
                 Some(nonzeros)
             })
             .sum();
@@ -286,6 +373,8 @@ fn evaluated_count(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::super::test_support::*;
     use super::*;
     use crate::calculus::{Factor, TensorDef};
@@ -317,6 +406,48 @@ mod tests {
         progress.cancel();
         assert_eq!(numeric_nonzeros_with_progress(&jac, &progress), None);
         assert_eq!(evaluated_nonzeros(&jac, &progress), None);
+    }
+
+    #[test]
+    fn a_count_costs_its_entries_times_the_sums_left_per_entry() {
+        // Σ_m δ(k,g)·X[m,l]·X[m,h]·sigmoid″(Z1)[m,k] reads three free indices, so its sum
+        // over m (4 rows of X) stays per entry: 4 multiply-adds at each of the 5·3·3
+        // entries where k = g, and no term counted from its factors.
+        let shapes = [("X", "4x3"), ("W", "5x3"), ("b", "5")];
+        let (jac, _) = problem("sum(sigmoid(X @ W.T + b))", &shapes, "W,W", BTreeMap::new());
+        assert_eq!(sparsity::structural_count(jac.formula()), 45);
+        assert_eq!(count_operations(&jac), 45 * 4);
+        // The progress of the count goes through the same operations.
+        let progress = Progress::new();
+        let count = count_nonzeros(&jac, &progress).unwrap();
+        assert_eq!(count.method, CountMethod::Evaluated);
+        assert_eq!((progress.total(), progress.done()), (180, 180));
+        assert_eq!(
+            count_nonzeros_within_limit(&jac, &progress),
+            Ok(Some(count))
+        );
+        // δ(i,k)·Y[i,j]·W[j,l] − Σ_m δ(i,k)·Y[i,j]·Y[i,m]·W[m,l]: the sum over m reads
+        // two free indices (i, l) and is hoisted into (Y @ W)[i,l], so each term costs 1
+        // at each of the 4·5·3 entries where i = k, where both terms are evaluated.
+        let (jac, _) = problem(
+            "softmax(X @ W.T, axis=1)",
+            &shapes[..2],
+            "X",
+            BTreeMap::new(),
+        );
+        assert_eq!(sparsity::structural_count(jac.formula()), 60);
+        assert_eq!(count_operations(&jac), 2 * 60);
+    }
+
+    #[test]
+    fn the_cost_over_the_limit_is_said_in_a_few_digits() {
+        let too_costly = CountTooCostly {
+            operations: 140_737_488_355_328,
+        };
+        assert_eq!(
+            too_costly.describe(),
+            "about 1.4e14 operations (the limit is 1.5e10)"
+        );
     }
 
     #[test]
@@ -353,14 +484,17 @@ mod tests {
         assert_eq!(evaluated_nonzeros(&jac, &progress), Some(expected));
         assert_eq!(progress.total(), 162_000);
         assert_eq!(progress.done(), 162_000);
-        // Factorized, only the overlap i = j = k (9000 entries) is evaluated: J there, and
-        // each term alone to take it out of the term's count; the rest is about 10,000
-        // units per term.
+        // Evaluating J there costs one operation per term at each entry of a pattern
+        // where the term can be nonzero: 81,000 + 9,000 in each pattern.
+        // Factorized, only the overlap i = j = k (9000 entries) is evaluated: J there (two
+        // terms), and each term alone to take it out of the term's count; the rest is
+        // about 10,000 units per term.
         let progress = Progress::new();
         let count = count_nonzeros(&jac, &progress).unwrap();
         assert_eq!(count.nonzeros, expected);
         assert_eq!(count.method, CountMethod::Mixed);
         assert_eq!(progress.done(), progress.total());
-        assert!(progress.total() < 162_000 / 3, "{}", progress.total());
+        assert_eq!(u128::from(progress.total()), count_operations(&jac));
+        assert!(progress.total() < 180_000 / 3, "{}", progress.total());
     }
 }

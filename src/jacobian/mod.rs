@@ -44,7 +44,8 @@ use crate::sparsity::StructuralSupport;
 
 pub use bound::BoundFormula;
 pub use count::{
-    CountMethod, NonzeroCount, count_nonzeros, evaluated_nonzeros, numeric_nonzeros,
+    CountMethod, CountTooCostly, NUMERIC_COUNT_LIMIT, NonzeroCount, count_nonzeros,
+    count_nonzeros_within_limit, count_operations, evaluated_nonzeros, numeric_nonzeros,
     numeric_nonzeros_with_progress,
 };
 pub use explain::{FactorValue, TermBreakdown};

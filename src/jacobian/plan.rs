@@ -63,6 +63,20 @@ pub(super) struct TermPlan {
     pub(super) pattern: SupportPattern,
 }
 
+impl TermPlan {
+    /// Multiply-adds evaluating this term costs at one entry: the positions of every
+    /// contraction summed per entry (a hoisted contraction is one read and costs nothing
+    /// more), and at least 1 for the product of the term's reads.
+    pub(super) fn entry_operations(&self) -> u128 {
+        let summed: u128 = self
+            .contractions
+            .iter()
+            .map(|c| c.sum_dims.iter().map(|&d| d as u128).product::<u128>())
+            .sum();
+        summed.max(1)
+    }
+}
+
 /// The nodes whose values binding `formula` needs (its tensors' arguments), each once, in
 /// increasing order: evaluate these with [`crate::eval::evaluate_nodes`].
 pub fn needed_nodes(formula: &Formula) -> Vec<NodeId> {
