@@ -286,3 +286,34 @@ fn claim_mode_80x24() {
     assert!(text.contains("differs from J"), "{text}");
     assert_snapshot!(text);
 }
+
+/// A numeric count that would take hours is not started: the header says what it would
+/// cost instead of counting forever (Σ_m δ(k,g)·X[m,l]·X[m,h]·sigmoid″(Z1)[m,k] sums 64
+/// rows at each of 16384·128·128 entries: 1.7e10 operations, over the limit).
+#[test]
+fn a_count_over_the_limit_is_not_started() {
+    let spec = ProblemSpec {
+        expression: "sum(sigmoid(X @ W.T + b))".to_string(),
+        shapes: ["X=64x128", "W=16384x128", "b=16384"]
+            .map(String::from)
+            .to_vec(),
+        loads: Vec::new(),
+        wrt: Some("W,W".to_string()),
+        seed: 0,
+        max_memory: None,
+    };
+    let mut app = app_for(spec, ColorMode::Ansi16, false, (120, 30));
+    let text = screen(&mut app);
+    assert!(!app.busy());
+    assert!(
+        text.contains("numeric: not counted (about 1.7e10 operations)"),
+        "{text}"
+    );
+    let status = app.status().expect("the count said why it did not start");
+    assert_eq!(
+        status.text,
+        "numeric nonzeros not counted: about 1.7e10 operations (the limit is 1.5e10); \
+         `jacscope stats --count-all` counts anyway"
+    );
+    assert_snapshot!(text);
+}

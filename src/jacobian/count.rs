@@ -40,11 +40,19 @@ pub struct CountTooCostly {
 }
 
 impl CountTooCostly {
-    /// The cost in words: `about 1.4e14 operations (the limit is 1.5e10)`.
+    /// The estimated cost in words: `about 1.4e14 operations`.
+    pub fn estimate(self) -> String {
+        format!(
+            "about {} operations",
+            numfmt::significant(self.operations as f64, 2)
+        )
+    }
+
+    /// The estimated cost and the limit: `about 1.4e14 operations (the limit is 1.5e10)`.
     pub fn describe(self) -> String {
         format!(
-            "about {} operations (the limit is {})",
-            numfmt::significant(self.operations as f64, 2),
+            "{} (the limit is {})",
+            self.estimate(),
             numfmt::significant(NUMERIC_COUNT_LIMIT as f64, 2)
         )
     }

@@ -15,7 +15,7 @@ use crate::axis_index::Axes;
 use crate::calculus::Notation;
 use crate::check::{self, FdCheck};
 use crate::error::Error;
-use crate::jacobian::{TermBreakdown, numeric_nonzeros_with_progress};
+use crate::jacobian::{CountTooCostly, TermBreakdown, count_nonzeros_within_limit};
 use crate::layout::{Layout, VecOrder};
 use crate::output_file;
 use crate::picture::figure::{Figure, Labels};
@@ -181,10 +181,13 @@ pub struct Loading {
 
 /// Where the count of J's numerically nonzero entries stands.
 pub enum NumericCount {
-    /// Counting off the UI thread (`None` comes back if it was stopped).
-    Counting(Job<Option<u64>>),
+    /// Counting off the UI thread (`Ok(None)` comes back if it was stopped, an error if
+    /// the count was too costly to start).
+    Counting(Job<Result<Option<u64>, CountTooCostly>>),
     /// The count.
     Done(u64),
+    /// Not counted: it would cost more than the limit.
+    TooCostly(CountTooCostly),
     /// Stopped with Esc.
     Stopped,
     /// The counting thread failed.
@@ -193,11 +196,12 @@ pub enum NumericCount {
 
 impl NumericCount {
     /// Where the count stands once its job is in `state`; `None` while it runs.
-    fn after(state: JobState<Option<u64>>) -> Option<NumericCount> {
+    fn after(state: JobState<Result<Option<u64>, CountTooCostly>>) -> Option<NumericCount> {
         match state {
             JobState::Running => None,
-            JobState::Finished(Some(count)) => Some(NumericCount::Done(count)),
-            JobState::Finished(None) => Some(NumericCount::Stopped),
+            JobState::Finished(Ok(Some(count))) => Some(NumericCount::Done(count)),
+            JobState::Finished(Ok(None)) => Some(NumericCount::Stopped),
+            JobState::Finished(Err(too_costly)) => Some(NumericCount::TooCostly(too_costly)),
             JobState::Failed => Some(NumericCount::Failed),
         }
     }
@@ -290,11 +294,12 @@ impl App {
         app
     }
 
-    /// Counts J's numerically nonzero entries off the UI thread.
+    /// Counts J's numerically nonzero entries off the UI thread, unless the count would
+    /// cost more than [`crate::jacobian::NUMERIC_COUNT_LIMIT`] operations.
     fn start_count(&mut self) {
         let problem = Arc::clone(&self.problem);
         self.numeric = NumericCount::Counting(Job::spawn("counting numeric nonzeros", move |p| {
-            numeric_nonzeros_with_progress(&problem.jacobian, p)
+            count_nonzeros_within_limit(&problem.jacobian, p).map(|c| c.map(|c| c.nonzeros))
         }));
     }
 
@@ -311,7 +316,7 @@ impl App {
         if let NumericCount::Counting(job) = &self.numeric
             && let Some(next) = NumericCount::after(job.poll())
         {
-            self.numeric = next;
+            self.count_ended(next);
             changed = true;
         }
         if self.claim.poll() {
@@ -338,10 +343,22 @@ impl App {
         if let NumericCount::Counting(job) = &self.numeric
             && let Some(next) = NumericCount::after(finished(job))
         {
-            self.numeric = next;
+            self.count_ended(next);
         }
         self.claim.finish();
         self.sync();
+    }
+
+    /// Takes the numeric count's outcome; a count too costly to start says so, and how to
+    /// count anyway.
+    fn count_ended(&mut self, next: NumericCount) {
+        if let NumericCount::TooCostly(too_costly) = &next {
+            self.say(format!(
+                "numeric nonzeros not counted: {}; `jacscope stats --count-all` counts anyway",
+                too_costly.describe()
+            ));
+        }
+        self.numeric = next;
     }
 
     /// Shows the outcome of a background evaluation.
@@ -1401,7 +1418,7 @@ mod tests {
             while !p.is_cancelled() {
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
-            None
+            Ok(None)
         }));
         assert!(app.busy());
         app.update(Action::Back);

@@ -96,6 +96,9 @@ fn numeric_text(numeric: &NumericCount) -> String {
             "numeric: counting {:.0}% (Esc stops)",
             job.progress().fraction() * 100.0
         ),
+        NumericCount::TooCostly(too_costly) => {
+            format!("numeric: not counted ({})", too_costly.estimate())
+        }
         NumericCount::Stopped => "numeric: stopped".to_string(),
         NumericCount::Failed => "numeric: the count failed".to_string(),
     }
