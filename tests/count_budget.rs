@@ -67,7 +67,10 @@ fn a_count_over_the_limit_is_not_started_and_says_what_it_would_cost() {
 
 #[test]
 fn structural_only_still_skips_the_count() {
-    for extra in [&["--structural-only"][..], &["--structural-only", "--count-all"]] {
+    for extra in [
+        &["--structural-only"][..],
+        &["--structural-only", "--count-all"],
+    ] {
         let doc = stats_json(&SIGMOID_HESSIAN, extra);
         assert_eq!(doc["nonzeros"], Value::Null);
         assert_eq!(doc["nonzeros_not_counted"]["reason"], "structural_only");
@@ -101,7 +104,15 @@ fn count_all_counts_what_the_dense_jacobian_holds() {
         "--wrt",
         "W,W",
     ];
-    let relu = ["relu(X @ W.T + b)", "-s", "X=6x3", "-s", "W=4x3", "-s", "b=4"];
+    let relu = [
+        "relu(X @ W.T + b)",
+        "-s",
+        "X=6x3",
+        "-s",
+        "W=4x3",
+        "-s",
+        "b=4",
+    ];
     for (problem, method) in [(&sigmoid[..], "evaluated"), (&relu[..], "factorized")] {
         let expected = dense_nonzeros(problem);
         let all = stats_json(problem, &["--count-all"]);
@@ -111,7 +122,9 @@ fn count_all_counts_what_the_dense_jacobian_holds() {
         let within = stats_json(problem, &[]);
         assert_eq!(within["nonzeros"], expected, "{problem:?}");
     }
-    // The relu case has numerical zeros, so the count is more than the structure.
-    let structural = stats_json(&relu, &[])["structural_nonzeros"].as_u64().unwrap();
+    // The relu case has numerical zeros: its count is less than the structural one.
+    let structural = stats_json(&relu, &[])["structural_nonzeros"]
+        .as_u64()
+        .unwrap();
     assert!(dense_nonzeros(&relu) < structural);
 }
