@@ -294,7 +294,7 @@ fn claim_mode_80x24() {
 fn a_count_over_the_limit_is_not_started() {
     let spec = ProblemSpec {
         expression: "sum(sigmoid(X @ W.T + b))".to_string(),
-        shapes: ["X=64x128", "W=16384x128", "b=16384"]
+        shapes: ["X=16x2048", "W=2048x2048", "b=2048"]
             .map(String::from)
             .to_vec(),
         loads: Vec::new(),
@@ -306,13 +306,13 @@ fn a_count_over_the_limit_is_not_started() {
     let text = screen(&mut app);
     assert!(!app.busy());
     assert!(
-        text.contains("numeric: not counted (about 1.7e10 operations)"),
+        text.contains("numeric: not counted (about 1.4e11 operations)"),
         "{text}"
     );
     let status = app.status().expect("the count said why it did not start");
     assert_eq!(
         status.text,
-        "numeric nonzeros not counted: about 1.7e10 operations (the limit is 1.5e10); \
+        "numeric nonzeros not counted: about 1.4e11 operations (the limit is 1e11); \
          `jacscope stats --count-all` counts anyway"
     );
     assert_snapshot!(text);
