@@ -11,8 +11,8 @@
 //! operand lacks are simply not passed to it.
 
 use super::formula::{
-    Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, Term, name_summations,
-    summation_name,
+    Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, Term, intern_tensor,
+    name_summations, summation_name,
 };
 use crate::expr::{BinOp, ElemFn, Graph, NodeId, Op, ReduceKind, Shape};
 
@@ -248,13 +248,7 @@ impl<'g> Deriver<'g> {
 
     /// A tensor factor, reusing an identical tensor definition if there is one.
     pub(super) fn tensor(&mut self, def: TensorDef, slots: Vec<Slot>) -> Product {
-        let tensor = match self.tensors.iter().position(|t| *t == def) {
-            Some(id) => id,
-            None => {
-                self.tensors.push(def);
-                self.tensors.len() - 1
-            }
-        };
+        let tensor = intern_tensor(&mut self.tensors, def);
         Product {
             coeff: 1.0,
             factors: vec![Factor::Tensor { tensor, slots }],

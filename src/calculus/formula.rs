@@ -212,6 +212,18 @@ impl Formula {
     }
 }
 
+/// The id of `def` in `tensors`, added if new: every formula refers to one tensor
+/// definition by one id.
+pub fn intern_tensor(tensors: &mut Vec<TensorDef>, def: TensorDef) -> TensorId {
+    match tensors.iter().position(|d| *d == def) {
+        Some(id) => id,
+        None => {
+            tensors.push(def);
+            tensors.len() - 1
+        }
+    }
+}
+
 /// Names of the first summation indices of a term; later ones are `m1`, `m2`, ….
 const SUMMATION_NAMES: [&str; 9] = ["m", "n", "p", "q", "r", "s", "t", "u", "v"];
 

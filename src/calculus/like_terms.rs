@@ -10,7 +10,7 @@
 //! graph's product nodes folded in, the largest first, wherever a part of the product
 //! (with summation indices of its own) is one: the three terms above become `4·Z2[l,k]`.
 
-use super::formula::{Factor, Formula, IndexRole, IndexVar, Slot, TensorDef, Term};
+use super::formula::{Factor, Formula, IndexRole, IndexVar, Slot, TensorDef, Term, intern_tensor};
 use super::same_nodes;
 use crate::expr::{BinOp, Graph, NodeId, Op};
 
@@ -260,13 +260,7 @@ fn written_back(formula: &mut Formula, form: Expanded, coeff: f64) -> Term {
         factors.push(match leaf {
             Leaf::Delta => Factor::Delta(slots[0], slots[1]),
             Leaf::Tensor(def) => {
-                let tensor = match formula.tensors.iter().position(|d| *d == def) {
-                    Some(id) => id,
-                    None => {
-                        formula.tensors.push(def);
-                        formula.tensors.len() - 1
-                    }
-                };
+                let tensor = intern_tensor(&mut formula.tensors, def);
                 Factor::Tensor { tensor, slots }
             }
         });

@@ -23,7 +23,9 @@ pub(crate) mod test_support;
 pub mod textbook;
 
 pub use derive::{MAX_TERMS, TooManyTerms, raw_formula, raw_formula_within};
-pub use formula::{Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, TensorId, Term};
+pub use formula::{
+    Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, TensorId, Term, intern_tensor,
+};
 pub use render::{
     Notation, Symbols, definitions, named_nodes, node_name, render, render_factor, render_term,
     to_ascii,

@@ -21,7 +21,7 @@
 //!
 //! Each rewrite is one [`Rewrite`], so that the derivation steps can show them one by one.
 
-use super::formula::{Factor, Formula, Slot, TensorDef, TensorId, Term};
+use super::formula::{Factor, Formula, Slot, TensorDef, TensorId, Term, intern_tensor};
 use super::like_terms;
 use super::same_nodes;
 use super::simplify::simplify;
@@ -116,7 +116,7 @@ fn closed_forms(graph: &Graph, formula: &Formula) -> Formula {
                 continue;
             };
             let at = |def: TensorDef, tensors: &mut Vec<TensorDef>| Factor::Tensor {
-                tensor: intern(tensors, def),
+                tensor: intern_tensor(tensors, def),
                 slots: slots.clone(),
             };
             match func {
@@ -167,7 +167,7 @@ fn closed_forms(graph: &Graph, formula: &Formula) -> Formula {
                 }
                 ElemFn::Abs => {
                     let value = Factor::Tensor {
-                        tensor: intern(&mut tensors, TensorDef::Node(arg)),
+                        tensor: intern_tensor(&mut tensors, TensorDef::Node(arg)),
                         slots: slots.clone(),
                     };
                     if let (Some(abs), Some(u)) = (
@@ -189,17 +189,6 @@ fn closed_forms(graph: &Graph, formula: &Formula) -> Formula {
         tensors,
         terms,
         ..formula.clone()
-    }
-}
-
-/// The id of `def` in `tensors`, added if new.
-fn intern(tensors: &mut Vec<TensorDef>, def: TensorDef) -> TensorId {
-    match tensors.iter().position(|d| *d == def) {
-        Some(id) => id,
-        None => {
-            tensors.push(def);
-            tensors.len() - 1
-        }
     }
 }
 
@@ -250,7 +239,7 @@ fn merged_powers(formula: &Formula) -> Formula {
                     exponent,
                 },
             };
-            let tensor = intern(&mut tensors, def);
+            let tensor = intern_tensor(&mut tensors, def);
             factors[at] = Factor::Tensor { tensor, slots };
         }
         let factors = factors

@@ -27,7 +27,9 @@ use rand_chacha::ChaCha8Rng;
 
 use super::IndexClaim;
 use crate::calculus::render::{self, Notation, Symbols};
-use crate::calculus::{Factor, Formula, IndexId, Slot, TensorDef, Term, named_nodes};
+use crate::calculus::{
+    Factor, Formula, IndexId, Slot, TensorDef, Term, intern_tensor, named_nodes,
+};
 use crate::eval::{self, EvalError, Values};
 use crate::expr::{Graph, NodeId};
 use crate::inputs::Inputs;
@@ -979,14 +981,8 @@ fn append_term(formula: &mut Formula, from: &Formula, term: &Term) {
     for factor in &term.factors {
         let factor = match factor.map_slots(map_slot) {
             Factor::Tensor { tensor, slots } => {
-                let def = &from.tensors[tensor];
-                let tensor = match formula.tensors.iter().position(|t| t == def) {
-                    Some(id) => id,
-                    None => {
-                        formula.tensors.push(def.clone());
-                        formula.tensors.len() - 1
-                    }
-                };
+                let def = from.tensors[tensor].clone();
+                let tensor = intern_tensor(&mut formula.tensors, def);
                 Factor::Tensor { tensor, slots }
             }
             delta => delta,

@@ -46,7 +46,8 @@ use std::collections::BTreeMap;
 
 use super::{Claim, ClaimKind, IndexClaim};
 use crate::calculus::{
-    Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, Term, named_nodes, simplify,
+    Factor, Formula, IndexId, IndexRole, IndexVar, Slot, TensorDef, Term, intern_tensor,
+    named_nodes, simplify,
 };
 use crate::expr::{self, Diagnostic, ElemFn, Graph, Node, NodeId, Shape, Span};
 use crate::jacobian::Jacobian;
@@ -965,13 +966,7 @@ impl<'a> Reader<'a> {
 
     /// The id of `def` among the claim's tensors, added if new.
     fn tensor_id(&mut self, def: TensorDef) -> usize {
-        match self.tensors.iter().position(|t| *t == def) {
-            Some(id) => id,
-            None => {
-                self.tensors.push(def);
-                self.tensors.len() - 1
-            }
-        }
+        intern_tensor(&mut self.tensors, def)
     }
 
     /// The claim's graph and formula from its terms: J's free indices, then the summation
